@@ -1,0 +1,66 @@
+import type { CanarySpec, CanaryStatus, HookType, MetricReport, SequentialEvidence } from '../api/canary.js';
+import type { QueryOutcome } from '../metrics/provider.js';
+
+/** What was measured for one Canary metric this tick (the "measuring" half; `decide` is the "assessing" half). */
+export interface Measurement {
+  name: string;
+  /** The canary's value from the rendered query. */
+  canary: QueryOutcome;
+  /** The stable's value from the same template, for relative checks. */
+  stable?: QueryOutcome;
+  /** Request count behind the canary's value, for minRequests. */
+  requests?: QueryOutcome;
+  /** Counter increases over this interval, for the sequential mode. */
+  counts?: {
+    canaryTotal: QueryOutcome;
+    canaryBad: QueryOutcome;
+    stableTotal: QueryOutcome;
+    stableBad: QueryOutcome;
+  };
+}
+
+export interface GateResult {
+  name: string;
+  type: HookType;
+  passed: boolean;
+  message: string;
+}
+
+export interface DecisionInput {
+  spec: CanarySpec;
+  status: CanaryStatus;
+  measurements: Measurement[];
+  /** Results of the gates run this tick (rollout checks, and the confirm gate for the move being considered). */
+  gates: GateResult[];
+  /** Milliseconds since the epoch; decide() never reads a clock itself. */
+  now: number;
+  /** Operator requests recognised this tick. */
+  requests?: { promote?: boolean; abort?: boolean };
+}
+
+export type HoldReason =
+  | 'Inconclusive' // no data, too few requests, or a not-yet-counted query error
+  | 'CheckFailed' // a failed check below the threshold
+  | 'GateClosed' // a confirm-* gate said no
+  | 'Suspended';
+
+export type RollbackReason =
+  | 'ThresholdReached' // failed checks reached analysis.threshold
+  | 'InconclusiveLimit' // too long without an answer
+  | 'ProgressDeadline'
+  | 'SequentialWorse' // the sequential test concluded the canary is worse
+  | 'Catastrophic' // far worse than stable, rolled back at once
+  | 'Aborted'; // an operator asked
+
+export type Decision =
+  | { action: 'advance'; fromWeight: number; toWeight: number; stepIndex: number; message: string }
+  | { action: 'promote'; fromWeight: number; message: string }
+  | { action: 'hold'; reason: HoldReason; message: string }
+  | { action: 'rollback'; reason: RollbackReason; message: string };
+
+/** decide()'s whole answer: the move, the per-metric report, and the counters to store in status. */
+export interface DecisionResult {
+  decision: Decision;
+  reports: MetricReport[];
+  status: Pick<CanaryStatus, 'failedChecks' | 'inconclusiveChecks' | 'errorStreaks'> & { evidence?: SequentialEvidence[] };
+}

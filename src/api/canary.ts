@@ -1,0 +1,269 @@
+/**
+ * The Canary resource (routeshift.io/v1alpha1), mirrored from deploy/crds/canary.yaml.
+ * test/unit/api-crd.test.ts proves the two agree, so edit both together.
+ */
+export const GROUP = 'routeshift.io';
+export const VERSION = 'v1alpha1';
+export const API_VERSION = `${GROUP}/${VERSION}`;
+export const CANARY_KIND = 'Canary';
+export const CANARY_PLURAL = 'canaries';
+export const METRIC_TEMPLATE_KIND = 'MetricTemplate';
+export const METRIC_TEMPLATE_PLURAL = 'metrictemplates';
+
+/** Annotations users (and the CLI) set on a Canary to steer it. Values are free text; a change is the signal. */
+export const ANNOTATIONS = {
+  /** Any new value reruns the current revision after it failed (or succeeded). */
+  retry: 'routeshift.io/retry',
+  /** "promote": skip remaining steps (gates still apply unless "promote-now"). */
+  promote: 'routeshift.io/promote',
+  /** Any new value rolls back now. */
+  abort: 'routeshift.io/abort',
+  /** Opens manual gates (`confirm-*` hooks with no URL). */
+  approve: 'routeshift.io/approve',
+} as const;
+
+export type MeshProvider = 'istio' | 'linkerd' | 'cilium' | 'kuma' | 'app';
+
+export interface ObjectMeta {
+  name: string;
+  namespace?: string;
+  uid?: string;
+  resourceVersion?: string;
+  generation?: number;
+  creationTimestamp?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+
+export interface RouteRef {
+  group?: string; // default gateway.networking.k8s.io
+  kind?: 'HTTPRoute' | 'GRPCRoute'; // default HTTPRoute
+  name: string;
+  namespace?: string; // default: the Canary's namespace
+  /** The rule routeshift owns: its `name`, or its index. Optional when the route has one rule, or one rule holding both backends. */
+  rule?: string | number;
+}
+
+export interface ServiceRef {
+  name: string;
+  port: number;
+  namespace?: string; // default: the route's namespace
+}
+
+export type NoDataPolicy = 'hold' | 'fail' | 'pass';
+export type AnalysisMode = 'threshold' | 'sequential';
+
+export interface ThresholdRange {
+  min?: number;
+  max?: number;
+}
+
+/** Canary compared with stable on the same template. */
+export interface RelativeCheck {
+  /** `difference`: canary - stable; `ratio`: canary / stable. */
+  compare: 'difference' | 'ratio';
+  min?: number;
+  max?: number;
+}
+
+export interface SequentialSpec {
+  /** Worst acceptable degradation, in the metric's unit (percentage points of errors, or of slow requests). */
+  tolerance?: number;
+  /** Latency bound in ms for the "slow request" share (latency metrics). */
+  latencyBoundMs?: number;
+  /** Bound on rolling back a good canary (type I). Default 0.01. */
+  falseRollback?: number;
+  /** Bound on promoting a bad canary (type II). Default 0.01. */
+  badPromotion?: number;
+  /** Error rate above which the canary is rolled back at once when enough requests back it. Default 20 (%). */
+  catastrophicErrorRate?: number;
+}
+
+export interface MetricSpec {
+  name: string;
+  templateRef?: { name: string; namespace?: string };
+  /** Inline PromQL; templated with the same variables as a template. */
+  query?: string;
+  /** Range window for the query, e.g. "1m". Default: the analysis interval. */
+  interval?: string;
+  thresholdRange?: ThresholdRange;
+  relative?: RelativeCheck;
+  /** Minimum requests in the window for the check to count; below it the check is inconclusive. */
+  minRequests?: number;
+  /** Query returning the request count for minRequests; default: the template's `requests` query if any. */
+  requestsQuery?: string;
+  noData?: NoDataPolicy;
+  /** Query errors in a row before they count as a failed check. Default 2. */
+  errorsBeforeFailure?: number;
+  mode?: AnalysisMode;
+  sequential?: SequentialSpec;
+  templateVariables?: Record<string, string>;
+  /** Mesh whose built-in template measures each side (the migration case: Linkerd stable, Istio canary). */
+  stableProvider?: MeshProvider;
+  canaryProvider?: MeshProvider;
+}
+
+export type HookType =
+  | 'pre-rollout'
+  | 'rollout'
+  | 'confirm-rollout'
+  | 'confirm-traffic-increase'
+  | 'confirm-promotion'
+  | 'post-rollout'
+  | 'rollback'
+  | 'event';
+
+export interface WebhookSpec {
+  name: string;
+  type: HookType;
+  /** Absent on a confirm-* hook: a manual gate, opened by `routeshift promote/resume` (the approve annotation). */
+  url?: string;
+  timeout?: string;
+  retries?: number;
+  metadata?: Record<string, string>;
+}
+
+export interface AlertSpec {
+  name: string;
+  provider: 'slack' | 'msteams' | 'discord' | 'generic';
+  url?: string;
+  /** Secret holding `address` (the webhook URL), when the URL is not inline. */
+  secretRef?: { name: string };
+  severity?: 'info' | 'warn' | 'error';
+}
+
+export interface AnalysisSpec {
+  interval: string;
+  threshold: number;
+  stepWeights?: number[];
+  stepWeight?: number;
+  maxWeight?: number;
+  progressDeadline?: string;
+  /** Inconclusive ticks in a row (no data / too little traffic) before the rollout fails. Default: threshold * 2. */
+  inconclusiveLimit?: number;
+  metrics?: MetricSpec[];
+  webhooks?: WebhookSpec[];
+  alerts?: AlertSpec[];
+}
+
+export interface CanarySpec {
+  routeRef: RouteRef;
+  stable: ServiceRef;
+  canary: ServiceRef;
+  provider?: MeshProvider;
+  suspend?: boolean;
+  skipAnalysis?: boolean;
+  analysis: AnalysisSpec;
+}
+
+export type Phase =
+  | 'Initializing'
+  | 'Progressing'
+  | 'Waiting'
+  | 'Paused'
+  | 'Promoting'
+  | 'Succeeded'
+  | 'RollingBack'
+  | 'Failed'
+  | 'Invalid';
+
+export type ConditionStatus = 'True' | 'False' | 'Unknown';
+
+export interface Condition {
+  type: string;
+  status: ConditionStatus;
+  reason: string;
+  message: string;
+  lastTransitionTime: string;
+  observedGeneration?: number;
+}
+
+export type Verdict = 'pass' | 'fail' | 'inconclusive' | 'error';
+
+export interface MetricReport {
+  name: string;
+  /** Measured canary value; absent when there was none. */
+  value?: number;
+  /** Measured stable value for relative checks. */
+  stableValue?: number;
+  /** Human-readable threshold, e.g. ">= 99", "<= 500", "canary - stable <= 0.5". */
+  threshold: string;
+  verdict: Verdict;
+  /** Why, in words: e.g. "no data", "12 requests < minRequests 50", "query error: ...". */
+  message: string;
+  time: string;
+}
+
+/** Per-side counts accumulated by the sequential test (issue 8); survives restarts in status. */
+export interface SequentialEvidence {
+  name: string;
+  canaryTotal: number;
+  canaryBad: number;
+  stableTotal: number;
+  stableBad: number;
+  /** Log of the mixture likelihood ratio for "canary worse". */
+  logLR?: number;
+  estimate?: number;
+  bound?: number;
+  verdict: 'worse' | 'not-worse' | 'unknown';
+}
+
+export interface CanaryStatus {
+  phase?: Phase;
+  /** Weight the canary backendRef holds (0..100, our share of the owned pair). */
+  canaryWeight?: number;
+  /** Index into the step list of the current weight; -1 before the first step. */
+  stepIndex?: number;
+  failedChecks?: number;
+  inconclusiveChecks?: number;
+  /** Query errors in a row, per metric name. */
+  errorStreaks?: Record<string, number>;
+  /** Identity of what is being rolled out: hash of stable and canary refs plus the retry annotation. */
+  revision?: string;
+  /** Revision last rolled out to an end (Succeeded or Failed); a rollout starts when `revision` differs. */
+  lastCompletedRevision?: string;
+  observedGeneration?: number;
+  rolloutStartTime?: string;
+  lastTransitionTime?: string;
+  /** When the current weight was set: the analysis window at this weight starts here. */
+  stepStartTime?: string;
+  /** Route generation after our last weight patch, for the "did it take effect" check. */
+  routeGeneration?: number;
+  conditions?: Condition[];
+  lastAnalysis?: MetricReport[];
+  evidence?: SequentialEvidence[];
+  /** Values of the steering annotations already acted on, so each request is handled once. */
+  handledAnnotations?: Record<string, string>;
+  message?: string;
+}
+
+export interface Canary {
+  apiVersion: typeof API_VERSION;
+  kind: typeof CANARY_KIND;
+  metadata: ObjectMeta;
+  spec: CanarySpec;
+  status?: CanaryStatus;
+}
+
+export interface MetricTemplateSpec {
+  provider?: { type?: 'prometheus'; address?: string };
+  /** PromQL with {{ variable }} placeholders. */
+  query: string;
+  /** Optional request-count query for minRequests, same variables. */
+  requestsQuery?: string;
+  /** Counts for the sequential mode: total and bad requests over {{ interval }}. */
+  totalQuery?: string;
+  badQuery?: string;
+  unit?: string;
+}
+
+export interface MetricTemplate {
+  apiVersion: typeof API_VERSION;
+  kind: typeof METRIC_TEMPLATE_KIND;
+  metadata: ObjectMeta;
+  spec: MetricTemplateSpec;
+}
+
+export function canaryKey(c: { metadata: ObjectMeta }): string {
+  return `${c.metadata.namespace ?? 'default'}/${c.metadata.name}`;
+}

@@ -1,0 +1,37 @@
+/**
+ * What the controller asks of a metrics backend. Prometheus is the one we ship; the interface is
+ * small so a test can fake it and another backend can be added without touching the analysis.
+ */
+export type QueryOutcome =
+  | { kind: 'value'; value: number }
+  /** The query returned an empty vector: nothing was measured. Never coerced to 0. */
+  | { kind: 'no-data' }
+  /** A sample came back but is NaN or ±Inf (e.g. 0/0 from a rate with no traffic). */
+  | { kind: 'not-a-number'; raw: string }
+  /** Several series where one number was expected: the query needs an aggregation. */
+  | { kind: 'multiple-series'; count: number }
+  | { kind: 'error'; code: string; message: string; transient: boolean };
+
+export interface Sample {
+  labels: Record<string, string>;
+  value: number;
+}
+
+export type VectorOutcome =
+  | { kind: 'vector'; samples: Sample[] }
+  | { kind: 'error'; code: string; message: string; transient: boolean };
+
+export interface QueryOptions {
+  signal: AbortSignal;
+  /** Evaluation time; default now. */
+  time?: Date;
+}
+
+export interface MetricProvider {
+  /** An instant query expected to give one number. Never throws for query problems: returns an outcome. */
+  query(promql: string, opts: QueryOptions): Promise<QueryOutcome>;
+  /** An instant query returning every series (used to batch one query across many canaries). */
+  queryVector(promql: string, opts: QueryOptions): Promise<VectorOutcome>;
+  /** Resolves when the backend answers; rejects with a typed error otherwise. */
+  ping(signal: AbortSignal): Promise<void>;
+}
