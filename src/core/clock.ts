@@ -71,6 +71,8 @@ export class FakeClock implements Clock {
   async advance(ms: number): Promise<void> {
     const target = this.current + ms;
     for (;;) {
+      // Let the code under test park its next sleep before we look for due sleepers.
+      await flushMicrotasks();
       this.sleepers.sort((a, b) => a.at - b.at);
       const next = this.sleepers[0];
       if (!next || next.at > target) break;

@@ -1,0 +1,143 @@
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Clock } from '../core/clock.js';
+import { errorMessage } from '../core/errors.js';
+import type { ObjectMeta } from '../api/canary.js';
+import { eventTypeOf, severityOf, type Reason } from './reasons.js';
+
+/** Where Events go: the Kubernetes API in production, a list in tests. */
+export interface EventSink {
+  create(namespace: string, event: CoreEvent, signal: AbortSignal): Promise<void>;
+  /** Bumps count/lastTimestamp of an existing Event; rejects (any error) when it is gone. */
+  update(namespace: string, name: string, patch: { count: number; lastTimestamp: string }, signal: AbortSignal): Promise<void>;
+}
+
+export interface CoreEvent {
+  apiVersion: 'v1';
+  kind: 'Event';
+  metadata: { name: string; namespace: string };
+  involvedObject: { apiVersion: string; kind: string; name: string; namespace: string; uid?: string; resourceVersion?: string };
+  reason: string;
+  message: string;
+  type: 'Normal' | 'Warning';
+  count: number;
+  firstTimestamp: string;
+  lastTimestamp: string;
+  source: { component: string };
+  reportingComponent: string;
+  reportingInstance: string;
+}
+
+export interface Involved {
+  apiVersion: string;
+  kind: string;
+  metadata: ObjectMeta;
+}
+
+export interface RecordedEvent {
+  object: Involved;
+  reason: Reason;
+  message: string;
+  /** Extra structured fields for the log line and notifications (weights, phase, metrics). */
+  fields?: Record<string, unknown>;
+}
+
+/** Called for every recorded event, e.g. to send notifications; must not throw or block. */
+export type EventListener = (e: RecordedEvent & { type: 'Normal' | 'Warning'; severity: 'info' | 'warn' | 'error' }) => void;
+
+interface Seen {
+  name: string;
+  count: number;
+  at: number;
+}
+
+const AGGREGATE_WINDOW_MS = 10 * 60_000;
+const MAX_SEEN = 4096;
+
+/**
+ * One recorder for Events, logs and notifications, so the three never disagree. Identical events
+ * (same object, reason and message) within ten minutes bump `count` on one Event instead of
+ * creating another, as client-go's correlator does. Recording never throws: a lost Event must not
+ * stop a rollout.
+ */
+export class Recorder {
+  private readonly seen = new Map<string, Seen>();
+  private readonly listeners: EventListener[] = [];
+
+  constructor(
+    private readonly sink: EventSink,
+    private readonly logger: Logger,
+    private readonly clock: Clock,
+    private readonly component = 'routeshift',
+    private readonly instance = process.env.HOSTNAME ?? 'routeshift',
+  ) {}
+
+  onEvent(listener: EventListener): void {
+    this.listeners.push(listener);
+  }
+
+  async record(e: RecordedEvent, signal: AbortSignal): Promise<void> {
+    const type = eventTypeOf(e.reason);
+    const severity = severityOf(e.reason);
+    const ns = e.object.metadata.namespace ?? 'default';
+    const log = this.logger.child({ namespace: ns, name: e.object.metadata.name, kind: e.object.kind });
+    log[type === 'Warning' ? 'warn' : 'info']({ reason: e.reason, ...e.fields }, e.message);
+    for (const l of this.listeners) {
+      try {
+        l({ ...e, type, severity });
+      } catch (err) {
+        log.warn({ err: errorMessage(err) }, 'event listener failed');
+      }
+    }
+    try {
+      await this.write(e, type, ns, signal);
+    } catch (err) {
+      log.warn({ reason: e.reason, err: errorMessage(err) }, 'could not write Event');
+    }
+  }
+
+  private async write(e: RecordedEvent, type: 'Normal' | 'Warning', ns: string, signal: AbortSignal): Promise<void> {
+    const now = this.clock.now();
+    const key = `${e.object.metadata.uid ?? ns + '/' + e.object.metadata.name}|${e.reason}|${e.message}`;
+    const prior = this.seen.get(key);
+    const ts = new Date(now).toISOString();
+    if (prior && now - prior.at < AGGREGATE_WINDOW_MS) {
+      prior.count += 1;
+      prior.at = now;
+      try {
+        await this.sink.update(ns, prior.name, { count: prior.count, lastTimestamp: ts }, signal);
+        return;
+      } catch {
+        this.seen.delete(key); // gone (expired by the API server's TTL): create a fresh one
+      }
+    }
+    const name = `${e.object.metadata.name}.${now.toString(16)}${randomBytes(3).toString('hex')}`;
+    await this.sink.create(
+      ns,
+      {
+        apiVersion: 'v1',
+        kind: 'Event',
+        metadata: { name, namespace: ns },
+        involvedObject: {
+          apiVersion: e.object.apiVersion,
+          kind: e.object.kind,
+          name: e.object.metadata.name,
+          namespace: ns,
+          ...(e.object.metadata.uid ? { uid: e.object.metadata.uid } : {}),
+        },
+        reason: e.reason,
+        message: e.message.length > 1024 ? `${e.message.slice(0, 1021)}...` : e.message,
+        type,
+        count: 1,
+        firstTimestamp: ts,
+        lastTimestamp: ts,
+        source: { component: this.component },
+        reportingComponent: this.component,
+        reportingInstance: this.instance,
+      },
+      signal,
+    );
+    if (this.seen.size >= MAX_SEEN) this.seen.delete(this.seen.keys().next().value as string);
+    this.seen.set(key, { name, count: 1, at: now });
+  }
+}
