@@ -227,8 +227,8 @@ export interface CanaryStatus {
   lastTransitionTime?: string;
   /** When the current weight was set: the analysis window at this weight starts here. */
   stepStartTime?: string;
-  /** Route generation after our last weight patch, for the "did it take effect" check. */
-  routeGeneration?: number;
+  /** When the last analysis ran; the next is due one interval later. */
+  lastAnalysisTime?: string;
   conditions?: Condition[];
   lastAnalysis?: MetricReport[];
   evidence?: SequentialEvidence[];

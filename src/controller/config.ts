@@ -1,0 +1,123 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { InvalidSpecError } from '../core/errors.js';
+import { parseDuration } from '../core/duration.js';
+import type { AlertSpec, MeshProvider, NoDataPolicy } from '../api/canary.js';
+
+/** The controller's configuration file (deploy/base/config.yaml); docs/configuration.md lists every field. */
+export interface ControllerConfig {
+  prometheus: {
+    address: string;
+    timeout: string;
+    retries: number;
+    bearerToken?: string;
+    bearerTokenFile?: string;
+    basicAuth?: { username: string; password?: string; passwordFile?: string };
+    headers?: Record<string, string>;
+    caFile?: string;
+    insecureSkipVerify?: boolean;
+  };
+  defaults: { provider: MeshProvider; noData: NoDataPolicy; errorsBeforeFailure: number };
+  templates: { dirs: string[] };
+  watch: { namespaces: string[]; labelSelector?: string };
+  leaderElection: { enabled: boolean; namespace: string; name: string; leaseDuration: string; renewDeadline: string; retryPeriod: string };
+  route: { controllerName?: string };
+  server: { port: number; host: string };
+  logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  concurrency: number;
+  alerts: AlertSpec[];
+}
+
+export const DEFAULT_CONFIG: ControllerConfig = {
+  prometheus: { address: 'http://prometheus.istio-system:9090', timeout: '5s', retries: 2 },
+  defaults: { provider: 'istio', noData: 'hold', errorsBeforeFailure: 2 },
+  templates: { dirs: [] },
+  watch: { namespaces: [] },
+  leaderElection: { enabled: true, namespace: 'routeshift-system', name: 'routeshift-leader', leaseDuration: '15s', renewDeadline: '10s', retryPeriod: '2s' },
+  route: {},
+  server: { port: 8080, host: '0.0.0.0' },
+  logLevel: 'info',
+  concurrency: 16,
+  alerts: [],
+};
+
+const ENV: Array<[string, (c: ControllerConfig, v: string) => void]> = [
+  ['ROUTESHIFT_PROMETHEUS_ADDRESS', (c, v) => (c.prometheus.address = v)],
+  ['ROUTESHIFT_PROMETHEUS_TOKEN', (c, v) => (c.prometheus.bearerToken = v)],
+  ['ROUTESHIFT_PROVIDER', (c, v) => (c.defaults.provider = v as MeshProvider)],
+  ['ROUTESHIFT_LOG_LEVEL', (c, v) => (c.logLevel = v as ControllerConfig['logLevel'])],
+  ['ROUTESHIFT_NAMESPACES', (c, v) => (c.watch.namespaces = v.split(',').map((s) => s.trim()).filter(Boolean))],
+  ['ROUTESHIFT_LABEL_SELECTOR', (c, v) => (c.watch.labelSelector = v)],
+  ['ROUTESHIFT_METRICS_PORT', (c, v) => (c.server.port = Number(v))],
+  ['ROUTESHIFT_LEADER_ELECTION', (c, v) => (c.leaderElection.enabled = v !== 'false')],
+  ['POD_NAMESPACE', (c, v) => (c.leaderElection.namespace = v)],
+];
+
+function merge<T>(base: T, over: unknown, path: string, problems: Array<{ path: string; message: string }>): T {
+  if (over === undefined || over === null) return base;
+  if (typeof base !== 'object' || base === null || Array.isArray(base)) return over as T;
+  if (typeof over !== 'object' || Array.isArray(over)) {
+    problems.push({ path, message: 'must be a mapping' });
+    return base;
+  }
+  const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
+  const known = new Set(Object.keys(base as object));
+  const open = new Set(['prometheus', 'route', 'watch', 'headers', 'basicAuth']);
+  for (const [k, v] of Object.entries(over as Record<string, unknown>)) {
+    if (!known.has(k) && !open.has(path.split('.').pop() ?? '')) problems.push({ path: path ? `${path}.${k}` : k, message: 'unknown field' });
+    out[k] = merge((base as Record<string, unknown>)[k], v, path ? `${path}.${k}` : k, problems);
+  }
+  return out as T;
+}
+
+/** Loads file (optional) + environment overrides, and validates; throws InvalidSpecError listing every problem. */
+export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env, overrides: Partial<ControllerConfig> = {}): ControllerConfig {
+  const problems: Array<{ path: string; message: string }> = [];
+  let raw: unknown = {};
+  if (file) {
+    try {
+      raw = parseYaml(readFileSync(file, 'utf8')) ?? {};
+    } catch (err) {
+      throw new InvalidSpecError([{ path: file, message: `cannot read config: ${(err as Error).message}` }]);
+    }
+  }
+  const config = merge(structuredClone(DEFAULT_CONFIG), raw, '', problems);
+  for (const [name, apply] of ENV) {
+    const v = env[name];
+    if (v !== undefined && v !== '') apply(config, v);
+  }
+  Object.assign(config, overrides);
+  problems.push(...validateConfig(config));
+  if (problems.length) throw new InvalidSpecError(problems);
+  return config;
+}
+
+export function validateConfig(c: ControllerConfig): Array<{ path: string; message: string }> {
+  const problems: Array<{ path: string; message: string }> = [];
+  try {
+    const u = new URL(c.prometheus.address);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme');
+  } catch {
+    problems.push({ path: 'prometheus.address', message: `"${c.prometheus.address}" is not an http(s) URL` });
+  }
+  const durations: Array<[string, string]> = [
+    ['prometheus.timeout', c.prometheus.timeout],
+    ['leaderElection.leaseDuration', c.leaderElection.leaseDuration],
+    ['leaderElection.renewDeadline', c.leaderElection.renewDeadline],
+    ['leaderElection.retryPeriod', c.leaderElection.retryPeriod],
+  ];
+  for (const [path, v] of durations) {
+    try {
+      parseDuration(String(v), path);
+    } catch (err) {
+      problems.push({ path, message: (err as Error).message });
+    }
+  }
+  if (!['istio', 'linkerd', 'cilium', 'kuma', 'app'].includes(c.defaults.provider)) problems.push({ path: 'defaults.provider', message: `unknown provider "${c.defaults.provider}" (istio, linkerd, cilium, kuma, app)` });
+  if (!['hold', 'fail', 'pass'].includes(c.defaults.noData)) problems.push({ path: 'defaults.noData', message: 'must be hold, fail or pass' });
+  if (!['trace', 'debug', 'info', 'warn', 'error', 'silent'].includes(c.logLevel)) problems.push({ path: 'logLevel', message: `unknown level "${c.logLevel}"` });
+  if (!Number.isInteger(c.server.port) || c.server.port < 0 || c.server.port > 65535) problems.push({ path: 'server.port', message: 'must be 0..65535' });
+  if (!Number.isInteger(c.concurrency) || c.concurrency < 1) problems.push({ path: 'concurrency', message: 'must be a positive integer' });
+  if (!Number.isInteger(c.prometheus.retries) || c.prometheus.retries < 0) problems.push({ path: 'prometheus.retries', message: 'must be >= 0' });
+  return problems;
+}

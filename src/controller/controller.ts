@@ -1,0 +1,195 @@
+import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { CANARY_PLURAL, GROUP, VERSION, type Canary } from '../api/canary.js';
+import type { Clock } from '../core/clock.js';
+import { errorMessage } from '../core/errors.js';
+import { callOptions } from '../kube/options.js';
+import { toKubeApiError } from '../kube/errors.js';
+import { GATEWAY_GROUP, GATEWAY_VERSION, type Route } from '../routing/index.js';
+import { kubeCanaryStore, type CanaryStore } from './canary-store.js';
+import { kubeLeaseStore, LeaderElector } from './leader.js';
+import type { ControllerMetrics } from './metrics.js';
+import { Reconciler, type ReconcilerDeps } from './reconcile.js';
+import { Reflector, type ListResult } from './reflector.js';
+import { Scheduler } from './scheduler.js';
+
+export interface ControllerOptions {
+  kubeConfig: KubeConfig;
+  clock: Clock;
+  logger: Logger;
+  metrics: ControllerMetrics;
+  /** The reconciler's collaborators other than the store, clock, logger and metrics. */
+  deps: Omit<ReconcilerDeps, 'store' | 'clock' | 'logger' | 'metrics'>;
+  store?: CanaryStore;
+  namespaces?: string[];
+  labelSelector?: string;
+  concurrency?: number;
+  leaderElection?: { namespace: string; name: string; identity: string; leaseDurationMs: number; renewDeadlineMs: number; retryPeriodMs: number };
+}
+
+const key = (o: { metadata?: { namespace?: string; name?: string } }): string => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
+
+/**
+ * Wires informers, leader election, the scheduler and the reconciler. Informers run on every replica
+ * (so a standby is warm and /readyz is meaningful); only the leader's scheduler ticks.
+ */
+export class Controller {
+  private readonly canaries: Reflector<Canary>;
+  private readonly routes: Reflector<Route>;
+  private readonly scheduler: Scheduler;
+  private readonly reconciler: Reconciler;
+  private readonly store: CanaryStore;
+  private leading = false;
+  private schedulerAbort: AbortController | undefined;
+  private schedulerDone: Promise<void> | undefined;
+
+  constructor(private readonly opts: ControllerOptions) {
+    const kc = opts.kubeConfig;
+    this.store = opts.store ?? kubeCanaryStore(kc);
+    const custom = kc.makeApiClient(CustomObjectsApi);
+    const ns = opts.namespaces?.length === 1 ? opts.namespaces[0] : undefined;
+    const base = { group: GROUP, version: VERSION, plural: CANARY_PLURAL };
+    this.canaries = new Reflector<Canary>({
+      kubeConfig: kc,
+      path: ns ? `/apis/${GROUP}/${VERSION}/namespaces/${ns}/${CANARY_PLURAL}` : `/apis/${GROUP}/${VERSION}/${CANARY_PLURAL}`,
+      ...(opts.labelSelector ? { labelSelector: opts.labelSelector } : {}),
+      list: async (signal) => {
+        try {
+          const sel = opts.labelSelector ? { labelSelector: opts.labelSelector } : {};
+          return (ns
+            ? await custom.listNamespacedCustomObject({ ...base, namespace: ns, ...sel }, callOptions(signal))
+            : await custom.listClusterCustomObject({ ...base, ...sel }, callOptions(signal))) as ListResult<Canary>;
+        } catch (err) {
+          throw toKubeApiError(err, 'list Canaries');
+        }
+      },
+      clock: opts.clock,
+      logger: opts.logger,
+      onEvent: (type, obj, old) => this.onCanary(type, obj, old),
+    });
+    this.routes = new Reflector<Route>({
+      kubeConfig: kc,
+      path: ns ? `/apis/${GATEWAY_GROUP}/${GATEWAY_VERSION}/namespaces/${ns}/httproutes` : `/apis/${GATEWAY_GROUP}/${GATEWAY_VERSION}/httproutes`,
+      list: async (signal) => {
+        const b = { group: GATEWAY_GROUP, version: GATEWAY_VERSION, plural: 'httproutes' };
+        try {
+          return (ns
+            ? await custom.listNamespacedCustomObject({ ...b, namespace: ns }, callOptions(signal))
+            : await custom.listClusterCustomObject(b, callOptions(signal))) as ListResult<Route>;
+        } catch (err) {
+          throw toKubeApiError(err, 'list HTTPRoutes');
+        }
+      },
+      clock: opts.clock,
+      logger: opts.logger,
+      onEvent: (type, obj) => this.onRoute(type, obj),
+    });
+    this.scheduler = new Scheduler({
+      clock: opts.clock,
+      logger: opts.logger,
+      concurrency: opts.concurrency ?? 16,
+      onStart: (_k, late) => opts.metrics.tickLateness.observe(late / 1000),
+      handler: (k, signal) => this.tick(k, signal),
+    });
+    this.reconciler = new Reconciler({ ...opts.deps, store: this.store, clock: opts.clock, logger: opts.logger, metrics: opts.metrics });
+  }
+
+  get synced(): boolean {
+    return this.canaries.hasSynced && this.routes.hasSynced;
+  }
+
+  get isLeader(): boolean {
+    return this.leading;
+  }
+
+  /** Lateness and counts for benchmarks. */
+  get scheduled(): number {
+    return this.scheduler.size;
+  }
+
+  async run(signal: AbortSignal): Promise<void> {
+    const tasks: Array<Promise<void>> = [this.canaries.run(signal), this.routes.run(signal)];
+    const le = this.opts.leaderElection;
+    if (le) {
+      const elector = new LeaderElector({
+        store: kubeLeaseStore(this.opts.kubeConfig),
+        namespace: le.namespace,
+        name: le.name,
+        identity: le.identity,
+        clock: this.opts.clock,
+        logger: this.opts.logger,
+        leaseDurationMs: le.leaseDurationMs,
+        renewDeadlineMs: le.renewDeadlineMs,
+        retryPeriodMs: le.retryPeriodMs,
+        onStartedLeading: () => this.startLeading(signal),
+        onStoppedLeading: () => this.stopLeading(),
+      });
+      tasks.push(elector.run(signal));
+    } else {
+      this.startLeading(signal);
+    }
+    await Promise.all(tasks);
+    this.stopLeading();
+    await this.schedulerDone;
+  }
+
+  private startLeading(parent: AbortSignal): void {
+    if (this.leading) return;
+    this.leading = true;
+    this.opts.metrics.leader.set(1);
+    this.schedulerAbort = new AbortController();
+    const signal = AbortSignal.any([parent, this.schedulerAbort.signal]);
+    this.schedulerDone = this.scheduler.run(signal);
+    for (const c of this.canaries.list()) this.scheduler.schedule(key(c), 0);
+  }
+
+  private stopLeading(): void {
+    if (!this.leading) return;
+    this.leading = false;
+    this.opts.metrics.leader.set(0);
+    this.schedulerAbort?.abort();
+  }
+
+  private async tick(k: string, signal: AbortSignal): Promise<number | undefined> {
+    if (!this.leading) return undefined;
+    const [namespace, name] = k.split('/') as [string, string];
+    const canary = this.canaries.get(namespace, name);
+    if (!canary) return undefined;
+    try {
+      return await this.reconciler.reconcile(canary, signal);
+    } catch (err) {
+      if (signal.aborted) return undefined;
+      this.opts.logger.error({ namespace, name, err: errorMessage(err) }, 'reconcile failed; retrying');
+      return 5_000;
+    }
+  }
+
+  private onCanary(type: 'add' | 'update' | 'delete', obj: Canary, old?: Canary): void {
+    const k = key(obj);
+    if (type === 'delete') {
+      this.scheduler.cancel(k);
+      this.opts.metrics.forgetCanary(obj.metadata.namespace ?? '', obj.metadata.name, (obj.status?.lastAnalysis ?? []).map((r) => r.name));
+      return;
+    }
+    // Our own status writes come back as updates; only a spec or annotation change needs a tick now.
+    const changed =
+      type === 'add' ||
+      obj.metadata.generation !== old?.metadata.generation ||
+      JSON.stringify(obj.metadata.annotations ?? {}) !== JSON.stringify(old?.metadata.annotations ?? {});
+    if (changed && this.leading) this.scheduler.schedule(k, 0);
+  }
+
+  private onRoute(type: 'add' | 'update' | 'delete', route: Route): void {
+    if (!this.leading) return;
+    const ns = route.metadata.namespace;
+    for (const c of this.canaries.list()) {
+      const refNs = c.spec?.routeRef?.namespace ?? c.metadata.namespace;
+      if (c.spec?.routeRef?.name !== route.metadata.name || refNs !== ns) continue;
+      // A route change matters now only while we wait on it (a new status from the mesh, or a fix of a mismatch).
+      const phase = c.status?.phase;
+      if (type === 'delete' || phase === 'Promoting' || phase === 'RollingBack' || phase === 'Invalid' || c.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'False')) {
+        this.scheduler.schedule(key(c), 0);
+      }
+    }
+  }
+}

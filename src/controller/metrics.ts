@@ -1,0 +1,42 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Phase } from '../api/canary.js';
+
+const PHASES: Phase[] = ['Initializing', 'Progressing', 'Waiting', 'Paused', 'Promoting', 'Succeeded', 'RollingBack', 'Failed', 'Invalid'];
+
+/**
+ * routeshift's own /metrics. Label values are bounded: canary identity (one series set per Canary,
+ * removed when it is deleted), metric names from specs, fixed enums for outcomes. Never a raw query,
+ * URL or error message as a label.
+ */
+export class ControllerMetrics {
+  readonly registry = new Registry();
+  readonly phase = new Gauge({ name: 'routeshift_canary_phase', help: '1 for the phase the canary is in', labelNames: ['namespace', 'name', 'phase'], registers: [this.registry] });
+  readonly weight = new Gauge({ name: 'routeshift_canary_weight', help: 'Traffic weight (percent) held by the canary backendRef', labelNames: ['namespace', 'name'], registers: [this.registry] });
+  readonly failedChecks = new Gauge({ name: 'routeshift_canary_failed_checks', help: 'Failed checks in the current rollout', labelNames: ['namespace', 'name'], registers: [this.registry] });
+  readonly metricValue = new Gauge({ name: 'routeshift_canary_metric_value', help: 'Last measured value of each analysis metric', labelNames: ['namespace', 'name', 'metric'], registers: [this.registry] });
+  readonly decisions = new Counter({ name: 'routeshift_decisions_total', help: 'Decisions by outcome', labelNames: ['action', 'reason'], registers: [this.registry] });
+  readonly rolloutDuration = new Histogram({ name: 'routeshift_rollout_duration_seconds', help: 'Time from rollout start to its end', labelNames: ['outcome'], buckets: [60, 300, 600, 1200, 1800, 3600, 7200, 14400], registers: [this.registry] });
+  readonly apiRequests = new Histogram({ name: 'routeshift_kube_request_duration_seconds', help: 'Kubernetes API calls', labelNames: ['verb', 'resource', 'outcome'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [this.registry] });
+  readonly promRequests = new Histogram({ name: 'routeshift_prometheus_request_duration_seconds', help: 'Prometheus queries', labelNames: ['outcome'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [this.registry] });
+  readonly tickLateness = new Histogram({ name: 'routeshift_tick_lateness_seconds', help: 'How late a canary tick started against when it was due', buckets: [0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10], registers: [this.registry] });
+  readonly notifications = new Counter({ name: 'routeshift_notifications_total', help: 'Notifications sent, by provider and result', labelNames: ['provider', 'result'], registers: [this.registry] });
+  readonly hookCalls = new Counter({ name: 'routeshift_webhook_calls_total', help: 'Webhook/gate calls by type and result', labelNames: ['type', 'result'], registers: [this.registry] });
+  readonly leader = new Gauge({ name: 'routeshift_leader', help: '1 while this replica holds the lease', registers: [this.registry] });
+
+  constructor(withDefaults = true) {
+    if (withDefaults) collectDefaultMetrics({ register: this.registry });
+  }
+
+  setCanary(namespace: string, name: string, phase: Phase | undefined, weight: number | undefined, failed: number | undefined): void {
+    for (const p of PHASES) this.phase.set({ namespace, name, phase: p }, p === phase ? 1 : 0);
+    if (weight !== undefined) this.weight.set({ namespace, name }, weight);
+    this.failedChecks.set({ namespace, name }, failed ?? 0);
+  }
+
+  forgetCanary(namespace: string, name: string, metricNames: string[]): void {
+    for (const p of PHASES) this.phase.remove({ namespace, name, phase: p });
+    this.weight.remove({ namespace, name });
+    this.failedChecks.remove({ namespace, name });
+    for (const metric of metricNames) this.metricValue.remove({ namespace, name, metric });
+  }
+}

@@ -1,0 +1,454 @@
+import type { Logger } from 'pino';
+import { ANNOTATIONS, API_VERSION, CANARY_KIND, canaryKey, type Canary, type CanaryStatus, type HookType, type Phase } from '../api/canary.js';
+import type { DecisionInput, DecisionResult, GateResult, Measurement } from '../analysis/types.js';
+import type { Clock } from '../core/clock.js';
+import { parseDuration } from '../core/duration.js';
+import { errorCode, errorMessage, InvalidSpecError, RouteshiftError } from '../core/errors.js';
+import { Reason } from '../events/reasons.js';
+import type { Recorder } from '../events/recorder.js';
+import {
+  describeRouteKey,
+  locateOwnedBackends,
+  readWeights,
+  routeKeyFor,
+  routeProgrammed,
+  setWeights,
+  type RouteClient,
+  type RouteKey,
+  type SetWeightsResult,
+} from '../routing/index.js';
+import { writeStatus, type CanaryStore } from './canary-store.js';
+import { setCondition } from './conditions.js';
+import type { ControllerMetrics } from './metrics.js';
+import { revisionOf } from './revision.js';
+
+/** Everything a tick needs, injected so the phase machine runs against fakes and a fake clock in tests. */
+export interface ReconcilerDeps {
+  clock: Clock;
+  logger: Logger;
+  recorder: Recorder;
+  metrics?: ControllerMetrics;
+  store: CanaryStore;
+  routes: RouteClient;
+  /** Offline checks of the spec (steps, templates, PromQL); every problem with its path. */
+  validate: (canary: Canary) => Array<{ path: string; message: string }>;
+  /** The measuring half: run this tick's queries. Throws InvalidSpecError for spec problems. */
+  measure: (canary: Canary, signal: AbortSignal) => Promise<Measurement[]>;
+  /** The assessing half (pure). */
+  decide: (input: DecisionInput) => DecisionResult;
+  stepsOf: (canary: Canary) => number[];
+  /** Runs the canary's hooks of one type; [] when it has none. */
+  gates: (canary: Canary, type: HookType, weight: number, approved: boolean, signal: AbortSignal) => Promise<GateResult[]>;
+  /** Only this mesh controller's route status counts when set. */
+  controllerName?: string;
+}
+
+const ACTIVE: ReadonlySet<Phase> = new Set<Phase>(['Initializing', 'Progressing', 'Waiting', 'Paused', 'Promoting', 'RollingBack']);
+/** After a final weight change, how soon to look again for the mesh to confirm it. */
+const CONFIRM_DELAY_MS = 1_000;
+/** When the route changed under us (a failed `test` op), re-read soon. */
+const ROUTE_RETRY_MS = 1_000;
+
+type Tick = { canary: Canary; status: CanaryStatus; now: number; nowIso: string; signal: AbortSignal; log: Logger };
+
+/**
+ * The phase machine. Status is the record of intent: each move is written to status (with its Event)
+ * before the route is patched, and every tick first brings the route to the weight status names. So a
+ * controller killed between the two finishes the move on restart, and no step is skipped or repeated.
+ */
+export class Reconciler {
+  constructor(private readonly deps: ReconcilerDeps) {}
+
+  /** One tick for one Canary; returns ms until the next, or undefined to wait for a change. */
+  async reconcile(canary: Canary, signal: AbortSignal): Promise<number | undefined> {
+    const now = this.deps.clock.now();
+    const t: Tick = {
+      canary,
+      status: structuredClone(canary.status ?? {}),
+      now,
+      nowIso: new Date(now).toISOString(),
+      signal,
+      log: this.deps.logger.child({ namespace: canary.metadata.namespace, name: canary.metadata.name }),
+    };
+    if ((canary.metadata as { deletionTimestamp?: string }).deletionTimestamp) return undefined;
+    try {
+      return await this.step(t);
+    } finally {
+      const s = t.canary.status ?? {};
+      this.deps.metrics?.setCanary(canary.metadata.namespace ?? 'default', canary.metadata.name, s.phase, s.canaryWeight, s.failedChecks);
+    }
+  }
+
+  private async step(t: Tick): Promise<number | undefined> {
+    const problems = this.deps.validate(t.canary);
+    if (problems.length > 0) return this.invalid(t, new InvalidSpecError(problems));
+
+    const revision = revisionOf(t.canary);
+    if (t.status.revision !== revision) return this.startRollout(t, revision);
+
+    const phase = t.status.phase ?? 'Initializing';
+    if (!ACTIVE.has(phase)) return undefined; // Succeeded / Failed / Invalid: idle until the spec or a retry changes the revision
+
+    const abort = this.newRequest(t, ANNOTATIONS.abort);
+    if (abort !== undefined && phase !== 'RollingBack') {
+      return this.beginRollback(t, `Rollback requested by an operator (${ANNOTATIONS.abort}=${abort})`, 'Aborted', { [ANNOTATIONS.abort]: abort });
+    }
+    switch (phase) {
+      case 'Promoting':
+        return this.finish(t, 100, 'Succeeded');
+      case 'RollingBack':
+        return this.finish(t, 0, 'Failed');
+      case 'Paused':
+        if (t.canary.spec.suspend) return undefined;
+        await this.commit(t, (s) => ({ ...s, phase: 'Progressing', message: 'Resumed' }));
+        await this.event(t, Reason.Resumed, `Rollout resumed at canary weight ${t.status.canaryWeight ?? 0}`);
+        return 0;
+      case 'Initializing':
+        return this.initialize(t);
+      default:
+        return this.progress(t);
+    }
+  }
+
+  private interval(t: Tick): number {
+    return parseDuration(t.canary.spec.analysis.interval, 'spec.analysis.interval');
+  }
+
+  // --- rollout start ------------------------------------------------------------------------------
+
+  private async startRollout(t: Tick, revision: string): Promise<number | undefined> {
+    const ref = this.routeKey(t);
+    let current = 0;
+    try {
+      const route = await this.deps.routes.get(ref, t.signal);
+      current = readWeights(route, locateOwnedBackends(route, this.locateInput(t))).canaryPercent;
+    } catch (err) {
+      return this.routeProblem(t, err);
+    }
+    const steps = this.deps.stepsOf(t.canary);
+    const previous = t.status.revision;
+    await this.commit(t, (s) => ({
+      ...s,
+      phase: 'Initializing',
+      revision,
+      canaryWeight: current,
+      stepIndex: -1,
+      failedChecks: 0,
+      inconclusiveChecks: 0,
+      errorStreaks: {},
+      evidence: [],
+      lastAnalysis: [],
+      rolloutStartTime: t.nowIso,
+      stepStartTime: t.nowIso,
+      lastTransitionTime: t.nowIso,
+      observedGeneration: t.canary.metadata.generation,
+      conditions: setCondition(s.conditions, 'Ready', 'True', 'Progressing', 'Rollout started', t.nowIso, t.canary.metadata.generation),
+      message: `Rollout of ${t.canary.spec.canary.name} started`,
+    }));
+    const { stable, canary } = t.canary.spec;
+    await this.event(
+      t,
+      Reason.RolloutStarted,
+      `Rollout started${previous ? ' (new revision)' : ''}: stable ${stable.name}:${stable.port}, canary ${canary.name}:${canary.port}, ` +
+        `canary weight now ${current}, steps ${steps.join(', ')} then 100`,
+    );
+    return 0;
+  }
+
+  private async initialize(t: Tick): Promise<number | undefined> {
+    const gates = await this.deps.gates(t.canary, 'pre-rollout', t.status.canaryWeight ?? 0, false, t.signal);
+    const failed = gates.filter((g) => !g.passed);
+    if (failed.length > 0) {
+      const failedChecks = (t.status.failedChecks ?? 0) + 1;
+      const threshold = t.canary.spec.analysis.threshold;
+      const msg = failed.map((g) => g.message).join('; ');
+      if (failedChecks >= threshold) return this.beginRollback(t, `Pre-rollout checks failed ${failedChecks}/${threshold}: ${msg}`, 'ThresholdReached');
+      await this.commit(t, (s) => ({ ...s, failedChecks, message: msg }));
+      await this.event(t, Reason.HookFailed, `Pre-rollout check failed (${failedChecks}/${threshold}): ${msg}`);
+      return this.interval(t);
+    }
+    const steps = this.deps.stepsOf(t.canary);
+    const first = t.canary.spec.skipAnalysis ? 100 : (steps[0] ?? 100);
+    if (first >= 100) return this.beginPromotion(t, `Promoting without analysis (skipAnalysis): canary weight ${t.status.canaryWeight ?? 0} -> 100`);
+    return this.moveTo(t, 0, first, `Shifted canary weight ${t.status.canaryWeight ?? 0} -> ${first} (step 1/${steps.length})`);
+  }
+
+  // --- progressing --------------------------------------------------------------------------------
+
+  private async progress(t: Tick): Promise<number | undefined> {
+    const target = t.status.canaryWeight ?? 0;
+    const applied = await this.ensureRoute(t, target);
+    if (typeof applied === 'number' || applied === undefined) return applied;
+
+    const interval = this.interval(t);
+    const deadline = this.deadline(t);
+    const stepStart = Date.parse(t.status.stepStartTime ?? t.nowIso);
+
+    const readiness = routeProgrammed(applied.route, this.deps.controllerName ? { controllerName: this.deps.controllerName } : {});
+    if (!readiness.ready) {
+      if (deadline !== undefined && t.now - stepStart > deadline) {
+        return this.beginRollback(t, `Route not programmed within progressDeadline: ${readiness.message}`, 'ProgressDeadline');
+      }
+      await this.event(t, Reason.WaitingForRoute, `Waiting for the mesh to program canary weight ${target}: ${readiness.message}`);
+      return Math.min(interval, 2_000);
+    }
+
+    if (t.canary.spec.suspend) {
+      await this.commit(t, (s) => ({ ...s, phase: 'Paused', message: 'Paused (spec.suspend)' }));
+      await this.event(t, Reason.Paused, `Rollout paused at canary weight ${target}`);
+      return undefined;
+    }
+
+    // The analysis window at this weight must be full before it is judged.
+    const lastAnalysis = Math.max(stepStart, Date.parse(t.status.lastAnalysisTime ?? '') || 0);
+    const due = lastAnalysis + interval;
+    if (t.now < due) return due - t.now;
+
+    let measurements: Measurement[] = [];
+    if (!t.canary.spec.skipAnalysis) {
+      try {
+        measurements = await this.deps.measure(t.canary, t.signal);
+      } catch (err) {
+        if (err instanceof InvalidSpecError) return this.invalid(t, err);
+        throw err;
+      }
+    }
+    const steps = this.deps.stepsOf(t.canary);
+    const atLast = (t.status.stepIndex ?? -1) >= steps.length - 1;
+    const approve = this.newRequest(t, ANNOTATIONS.approve);
+    const gates = [
+      ...(await this.deps.gates(t.canary, 'rollout', target, false, t.signal)),
+      ...(await this.deps.gates(t.canary, atLast ? 'confirm-promotion' : 'confirm-traffic-increase', target, approve !== undefined, t.signal)),
+    ];
+    const promoteReq = this.newRequest(t, ANNOTATIONS.promote);
+    const result = this.deps.decide({
+      spec: t.canary.spec,
+      status: t.status,
+      measurements,
+      gates,
+      now: t.now,
+      requests: { promote: promoteReq !== undefined },
+    });
+    const d = result.decision;
+    this.deps.metrics?.decisions.inc({ action: d.action, reason: 'reason' in d ? d.reason : d.action });
+    for (const r of result.reports) {
+      if (r.value !== undefined) this.deps.metrics?.metricValue.set({ namespace: t.canary.metadata.namespace ?? 'default', name: t.canary.metadata.name, metric: r.name }, r.value);
+    }
+    const handled: Record<string, string> = {};
+    if (promoteReq !== undefined) handled[ANNOTATIONS.promote] = promoteReq;
+    if (approve !== undefined && (d.action === 'advance' || d.action === 'promote')) handled[ANNOTATIONS.approve] = approve;
+    const analysed = (s: CanaryStatus): CanaryStatus => ({
+      ...s,
+      ...result.status,
+      lastAnalysis: result.reports,
+      lastAnalysisTime: t.nowIso,
+      handledAnnotations: { ...s.handledAnnotations, ...handled },
+    });
+
+    switch (d.action) {
+      case 'advance':
+        return this.moveTo(t, d.stepIndex, d.toWeight, d.message, analysed);
+      case 'promote':
+        return this.beginPromotion(t, d.message, analysed);
+      case 'rollback':
+        return this.beginRollback(t, d.message, d.reason, handled, analysed);
+      case 'hold': {
+        const waiting = d.reason === 'GateClosed';
+        await this.commit(t, (s) => ({ ...analysed(s), phase: waiting ? 'Waiting' : 'Progressing', message: d.message }));
+        const reason = waiting ? Reason.WaitingForGate : d.reason === 'CheckFailed' ? Reason.CheckFailed : Reason.AnalysisHeld;
+        await this.event(t, reason, d.message, { weight: target, reports: result.reports });
+        return interval;
+      }
+    }
+  }
+
+  /** Records the move to `weight` (status + Event), then patches the route. */
+  private async moveTo(
+    t: Tick,
+    stepIndex: number,
+    weight: number,
+    message: string,
+    extra: (s: CanaryStatus) => CanaryStatus = (s) => s,
+  ): Promise<number | undefined> {
+    const from = t.status.canaryWeight ?? 0;
+    await this.commit(t, (s) => ({
+      ...extra(s),
+      phase: 'Progressing',
+      stepIndex,
+      canaryWeight: weight,
+      stepStartTime: t.nowIso,
+      lastTransitionTime: t.nowIso,
+      message,
+    }));
+    await this.event(t, Reason.WeightAdvanced, message, { from, to: weight, stepIndex });
+    const applied = await this.ensureRoute(t, weight, true);
+    if (typeof applied === 'number' || applied === undefined) return applied;
+    return this.interval(t);
+  }
+
+  private async beginPromotion(t: Tick, message: string, extra: (s: CanaryStatus) => CanaryStatus = (s) => s): Promise<number | undefined> {
+    await this.commit(t, (s) => ({ ...extra(s), phase: 'Promoting', canaryWeight: 100, lastTransitionTime: t.nowIso, message }));
+    await this.event(t, Reason.PromotionStarted, message);
+    const applied = await this.ensureRoute(t, 100, true);
+    if (typeof applied === 'number' || applied === undefined) return applied;
+    return CONFIRM_DELAY_MS;
+  }
+
+  private async beginRollback(
+    t: Tick,
+    message: string,
+    why: string,
+    handled: Record<string, string> = {},
+    extra: (s: CanaryStatus) => CanaryStatus = (s) => s,
+  ): Promise<number | undefined> {
+    await this.commit(t, (s) => ({
+      ...extra(s),
+      phase: 'RollingBack',
+      canaryWeight: 0,
+      lastTransitionTime: t.nowIso,
+      message,
+      handledAnnotations: { ...s.handledAnnotations, ...handled },
+      conditions: setCondition(s.conditions, 'Ready', 'False', why, message, t.nowIso, t.canary.metadata.generation),
+    }));
+    await this.event(t, Reason.RollbackStarted, message, { why });
+    const applied = await this.ensureRoute(t, 0, true);
+    if (typeof applied === 'number' || applied === undefined) return applied;
+    return CONFIRM_DELAY_MS;
+  }
+
+  /** Promoting/RollingBack: keep the final weight in place until the mesh confirms it, then end the rollout. */
+  private async finish(t: Tick, weight: number, phase: 'Succeeded' | 'Failed'): Promise<number | undefined> {
+    const applied = await this.ensureRoute(t, weight);
+    if (typeof applied === 'number' || applied === undefined) return applied;
+    const readiness = routeProgrammed(applied.route, this.deps.controllerName ? { controllerName: this.deps.controllerName } : {});
+    if (!readiness.ready) {
+      await this.event(t, Reason.WaitingForRoute, `Waiting for the mesh to program canary weight ${weight}: ${readiness.message}`);
+      return 2_000;
+    }
+    const started = Date.parse(t.status.rolloutStartTime ?? t.nowIso);
+    const ok = phase === 'Succeeded';
+    const message = ok
+      ? `Promoted: ${t.canary.spec.canary.name} holds all the traffic (canary 100, stable 0)`
+      : `Rolled back: ${t.canary.spec.stable.name} holds all the traffic (stable 100, canary 0). ${t.status.message ?? ''}`.trim();
+    await this.commit(t, (s) => ({
+      ...s,
+      phase,
+      canaryWeight: weight,
+      lastCompletedRevision: s.revision,
+      lastTransitionTime: t.nowIso,
+      message,
+      conditions: setCondition(s.conditions, 'Ready', ok ? 'True' : 'False', ok ? 'Succeeded' : 'RolledBack', message, t.nowIso, t.canary.metadata.generation),
+    }));
+    this.deps.metrics?.rolloutDuration.observe({ outcome: ok ? 'promoted' : 'rolled_back' }, Math.max(0, (t.now - started) / 1000));
+    await this.event(t, ok ? Reason.Promoted : Reason.RolledBack, message);
+    if (!ok) await this.deps.gates(t.canary, 'rollback', 0, false, t.signal);
+    await this.deps.gates(t.canary, 'post-rollout', weight, false, t.signal);
+    return undefined;
+  }
+
+  // --- route --------------------------------------------------------------------------------------
+
+  private routeKey(t: Tick): RouteKey {
+    return routeKeyFor(t.canary.spec.routeRef, t.canary.metadata.namespace ?? 'default');
+  }
+
+  private locateInput(t: Tick) {
+    return {
+      routeRef: t.canary.spec.routeRef,
+      stable: t.canary.spec.stable,
+      canary: t.canary.spec.canary,
+      canaryNamespace: t.canary.metadata.namespace ?? 'default',
+    };
+  }
+
+  /**
+   * Brings the owned weights to `weight`. Returns the result, or a delay (number) / undefined when
+   * the route cannot be used this tick (the problem is already in status and an Event).
+   * `planned`: the move was just recorded, so a change is expected and not drift.
+   */
+  private async ensureRoute(t: Tick, weight: number, planned = false): Promise<SetWeightsResult | number | undefined> {
+    try {
+      const res = await setWeights(this.deps.routes, this.routeKey(t), this.locateInput(t), weight, t.signal);
+      if (res.changed && !planned) {
+        await this.event(
+          t,
+          Reason.WeightRestored,
+          `${describeRouteKey(this.routeKey(t))} had stable=${res.before.stable} canary=${res.before.canary}; restored the weights this rollout is at (canary ${weight})`,
+        );
+      }
+      if (t.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'False' && c.reason === 'RouteMismatch')) {
+        await this.commit(t, (s) => ({ ...s, conditions: setCondition(s.conditions, 'Ready', 'True', 'Progressing', 'Route matches again', t.nowIso) }));
+      }
+      return res;
+    } catch (err) {
+      return this.routeProblem(t, err);
+    }
+  }
+
+  private async routeProblem(t: Tick, err: unknown): Promise<number> {
+    const code = errorCode(err);
+    const message = errorMessage(err);
+    if (code === 'RouteChanged') {
+      t.log.info({ code }, message);
+      return ROUTE_RETRY_MS;
+    }
+    if (err instanceof RouteshiftError && (err as { transient?: boolean }).transient) {
+      t.log.warn({ code }, message);
+      return 5_000;
+    }
+    if (code === 'Aborted') throw err;
+    await this.commit(t, (s) => ({
+      ...s,
+      ...(s.phase ? {} : { phase: 'Invalid' as Phase }),
+      message,
+      conditions: setCondition(s.conditions, 'Ready', 'False', 'RouteMismatch', message, t.nowIso, t.canary.metadata.generation),
+    }));
+    await this.event(t, Reason.RouteMismatch, `${message} (weights left untouched)`, { code });
+    return this.interval(t);
+  }
+
+  // --- helpers ------------------------------------------------------------------------------------
+
+  private async invalid(t: Tick, err: InvalidSpecError): Promise<number | undefined> {
+    const message = err.message;
+    const active = t.status.phase !== undefined && ACTIVE.has(t.status.phase);
+    await this.commit(t, (s) => ({
+      ...s,
+      phase: active ? s.phase : 'Invalid',
+      message: `Invalid spec: ${message}`,
+      observedGeneration: t.canary.metadata.generation,
+      conditions: setCondition(s.conditions, 'Ready', 'False', 'InvalidSpec', message, t.nowIso, t.canary.metadata.generation),
+    }));
+    await this.event(t, Reason.InvalidSpec, `Invalid spec${active ? ' (weights held where they are)' : ''}: ${message}`);
+    return undefined; // wait for the user to edit the Canary
+  }
+
+  private deadline(t: Tick): number | undefined {
+    const d = t.canary.spec.analysis.progressDeadline;
+    return d ? parseDuration(d, 'spec.analysis.progressDeadline') : undefined;
+  }
+
+  /** An operator request not yet acted on: the annotation's value when it differs from the last one handled. */
+  private newRequest(t: Tick, annotation: string): string | undefined {
+    const value = t.canary.metadata.annotations?.[annotation];
+    if (value === undefined || value === '') return undefined;
+    return t.status.handledAnnotations?.[annotation] === value ? undefined : value;
+  }
+
+  private async commit(t: Tick, mutate: (s: CanaryStatus) => CanaryStatus): Promise<void> {
+    t.canary = await writeStatus(this.deps.store, t.canary, (s) => mutate(s), t.signal);
+    t.status = structuredClone(t.canary.status ?? {});
+  }
+
+  private async event(t: Tick, reason: Reason, message: string, fields: Record<string, unknown> = {}): Promise<void> {
+    await this.deps.recorder.record(
+      {
+        object: { apiVersion: API_VERSION, kind: CANARY_KIND, metadata: t.canary.metadata },
+        reason,
+        message,
+        fields: { canary: canaryKey(t.canary), phase: t.status.phase, weight: t.status.canaryWeight, revision: t.status.revision, ...fields },
+      },
+      t.signal,
+    );
+  }
+}
