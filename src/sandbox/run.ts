@@ -1,0 +1,51 @@
+import type { Logger } from 'pino';
+import { errorMessage } from '../core/errors.js';
+import { startSandbox } from './sandbox.js';
+import { startInProcessController } from './controller.js';
+
+export interface RunSandboxOptions {
+  kubeconfig: string;
+  controller: boolean;
+  load: number;
+  persist?: boolean;
+  apiPort?: number;
+  meshPort?: number;
+  prometheusPort?: number;
+  logger: Logger;
+  signal: AbortSignal;
+}
+
+/** `routeshift sandbox`: runs in the foreground until SIGINT/SIGTERM, then stops every part it started. */
+export async function runSandbox(o: RunSandboxOptions): Promise<number> {
+  let sandbox;
+  try {
+    sandbox = await startSandbox({
+      logger: o.logger,
+      kubeconfigPath: o.kubeconfig,
+      rps: o.load,
+      ...(o.persist ? { persist: true } : {}),
+      ...(o.apiPort ? { apiPort: o.apiPort } : {}),
+      ...(o.meshPort ? { meshPort: o.meshPort } : {}),
+      ...(o.prometheusPort ? { prometheusPort: o.prometheusPort } : {}),
+    });
+  } catch (err) {
+    process.stderr.write(`error: sandbox failed to start: ${errorMessage(err)}\n`);
+    return 1;
+  }
+  let controller;
+  try {
+    if (o.controller) {
+      controller = await startInProcessController({ kubeConfig: sandbox.kubeConfig, prometheusUrl: sandbox.prometheus.url, logger: o.logger, signal: o.signal });
+    }
+    const metrics = controller ? ` controller-metrics=http://127.0.0.1:${controller.metricsPort}/metrics` : '';
+    process.stdout.write(`ready kubeconfig=${sandbox.kubeconfigPath} prometheus=${sandbox.prometheus.url} mesh=${sandbox.mesh.url}${metrics}\n`);
+    await new Promise<void>((resolve) => {
+      if (o.signal.aborted) resolve();
+      o.signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+    return 0;
+  } finally {
+    await controller?.stop();
+    await sandbox.stop();
+  }
+}

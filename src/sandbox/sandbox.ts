@@ -1,0 +1,111 @@
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { fromRoot } from '../core/paths.js';
+import { errorMessage } from '../core/errors.js';
+import { startApiServer, type ApiServer } from './apiserver/index.js';
+import { startMesh, type Mesh } from './mesh/index.js';
+import { startWorkloads, type Workloads } from './workloads/index.js';
+import { startLoad, type Load } from './load/index.js';
+import { startPrometheus, type PrometheusServer } from './prometheus.js';
+
+export interface SandboxOptions {
+  logger: Logger;
+  /** Where the kubeconfig (and state, with `persist`) go. Default .routeshift/sandbox */
+  dir?: string;
+  kubeconfigPath?: string;
+  /** Keep the API server's objects in a file so a restart of the sandbox keeps them. */
+  persist?: boolean;
+  apiPort?: number;
+  meshPort?: number;
+  prometheusPort?: number;
+  /** Total requests per second of the built-in load; 0 disables it. Default 20. */
+  rps?: number;
+  /** Prometheus scrape interval. Default 1s. */
+  scrapeIntervalMs?: number;
+  /** Delay before the mesh applies (and reports) a route change. */
+  meshDelayMs?: number;
+}
+
+export interface Sandbox {
+  api: ApiServer;
+  prometheus: PrometheusServer;
+  mesh: Mesh;
+  workloads: Workloads;
+  load: Load | undefined;
+  kubeConfig: KubeConfig;
+  kubeconfigPath: string;
+  stop(): Promise<void>;
+}
+
+/** The CRDs a GAMMA cluster has, plus routeshift's own. */
+export function sandboxCrdFiles(): string[] {
+  return [
+    fromRoot('src/sandbox/crds/gateway-api-v1.4.1-standard-crds.yaml'),
+    fromRoot('src/sandbox/crds/istio-destinationrule-crd.yaml'),
+    fromRoot('deploy/crds/canary.yaml'),
+    fromRoot('deploy/crds/metrictemplate.yaml'),
+  ];
+}
+
+/**
+ * Starts everything the seed walkthrough needs, on loopback: API server, workloads for http-echo
+ * Deployments, the mesh (routing by HTTPRoute weights, Istio metrics, route status), a real
+ * Prometheus scraping the mesh, and steady load. Each part stops in reverse order; a part that
+ * fails to start stops the ones already running.
+ */
+export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
+  const dir = resolve(opts.dir ?? '.routeshift/sandbox');
+  mkdirSync(dir, { recursive: true });
+  const kubeconfigPath = resolve(opts.kubeconfigPath ?? join(dir, 'kubeconfig'));
+  const stops: Array<() => Promise<void>> = [];
+  const stopAll = async (): Promise<void> => {
+    for (const stop of stops.reverse()) {
+      try {
+        await stop();
+      } catch (err) {
+        opts.logger.warn({ err: errorMessage(err) }, 'stopping a sandbox part failed');
+      }
+    }
+    stops.length = 0;
+  };
+  try {
+    const api = await startApiServer({
+      crdFiles: sandboxCrdFiles(),
+      ...(opts.apiPort ? { port: opts.apiPort } : {}),
+      ...(opts.persist ? { dataFile: join(dir, 'state.json') } : {}),
+      logger: opts.logger.child({ component: 'sandbox-apiserver' }),
+    });
+    stops.push(() => api.stop());
+    await api.writeKubeconfig(kubeconfigPath);
+    const kubeConfig = new KubeConfig();
+    kubeConfig.loadFromString(api.kubeconfig());
+
+    const workloads = await startWorkloads({ kubeConfig, logger: opts.logger });
+    stops.push(() => workloads.stop());
+    const mesh = await startMesh({
+      kubeConfig,
+      logger: opts.logger,
+      ...(opts.meshPort ? { port: opts.meshPort } : {}),
+      ...(opts.meshDelayMs ? { statusDelayMs: opts.meshDelayMs } : {}),
+    });
+    stops.push(() => mesh.stop());
+    const metricsAddr = new URL(mesh.metricsUrl);
+    const prometheus = await startPrometheus({
+      ...(opts.prometheusPort ? { port: opts.prometheusPort } : {}),
+      scrapeIntervalMs: opts.scrapeIntervalMs ?? 1000,
+      targets: [{ job: 'mesh', address: metricsAddr.host, metricsPath: metricsAddr.pathname }],
+      logger: opts.logger.child({ component: 'sandbox-prometheus' }),
+    });
+    stops.push(() => prometheus.stop());
+    await prometheus.waitForTarget('mesh');
+    const rps = opts.rps ?? 20;
+    const load = rps > 0 ? await startLoad({ kubeConfig, meshUrl: mesh.url, rps, logger: opts.logger }) : undefined;
+    if (load) stops.push(() => load.stop());
+    return { api, prometheus, mesh, workloads, load, kubeConfig, kubeconfigPath, stop: stopAll };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
