@@ -1,0 +1,46 @@
+import { Option, type Command } from 'commander';
+import { stringify as toYaml } from 'yaml';
+import type { Canary } from '../../api/canary.js';
+import type { EventSummary } from '../render.js';
+import { recentEvents, renderStatus, statusView } from '../render.js';
+import { addKubeOptions, execute, fetchCanary, processRuntime, type CliRuntime, type CommandContext } from './context.js';
+import { EXIT } from './errors.js';
+
+export interface StatusOptions {
+  output?: 'json' | 'yaml';
+}
+
+/** How many Events status shows. */
+export const STATUS_EVENTS = 10;
+
+/** Events about this Canary (not an earlier one of the same name), the last `limit` by time. */
+export function eventsFor(canary: Canary, events: EventSummary[], limit = STATUS_EVENTS): EventSummary[] {
+  const uid = canary.metadata.uid;
+  return recentEvents(
+    events.filter((e) => !uid || !e.involvedUid || e.involvedUid === uid),
+    limit,
+  );
+}
+
+/** `routeshift status <canary>`: phase, weights, step, checks, metrics, conditions and recent Events. */
+export async function status(ctx: CommandContext, name: string, opts: StatusOptions = {}): Promise<number> {
+  const [canary, events] = await Promise.all([fetchCanary(ctx, name), ctx.events.list(ctx.namespace, name, ctx.signal)]);
+  const view = statusView(canary, eventsFor(canary, events.items));
+  if (opts.output === 'json') ctx.io.out.write(JSON.stringify(view, null, 2) + '\n');
+  else if (opts.output === 'yaml') ctx.io.out.write(toYaml(view));
+  else ctx.io.out.write(renderStatus(view, ctx.clock.now(), ctx.io.style));
+  return EXIT.ok;
+}
+
+export function register(program: Command, runtime: CliRuntime = processRuntime()): Command {
+  const cmd = program
+    .command('status')
+    .description('show a canary: phase, weights, step, failed checks, metrics against thresholds, conditions and recent events')
+    .argument('<canary>', 'Canary name')
+    .addOption(new Option('-o, --output <format>', 'print the status as json or yaml').choices(['json', 'yaml']));
+  addKubeOptions(cmd);
+  cmd.action(async (name: string, opts: StatusOptions, self: Command) => {
+    await execute(runtime, self, name, (ctx) => status(ctx, name, opts.output ? { output: opts.output } : {}));
+  });
+  return cmd;
+}
