@@ -170,7 +170,9 @@ export class Reconciler {
     const steps = this.deps.stepsOf(t.canary);
     const first = t.canary.spec.skipAnalysis ? 100 : (steps[0] ?? 100);
     if (first >= 100) return this.beginPromotion(t, `Promoting without analysis (skipAnalysis): canary weight ${t.status.canaryWeight ?? 0} -> 100`);
-    return this.moveTo(t, 0, first, `Shifted canary weight ${t.status.canaryWeight ?? 0} -> ${first} (step 1/${steps.length})`);
+    const from = t.status.canaryWeight ?? 0;
+    const msg = from === first ? `Canary weight is at the first step, ${first} (step 1/${steps.length})` : `Shifted canary weight ${from} -> ${first} (step 1/${steps.length})`;
+    return this.moveTo(t, 0, first, msg);
   }
 
   // --- progressing --------------------------------------------------------------------------------

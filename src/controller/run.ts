@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { setMaxListeners } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
@@ -8,7 +9,7 @@ import { parseDuration } from '../core/duration.js';
 import { errorMessage } from '../core/errors.js';
 import { decide } from '../analysis/decide.js';
 import { stepsOf } from '../analysis/steps.js';
-import { createMetricProvider } from '../metrics/index.js';
+import { PrometheusProvider } from '../metrics/prometheus-provider.js';
 import { createAnalysis } from './analysis.js';
 import { Recorder } from '../events/recorder.js';
 import { kubeEventSink } from '../events/kube-sink.js';
@@ -50,9 +51,11 @@ export async function startControllerRuntime(o: RuntimeOptions): Promise<{ port:
   const { config, logger } = o;
   const clock = o.clock ?? systemClock;
   const kc = loadKubeConfig(o);
+  // One long-lived signal is shared by every in-flight request and sleep of every canary.
+  setMaxListeners(0, o.signal);
   const metrics = new ControllerMetrics();
   const password = config.prometheus.basicAuth?.password ?? secretFile(config.prometheus.basicAuth?.passwordFile);
-  const provider = createMetricProvider({
+  const provider = new PrometheusProvider({
     address: config.prometheus.address,
     timeoutMs: parseDuration(config.prometheus.timeout),
     retries: config.prometheus.retries,

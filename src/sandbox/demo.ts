@@ -133,7 +133,7 @@ async function follow(kc: KubeConfig, state: FollowState, opts: DemoOptions, say
       say(`${stamp()} ${(e.reason ?? '').padEnd(16)} ${e.message}${count}`);
     }
     const weight = c.status?.canaryWeight ?? -1;
-    if (weight !== lastWeight && weight >= 0) {
+    if (weight !== lastWeight && weight >= 0 && c.status?.revision !== state.previousRevision) {
       lastWeight = weight;
       say(`${stamp()}   route backend-split: ${c.spec.stable.name}=${100 - weight} ${c.spec.canary.name}=${weight}`);
     }
