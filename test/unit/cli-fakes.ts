@@ -118,8 +118,10 @@ export class ScriptedWatch implements WatchSource {
 
   private open<T>(streams: Array<Listener<T>>, rv: string, onEvent: (type: WatchEventType, obj: T) => void, signal: AbortSignal): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      streams.push({ onEvent, resolve, reject, rv });
-      signal.addEventListener('abort', () => resolve(), { once: true });
+      const onAbort = (): void => resolve();
+      const off = (): void => signal.removeEventListener('abort', onAbort);
+      streams.push({ onEvent, resolve: () => (off(), resolve()), reject: (e) => (off(), reject(e)), rv });
+      signal.addEventListener('abort', onAbort, { once: true });
     });
   }
 
