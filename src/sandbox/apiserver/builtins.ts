@@ -274,6 +274,25 @@ function admitNamespace(obj: JsonObject): void {
   labels['kubernetes.io/metadata.name'] = meta['name'] ?? null;
 }
 
+/** metav1.MicroTime as the real server writes it back: UTC, six fractional digits. */
+export function microTime(v: Json | undefined): Json | undefined {
+  if (typeof v !== 'string') return v;
+  const ms = Date.parse(v);
+  if (Number.isNaN(ms)) return v;
+  // An offset shifts hours and minutes only, so the written fraction holds for UTC as well.
+  const frac = /T\d{2}:\d{2}:\d{2}\.(\d+)/.exec(v)?.[1] ?? '';
+  return `${new Date(ms).toISOString().slice(0, 19)}.${(frac + '000000').slice(0, 6)}Z`;
+}
+
+function admitMicroTimes(obj: JsonObject, paths: string[][]): void {
+  for (const path of paths) {
+    let cur: Json | undefined = obj;
+    for (const key of path.slice(0, -1)) cur = isObject(cur) ? cur[key] : undefined;
+    const last = path[path.length - 1] as string;
+    if (isObject(cur) && cur[last] !== undefined) cur[last] = microTime(cur[last]) ?? null;
+  }
+}
+
 function admitPod(obj: JsonObject, old: JsonObject | undefined): void {
   if (!old) {
     const status = isObject(obj['status']) ? obj['status'] : (obj['status'] = {});
@@ -306,6 +325,8 @@ export function builtinTypes(): ResourceType[] {
     if (d.resource === 'deployments') t.admit = (obj) => admitDeployment(obj);
     if (d.resource === 'namespaces') t.admit = (obj) => admitNamespace(obj);
     if (d.resource === 'pods') t.admit = (obj, old) => admitPod(obj, old);
+    if (d.resource === 'leases') t.admit = (obj) => admitMicroTimes(obj, [['spec', 'acquireTime'], ['spec', 'renewTime']]);
+    if (d.resource === 'events') t.admit = (obj) => admitMicroTimes(obj, [['eventTime'], ['series', 'lastObservedTime']]);
     if (d.group === 'events.k8s.io') {
       t.storageKey = '/events';
       t.table = DEFAULT_TABLE;

@@ -32,6 +32,8 @@ export interface ResourceRequest {
   accept: string;
   contentType: string;
   body: Buffer;
+  /** Already-decoded body (requests the server makes to itself). */
+  object?: JsonObject;
 }
 
 export interface Reply {
@@ -132,7 +134,7 @@ export class ResourceHandler {
   }
 
   private objectBody(req: ResourceRequest): JsonObject {
-    const body = this.parseBody(req);
+    const body = req.object ?? this.parseBody(req);
     if (!isObject(body)) throw badRequest(`Object 'Kind' is missing in '${JSON.stringify(body)}'`);
     this.checkTypeMeta(req, body);
     return body;

@@ -2,8 +2,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { readFile, writeFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import { parseAllDocuments } from 'yaml';
 import { builtinTypes, clusterIPAllocator } from './builtins.js';
+import { loadYamlDocuments } from './crd-files.js';
 import { crdToResourceType } from './crd.js';
 import { SERVER_VERSION, aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, apiVersions, wantsAggregated } from './discovery.js';
 import { pickFailure, type FaultInjector } from './faults.js';
@@ -175,7 +175,8 @@ class SandboxApiServer {
       query: new URLSearchParams(),
       accept: 'application/json',
       contentType: 'application/json',
-      body: Buffer.from(JSON.stringify(body)),
+      body: Buffer.alloc(0),
+      object: body,
     };
   }
 
@@ -198,10 +199,7 @@ class SandboxApiServer {
 
   private async installCrds(file: string): Promise<void> {
     const crdType = this.typeOf('apiextensions.k8s.io', 'customresourcedefinitions');
-    const docs = parseAllDocuments(await readFile(file, 'utf8'));
-    for (const doc of docs) {
-      if (doc.errors.length > 0) throw new Error(`${file}: ${doc.errors[0]?.message ?? 'YAML error'}`);
-      const obj = doc.toJSON() as Json;
+    for (const obj of await loadYamlDocuments(file)) {
       if (!isObject(obj) || obj['kind'] !== 'CustomResourceDefinition') continue;
       const name = String(meta(obj)['name'] ?? '');
       const existing = this.store.get(crdType.storageKey, '', name);
