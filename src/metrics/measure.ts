@@ -1,0 +1,104 @@
+import type { Canary, MeshProvider } from '../api/canary.js';
+import type { Measurement } from '../analysis/types.js';
+import { AbortedError, errorCode, errorMessage, throwIfAborted } from '../core/errors.js';
+import type { MetricProvider, QueryOutcome } from './provider.js';
+import { resolveMetric, type ResolvedMetric, type SideQueries, type TemplateSet } from './templates.js';
+
+/**
+ * The measuring half of a tick: run every query a Canary's metrics need and hand the raw outcomes
+ * to `decide`. Nothing here judges a value; a metric that cannot be resolved becomes an error
+ * outcome (non-transient) so the decision sees it like any other failed query.
+ */
+
+export interface MeasureOptions {
+  canary: Canary;
+  templates: TemplateSet;
+  provider: MetricProvider;
+  signal: AbortSignal;
+  /** Mesh of Canaries without spec.provider. Default istio. */
+  defaultProvider?: MeshProvider;
+  /** Root Service of the route's parentRef, for `{{ parent }}`. */
+  parent?: string;
+  /** Queries in flight at once for this Canary. Default 4. */
+  concurrency?: number;
+  /** Evaluation time; default now. */
+  time?: Date;
+  /** Provider for a template naming its own Prometheus (spec.provider.address); default `provider`. */
+  providerFor?: (address: string) => MetricProvider;
+}
+
+export async function measure(opts: MeasureOptions): Promise<Measurement[]> {
+  const metrics = opts.canary.spec.analysis.metrics ?? [];
+  const resolved: Array<ResolvedMetric | QueryOutcome> = metrics.map((_, i) => {
+    try {
+      return resolveMetric(opts.canary, i, opts.defaultProvider ?? 'istio', opts.templates, opts.parent ? { parent: opts.parent } : {});
+    } catch (err) {
+      return { kind: 'error', code: errorCode(err), message: errorMessage(err), transient: false };
+    }
+  });
+  return measureResolved(resolved, opts);
+}
+
+/** Runs already-resolved metrics; an outcome in place of a metric is reported as its canary result. */
+export async function measureResolved(
+  metrics: ReadonlyArray<ResolvedMetric | QueryOutcome>,
+  opts: Pick<MeasureOptions, 'canary' | 'provider' | 'signal' | 'concurrency' | 'time' | 'providerFor'>,
+): Promise<Measurement[]> {
+  throwIfAborted(opts.signal, 'measuring');
+  const limit = limiter(opts.concurrency ?? 4);
+  const run = (side: SideQueries, query: string): Promise<QueryOutcome> =>
+    limit(async () => {
+      throwIfAborted(opts.signal, 'measuring');
+      const provider = side.address && opts.providerFor ? opts.providerFor(side.address) : opts.provider;
+      return provider.query(query, { signal: opts.signal, ...(opts.time ? { time: opts.time } : {}) });
+    });
+
+  const names = (opts.canary.spec.analysis.metrics ?? []).map((m) => m.name);
+  const tasks = metrics.map(async (m, i): Promise<Measurement> => {
+    if (!('spec' in m)) return { name: names[i] ?? `metric-${i}`, canary: m };
+    const spec = m.spec;
+    const sequential = spec.mode === 'sequential';
+    const [canary, stable, requests, canaryTotal, canaryBad, stableTotal, stableBad] = await Promise.all([
+      run(m.canary, m.canary.query),
+      spec.relative ? run(m.stable, m.stable.query) : undefined,
+      (spec.minRequests ?? 0) > 0 && m.canary.requestsQuery ? run(m.canary, m.canary.requestsQuery) : undefined,
+      sequential && m.canary.totalQuery ? run(m.canary, m.canary.totalQuery) : undefined,
+      sequential && m.canary.badQuery ? run(m.canary, m.canary.badQuery) : undefined,
+      sequential && m.stable.totalQuery ? run(m.stable, m.stable.totalQuery) : undefined,
+      sequential && m.stable.badQuery ? run(m.stable, m.stable.badQuery) : undefined,
+    ]);
+    const out: Measurement = { name: m.name, canary };
+    if (stable) out.stable = stable;
+    if (requests) out.requests = requests;
+    if (canaryTotal && canaryBad && stableTotal && stableBad) out.counts = { canaryTotal, canaryBad, stableTotal, stableBad };
+    return out;
+  });
+  try {
+    return await Promise.all(tasks);
+  } catch (err) {
+    if (opts.signal.aborted) throw new AbortedError('measuring');
+    throw err;
+  }
+}
+
+/** At most `n` of the returned function's tasks run at once; the rest wait in order. */
+function limiter(n: number): <T>(task: () => Promise<T>) => Promise<T> {
+  const max = Math.max(1, n);
+  let active = 0;
+  const waiting: Array<() => void> = [];
+  // A finishing task hands its slot straight to the next waiter, so a newcomer cannot slip in between.
+  const release = (): void => {
+    const wake = waiting.shift();
+    if (wake) wake();
+    else active--;
+  };
+  return async <T>(task: () => Promise<T>): Promise<T> => {
+    if (active >= max) await new Promise<void>((resolve) => waiting.push(resolve));
+    else active++;
+    try {
+      return await task();
+    } finally {
+      release();
+    }
+  };
+}
