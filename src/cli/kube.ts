@@ -60,6 +60,17 @@ function loadFile(kc: KubeConfig, file: string, what: string): void {
 }
 
 /**
+ * kubectl's merge of KUBECONFIG files: the first file to name a cluster, user or context wins, and so
+ * does the first current-context. (client-node's mergeConfig throws on a repeated name instead.)
+ */
+function mergeFirstWins(kc: KubeConfig, more: KubeConfig): void {
+  for (const c of more.clusters) if (!kc.clusters.some((x) => x.name === c.name)) kc.addCluster(c);
+  for (const u of more.users) if (!kc.users.some((x) => x.name === u.name)) kc.addUser(u);
+  for (const c of more.contexts) if (!kc.contexts.some((x) => x.name === c.name)) kc.addContext(c);
+  if (!kc.currentContext && more.currentContext) kc.setCurrentContext(more.currentContext);
+}
+
+/**
  * kubectl's order: --kubeconfig, else the files in KUBECONFIG (merged, missing ones skipped), else
  * ~/.kube/config, else the pod's service account. Unlike client-node's loadFromDefault we never fall
  * back to http://localhost:8080: a CLI pointed at nothing should say so.
@@ -81,7 +92,7 @@ export function resolveKube(flags: KubeFlags, machine: KubeEnvironment = process
     for (const file of rest) {
       const more = new KubeConfig();
       loadFile(more, file, 'KUBECONFIG');
-      kc.mergeConfig(more, true); // the first file's current-context wins, as in kubectl
+      mergeFirstWins(kc, more);
     }
     source = 'KUBECONFIG';
   } else if (machine.exists(home)) {
