@@ -69,6 +69,7 @@ export function openWatch(base: string, path: string, headers: Record<string, st
       let endResolve: () => void = () => undefined;
       const ended = new Promise<void>((r) => (endResolve = r));
       const lines = createInterface({ input: res });
+      lines.on('error', () => endResolve());
       lines.on('line', (line) => {
         if (!line.trim()) return;
         events.push(JSON.parse(line) as WatchEventLine);
@@ -76,6 +77,8 @@ export function openWatch(base: string, path: string, headers: Record<string, st
       });
       res.on('end', () => endResolve());
       res.on('close', () => endResolve());
+      // close() aborts the response on purpose
+      res.on('error', () => endResolve());
       resolve({
         status: res.statusCode ?? 0,
         events,
