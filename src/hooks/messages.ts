@@ -4,7 +4,7 @@ import type { HookType } from '../api/canary.js';
  * How a result reads in status, Events and logs, e.g.
  *   confirm-promotion gate 'approval' closed: HTTP 403
  *   rollout check 'smoke' failed: connect ECONNREFUSED 127.0.0.1:8080
- *   rollback hook 'big-red-button' requested rollback: HTTP 200
+ *   post-rollout hook 'notify-release' failed: HTTP 502
  */
 export function describeResult(type: HookType, name: string, passed: boolean, detail: string): string {
   return `${type} ${noun(type)} '${name}' ${verb(type, passed)}${detail ? `: ${detail}` : ''}`;
@@ -23,10 +23,9 @@ function noun(type: HookType): string {
 function verb(type: HookType, passed: boolean): string {
   if (isConfirmType(type)) return passed ? 'open' : 'closed';
   switch (type) {
-    case 'rollback':
-      return passed ? 'requested rollback' : 'did not request rollback';
     case 'event':
       return passed ? 'delivered' : 'failed';
+    case 'rollback': // runs after a rollback finished, like post-rollout: nothing depends on its answer
     case 'post-rollout':
       return passed ? 'succeeded' : 'failed';
     default:

@@ -144,14 +144,14 @@ describe('status codes', () => {
     expect(r.message).toBe("rollout check 'x' failed: HTTP 302");
   });
 
-  it('a rollback hook answering 2xx requests the rollback; a 404 does not', async () => {
-    rx.on('/rollback/open', { status: 200 });
-    rx.on('/rollback/closed', { status: 404 });
+  it('rollback and post-rollout hooks report succeeded or failed', async () => {
+    rx.on('/after/ok', { status: 200 });
+    rx.on('/after/fail', { status: 404 });
     const runner = createHookRunner();
-    const yes = await runner.run({ name: 'red-button', type: 'rollback', url: rx.url('/rollback/open') }, payload, run);
-    const no = await runner.run({ name: 'red-button', type: 'rollback', url: rx.url('/rollback/closed') }, payload, run);
-    expect([yes.passed, yes.message]).toEqual([true, "rollback hook 'red-button' requested rollback: HTTP 200"]);
-    expect([no.passed, no.message]).toEqual([false, "rollback hook 'red-button' did not request rollback: HTTP 404"]);
+    const ok = await runner.run({ name: 'cleanup', type: 'rollback', url: rx.url('/after/ok') }, payload, run);
+    const no = await runner.run({ name: 'release-notes', type: 'post-rollout', url: rx.url('/after/fail') }, payload, run);
+    expect([ok.passed, ok.message]).toEqual([true, "rollback hook 'cleanup' succeeded: HTTP 200"]);
+    expect([no.passed, no.message]).toEqual([false, "post-rollout hook 'release-notes' failed: HTTP 404"]);
   });
 });
 

@@ -91,7 +91,8 @@ export function createHookRunner(opts: HookRunnerOptions = {}): HookRunner {
         // Spec problems (bad timeout or url) and anything unexpected: a failed result, never a throw.
         r = result(hook, false, errorMessage(err));
       }
-      const quiet = r.passed || isConfirmType(hook.type) || hook.type === 'rollback';
+      // A closed gate is the normal answer of a gate and repeats every interval: not worth a warning.
+      const quiet = r.passed || isConfirmType(hook.type);
       logger[quiet ? 'debug' : 'warn'](
         { canary: `${payload.namespace}/${payload.name}`, hook: hook.name, type: hook.type, passed: r.passed },
         r.message,
