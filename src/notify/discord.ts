@@ -31,7 +31,10 @@ export function discordPayload(n: RolloutNotification): Record<string, unknown> 
   };
 }
 
-/** Discord renders markdown in content, embeds and fields; a metric named "p_99" must not turn italic. */
+/**
+ * Discord renders markdown in content, embeds and fields: a metric named "p_99" must not turn italic.
+ * Quote, heading and list markers only count at the start of a line.
+ */
 export function escapeDiscord(s: string): string {
-  return s.replace(/[\\*_~`|>]/g, '\\$&');
+  return s.replace(/[\\*_~`|]/g, '\\$&').replace(/^([>#-])/gm, '\\$1');
 }

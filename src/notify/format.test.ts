@@ -1,7 +1,7 @@
 import { admits } from './severity.js';
 import { slackPayload, escapeSlack } from './slack.js';
 import { teamsPayload } from './msteams.js';
-import { discordPayload } from './discord.js';
+import { discordPayload, escapeDiscord } from './discord.js';
 import { genericPayload } from './generic.js';
 import { formatFor } from './format.js';
 import { formatValue } from './render.js';
@@ -173,13 +173,18 @@ describe('Discord', () => {
             { name: 'Weight', value: '0%', inline: true },
             { name: 'Revision', value: 'a1b2c3', inline: true },
             { name: 'Severity', value: 'error', inline: true },
-            { name: 'request-success-rate', value: '97.2 (\\>= 99): fail', inline: false },
+            { name: 'request-success-rate', value: '97.2 (>= 99): fail', inline: false },
             { name: 'latency\\_p99', value: 'no value (<= 500): inconclusive', inline: false },
           ],
           footer: { text: 'routeshift' },
         },
       ],
     });
+  });
+
+  it('escapes markdown, and line-start markers only at the start of a line', () => {
+    expect(escapeDiscord('p_99 *x* `y` a|b ~z~ \\')).toBe('p\\_99 \\*x\\* \\`y\\` a\\|b \\~z\\~ \\\\');
+    expect(escapeDiscord('> quoted\n# head\n- item a-b >= 1')).toBe('\\> quoted\n\\# head\n\\- item a-b >= 1');
   });
 
   it('colours by severity and caps fields at 25', () => {
