@@ -75,11 +75,13 @@ export function validatePromQL(query: string): PromQLValidation {
     },
   });
   if (firstError !== undefined) {
-    return { ok: false, message: `PromQL syntax error: ${describeAt(query, firstError)}`, position: lineColumn(query, firstError) };
+    // "Unexpected end" is reported where the text ends, not after trailing newlines.
+    const at = Math.min(firstError, query.trimEnd().length);
+    return { ok: false, message: `PromQL syntax error: ${describeAt(query, firstError)}`, position: lineColumn(query, at) };
   }
   if (typeError) return { ok: false, message: typeError.message, position: lineColumn(query, typeError.offset) };
   const top = tree.topNode.firstChild;
-  if (top?.name === 'MatrixSelector') {
+  if (isRange(top)) {
     return {
       ok: false,
       message: 'the query returns a range vector; wrap it in a function such as rate() or increase()',
@@ -87,6 +89,14 @@ export function validatePromQL(query: string): PromQLValidation {
     };
   }
   return { ok: true };
+}
+
+/** A range vector, possibly under `offset`, `@` or parentheses. */
+function isRange(node: SyntaxNode | null): boolean {
+  if (!node) return false;
+  if (node.name === 'MatrixSelector' || node.name === 'SubqueryExpr') return true;
+  if (node.name === 'OffsetExpr' || node.name === 'StepInvariantExpr' || node.name === 'ParenExpr') return isRange(node.firstChild);
+  return false;
 }
 
 function rangeArgumentProblem(call: SyntaxNode, query: string): { message: string; offset: number } | undefined {
@@ -98,7 +108,7 @@ function rangeArgumentProblem(call: SyntaxNode, query: string): { message: strin
   // predict_linear/quantile_over_time take the range vector second or first; check any argument is a range.
   let arg = body.firstChild;
   while (arg) {
-    if (arg.name === 'MatrixSelector' || arg.name === 'SubqueryExpr') return undefined;
+    if (isRange(arg)) return undefined;
     arg = arg.nextSibling;
   }
   return { message: `${name}() needs a range vector: add a window such as [{{ interval }}]`, offset: ident.from };

@@ -311,7 +311,9 @@ function resolveInto(
 
   let window = '1m';
   try {
-    window = formatPromDuration(parseDuration(metric.interval ?? canary.spec.analysis.interval, `${path}.interval`));
+    window = formatPromDuration(
+      parseDuration(metric.interval ?? canary.spec.analysis.interval, metric.interval ? `${path}.interval` : 'spec.analysis.interval'),
+    );
   } catch (err) {
     fail(err as RouteshiftError);
   }

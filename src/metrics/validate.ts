@@ -120,7 +120,8 @@ function metricSpecProblems(metrics: unknown[]): Problem[] {
 /** Every problem of one Canary object. */
 export function validateCanary(obj: unknown, templates: TemplateSet, opts: ValidateOptions = {}): Problem[] {
   if (!isObject(obj)) return [{ path: '', message: 'a Canary must be a mapping' }];
-  const problems: Problem[] = [...checkHeader(obj, CANARY_KIND), ...checkSchema(obj, crdSchema('Canary'))];
+  const schemaProblems = checkSchema(obj, crdSchema('Canary'));
+  const problems: Problem[] = [...checkHeader(obj, CANARY_KIND), ...schemaProblems];
   const spec = obj.spec;
   if (!isObject(spec)) return problems;
   const { stable, canary } = spec;
@@ -134,7 +135,7 @@ export function validateCanary(obj: unknown, templates: TemplateSet, opts: Valid
   problems.push(...metricSpecProblems(metrics));
 
   // Template resolution needs a structurally sound Canary; metrics with schema problems of their own are skipped.
-  const schemaPaths = problems.map((p) => p.path);
+  const schemaPaths = schemaProblems.map((p) => p.path);
   const shapeOk =
     isObject(spec.routeRef) && typeof spec.routeRef.name === 'string' && isObject(stable) && typeof stable.name === 'string' &&
     isObject(canary) && typeof canary.name === 'string' && typeof analysis.interval === 'string';
@@ -144,7 +145,10 @@ export function validateCanary(obj: unknown, templates: TemplateSet, opts: Valid
     const prefix = `spec.analysis.metrics[${i}]`;
     if (!isObject(m) || schemaPaths.some((p) => p === prefix || p.startsWith(`${prefix}.`))) return;
     for (const err of metricProblems(typed, i, opts.defaultProvider ?? 'istio', templates)) {
-      problems.push({ path: err.path ?? prefix, message: err.message });
+      const path = err.path ?? prefix;
+      // Already reported by the schema (e.g. an interval that is no duration), or by an earlier metric.
+      if (schemaPaths.includes(path) || problems.some((p) => p.path === path && p.message === err.message)) continue;
+      problems.push({ path, message: err.message });
     }
   });
   return problems;
