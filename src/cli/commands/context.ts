@@ -126,10 +126,11 @@ export async function execute(
   const controller = new AbortController();
   const stopListening = runtime.interrupts(controller);
   const timer = timeoutMs === undefined ? undefined : setTimeout(() => controller.abort(), timeoutMs);
-  let target: ErrorTarget = { namespace: flags.namespace ?? 'default', ...(name ? { name } : {}) };
+  // Filled in once the kubeconfig is resolved; runCommand reads it when wording an error.
+  const target: ErrorTarget = { namespace: flags.namespace ?? 'default', ...(name ? { name } : {}) };
   const code = await runCommand(runtime.io, target, async () => {
     const conn = runtime.connect(flags);
-    target = { namespace: conn.namespace, server: conn.server, ...(name ? { name } : {}) };
+    Object.assign(target, { namespace: conn.namespace, server: conn.server });
     try {
       return await body({ namespace: conn.namespace, store: conn.store, events: conn.events, watch: conn.watch, clock: runtime.clock, io: runtime.io, signal: controller.signal });
     } catch (err) {
