@@ -81,7 +81,7 @@ export function validatePromQL(query: string): PromQLValidation {
   }
   if (typeError) return { ok: false, message: typeError.message, position: lineColumn(query, typeError.offset) };
   const top = tree.topNode.firstChild;
-  if (isRange(top)) {
+  if (top && isRange(top)) {
     return {
       ok: false,
       message: 'the query returns a range vector; wrap it in a function such as rate() or increase()',
