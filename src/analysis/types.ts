@@ -4,6 +4,11 @@ import type { QueryOutcome } from '../metrics/provider.js';
 /** What was measured for one Canary metric this tick (the "measuring" half; `decide` is the "assessing" half). */
 export interface Measurement {
   name: string;
+  /**
+   * Unit of the canary value when known (a MetricTemplate's `unit`), for messages only: "%" or "percent"
+   * print "99.8%", "ms"/"s" print durations. Absent: guessed from the metric name (report.ts).
+   */
+  unit?: string;
   /** The canary's value from the rendered query. */
   canary: QueryOutcome;
   /** The stable's value from the same template, for relative checks. */

@@ -1,0 +1,217 @@
+import type { SequentialEvidence } from '../api/canary.js';
+import { formatPromDuration, parseDuration } from '../core/duration.js';
+import { evaluateThresholdMetric } from './evaluate-metric.js';
+import { closedGates, gateSummary } from './gates.js';
+import { failureThreshold, inconclusiveLimit, type MetricOutcome } from './policy.js';
+import { evaluateSequentialMetric, type Stage } from './sequential.js';
+import { isLastStep, nextStep, stepsOf } from './steps.js';
+import type { Decision, DecisionInput, DecisionResult, GateResult } from './types.js';
+
+/**
+ * The assessing half of a tick: from what was measured, the spec and the counters in status, the move to
+ * make and the counters to store. Pure: no I/O, no clock (input.now), same input → same answer.
+ * The rules are written down in docs/analysis.md; the order of the checks below is part of them.
+ */
+export function decide(input: DecisionInput): DecisionResult {
+  const { spec, status, gates, now } = input;
+  const analysis = spec.analysis;
+  const steps = stepsOf(analysis);
+  const stepIndex = status.stepIndex ?? -1;
+  const lastIndex = steps.length - 1;
+  const weight = status.canaryWeight ?? (stepIndex >= 0 ? (steps[Math.min(stepIndex, lastIndex)] as number) : 0);
+  const time = new Date(now).toISOString();
+  const failedChecks = status.failedChecks ?? 0;
+  const inconclusiveChecks = status.inconclusiveChecks ?? 0;
+
+  const promoteNext = stepIndex >= 0 && isLastStep(steps, stepIndex);
+  const next = nextStep(steps, stepIndex);
+  const stage: Stage = { promoteNext, nextWeight: next?.weight ?? 100 };
+
+  let evaluation: Evaluation = carryOver(input);
+  const result = (decision: Decision, counters: { failedChecks?: number; inconclusiveChecks?: number } = {}): DecisionResult => {
+    const out: DecisionResult = {
+      decision,
+      reports: evaluation.outcomes.map((o) => o.report),
+      status: {
+        failedChecks: counters.failedChecks ?? failedChecks,
+        inconclusiveChecks: counters.inconclusiveChecks ?? inconclusiveChecks,
+        errorStreaks: evaluation.errorStreaks,
+      },
+    };
+    if (evaluation.evidence) out.status.evidence = evaluation.evidence;
+    return out;
+  };
+  const at = `at weight ${weight}`;
+
+  // 1. Operator requests and suspension come before any analysis; counters and evidence stay as they were.
+  if (input.requests?.abort) {
+    return result({ action: 'rollback', reason: 'Aborted', message: 'Rolling back: aborted by operator request' });
+  }
+  if (spec.suspend) {
+    return result({ action: 'hold', reason: 'Suspended', message: `Holding ${at}: canary suspended (spec.suspend)` });
+  }
+  if (input.requests?.promote) {
+    // The operator's call: analysis is skipped, but a closed confirm-promotion gate still holds.
+    const closed = closedGates(gates, 'confirm-promotion');
+    if (closed.length > 0) return gateHold(result, at, closed);
+    return result({
+      action: 'promote',
+      fromWeight: weight,
+      message: `Promoting canary from weight ${weight}: promotion requested by operator (analysis skipped)`,
+    });
+  }
+
+  // 2. Before the first step: start, unless a confirm gate is closed.
+  if (stepIndex < 0) {
+    const closed = closedGates(gates, 'confirm-rollout', 'confirm-traffic-increase');
+    if (closed.length > 0) return gateHold(result, at, closed);
+    const first = steps[0] as number;
+    return result(
+      { action: 'advance', fromWeight: weight, toWeight: first, stepIndex: 0, message: `Advanced canary weight ${weight} -> ${first}: rollout started` },
+      { inconclusiveChecks: 0 },
+    );
+  }
+
+  // Metrics are measured at a weight: none before the first step (above), none when analysis is skipped.
+  if (!spec.skipAnalysis) evaluation = evaluateMetrics(input, stage, time);
+  const outcomes = evaluation.outcomes;
+
+  // 3. The sequential test can end the rollout at once.
+  const catastrophic = outcomes.filter((o) => o.rollback === 'Catastrophic');
+  if (catastrophic.length > 0) {
+    return result({ action: 'rollback', reason: 'Catastrophic', message: `Rolling back: ${summaries(catastrophic)}` });
+  }
+  const worse = outcomes.filter((o) => o.rollback === 'SequentialWorse');
+  if (worse.length > 0) {
+    return result({ action: 'rollback', reason: 'SequentialWorse', message: `Rolling back: ${summaries(worse)}` });
+  }
+
+  // 4. Failed checks: metrics, and failed rollout gates (part of the analysis unless it is skipped).
+  const failedGates = spec.skipAnalysis ? [] : closedGates(gates, 'rollout');
+  const failed = [...outcomes.filter((o) => o.effect === 'fail').map((o) => o.summary), ...failedGates.map((g) => gateSummary(g, 'failed'))];
+  if (failed.length > 0) {
+    const count = failedChecks + 1;
+    const threshold = failureThreshold(analysis);
+    const tally = `(${count}/${threshold} failed checks)`;
+    if (count >= threshold) {
+      return result(
+        { action: 'rollback', reason: 'ThresholdReached', message: `Rolling back: ${failed.join(', ')} ${tally}` },
+        { failedChecks: count, inconclusiveChecks: 0 },
+      );
+    }
+    return holdOrDeadline(input, result, at, `${failed.join(', ')} ${tally}`, 'CheckFailed', { failedChecks: count, inconclusiveChecks: 0 });
+  }
+
+  // 5. No answer: too little data, no data, or a query error not counted yet.
+  const inconclusive = outcomes.filter((o) => o.effect === 'inconclusive');
+  if (inconclusive.length > 0) {
+    const count = inconclusiveChecks + 1;
+    const limit = inconclusiveLimit(analysis);
+    const tally = `${count}/${limit} inconclusive`;
+    if (count >= limit) {
+      return result(
+        { action: 'rollback', reason: 'InconclusiveLimit', message: `Rolling back: ${summaries(inconclusive)}, ${tally}` },
+        { inconclusiveChecks: count },
+      );
+    }
+    return holdOrDeadline(input, result, at, `${summaries(inconclusive)}, ${tally}`, 'Inconclusive', { inconclusiveChecks: count });
+  }
+
+  // 6. Everything passed: the next step, or promotion after the last one, each behind its confirm gate.
+  const passed = spec.skipAnalysis ? 'analysis skipped' : outcomes.length > 0 ? summaries(outcomes) : 'no metrics to check';
+  if (next === undefined || promoteNext) {
+    const closed = closedGates(gates, 'confirm-promotion');
+    if (closed.length > 0) return gateHold(result, at, closed);
+    return result({ action: 'promote', fromWeight: weight, message: `Promoting canary from weight ${weight}: ${passed}` }, { inconclusiveChecks: 0 });
+  }
+  const closed = closedGates(gates, 'confirm-traffic-increase');
+  if (closed.length > 0) return gateHold(result, at, closed);
+  return result(
+    { action: 'advance', fromWeight: weight, toWeight: next.weight, stepIndex: next.stepIndex, message: `Advanced canary weight ${weight} -> ${next.weight}: ${passed}` },
+    { inconclusiveChecks: 0 },
+  );
+}
+
+type ResultFn = (decision: Decision, counters?: { failedChecks?: number; inconclusiveChecks?: number }) => DecisionResult;
+
+function summaries(outcomes: readonly MetricOutcome[]): string {
+  return outcomes.map((o) => o.summary).join(', ');
+}
+
+/** A closed confirm gate waits for a person or a webhook: it is not a failure and not subject to the deadline. */
+function gateHold(result: ResultFn, at: string, closed: GateResult[]): DecisionResult {
+  return result(
+    { action: 'hold', reason: 'GateClosed', message: `Holding ${at}: ${closed.map((g) => gateSummary(g, 'closed')).join(', ')}` },
+    { inconclusiveChecks: 0 },
+  );
+}
+
+/** An analysis hold, unless the weight has not moved for longer than progressDeadline. */
+function holdOrDeadline(
+  input: DecisionInput,
+  result: ResultFn,
+  at: string,
+  why: string,
+  reason: 'CheckFailed' | 'Inconclusive',
+  counters: { failedChecks?: number; inconclusiveChecks?: number },
+): DecisionResult {
+  const deadline = input.spec.analysis.progressDeadline;
+  const since = input.status.stepStartTime ? Date.parse(input.status.stepStartTime) : NaN;
+  if (deadline !== undefined && Number.isFinite(since)) {
+    const limitMs = parseDuration(deadline, 'spec.analysis.progressDeadline');
+    const held = input.now - since;
+    if (held > limitMs) {
+      return result(
+        {
+          action: 'rollback',
+          reason: 'ProgressDeadline',
+          message: `Rolling back: no progress ${at} for ${formatPromDuration(held)} (progressDeadline ${deadline}): ${why}`,
+        },
+        counters,
+      );
+    }
+  }
+  return result({ action: 'hold', reason, message: `Holding ${at}: ${why}` }, counters);
+}
+
+interface Evaluation {
+  outcomes: MetricOutcome[];
+  errorStreaks: Record<string, number>;
+  evidence: SequentialEvidence[] | undefined;
+}
+
+function evaluateMetrics(input: DecisionInput, stage: Stage, time: string): Evaluation {
+  const metrics = input.spec.analysis.metrics ?? [];
+  const byName = new Map(input.measurements.map((m) => [m.name, m]));
+  const previousStreaks = input.status.errorStreaks ?? {};
+  const previousEvidence = new Map((input.status.evidence ?? []).map((e) => [e.name, e]));
+  const outcomes: MetricOutcome[] = [];
+  const errorStreaks: Record<string, number> = {};
+  const evidence: SequentialEvidence[] = [];
+  for (const metric of metrics) {
+    const m = byName.get(metric.name);
+    const streak = previousStreaks[metric.name] ?? 0;
+    const o =
+      metric.mode === 'sequential'
+        ? evaluateSequentialMetric(metric, m, previousEvidence.get(metric.name), streak, time, stage)
+        : evaluateThresholdMetric(metric, m, streak, time);
+    outcomes.push(o);
+    if (o.errorStreak > 0) errorStreaks[metric.name] = o.errorStreak;
+    if (metric.mode === 'sequential') {
+      const e = o.evidence ?? previousEvidence.get(metric.name);
+      if (e) evidence.push(e);
+    }
+  }
+  const hasSequential = metrics.some((m) => m.mode === 'sequential');
+  return { outcomes, errorStreaks, evidence: hasSequential || input.status.evidence ? evidence : undefined };
+}
+
+/** No analysis this tick: counters and evidence stay as they were. */
+function carryOver(input: DecisionInput): Evaluation {
+  const names = new Set((input.spec.analysis.metrics ?? []).map((m) => m.name));
+  const errorStreaks: Record<string, number> = {};
+  for (const [name, n] of Object.entries(input.status.errorStreaks ?? {})) if (names.has(name) && n > 0) errorStreaks[name] = n;
+  const evidence = input.status.evidence?.filter((e) => names.has(e.name));
+  return { outcomes: [], errorStreaks, evidence };
+}
+

@@ -1,0 +1,66 @@
+import type { AnalysisSpec, MetricReport, MetricSpec, NoDataPolicy, SequentialEvidence } from '../api/canary.js';
+
+/** How one metric counts in this tick's decision. */
+export type Effect = 'pass' | 'fail' | 'inconclusive';
+
+/** One metric's assessment for this tick: the report users see, and how the decision counts it. */
+export interface MetricOutcome {
+  report: MetricReport;
+  effect: Effect;
+  /** `name message`, for decision messages. */
+  summary: string;
+  /** Query errors in a row after this tick (0 once every query of the metric answered). */
+  errorStreak: number;
+  /** The sequential test asks for an immediate rollback, whatever the failed-check count. */
+  rollback?: 'SequentialWorse' | 'Catastrophic';
+  /** Updated evidence of a sequential metric. */
+  evidence?: SequentialEvidence;
+}
+
+export const DEFAULT_NO_DATA: NoDataPolicy = 'hold';
+export const DEFAULT_ERRORS_BEFORE_FAILURE = 2;
+
+export function noDataPolicy(metric: MetricSpec): NoDataPolicy {
+  return metric.noData ?? DEFAULT_NO_DATA;
+}
+
+export function errorsBeforeFailure(metric: MetricSpec): number {
+  const n = metric.errorsBeforeFailure;
+  return n !== undefined && n >= 1 ? Math.floor(n) : DEFAULT_ERRORS_BEFORE_FAILURE;
+}
+
+/** Failed checks that end the rollout (at least 1). */
+export function failureThreshold(analysis: AnalysisSpec): number {
+  return Math.max(1, Math.floor(analysis.threshold || 1));
+}
+
+/** Inconclusive ticks in a row that end the rollout; default threshold × 2. */
+export function inconclusiveLimit(analysis: AnalysisSpec): number {
+  const n = analysis.inconclusiveLimit;
+  return n !== undefined && n >= 1 ? Math.floor(n) : failureThreshold(analysis) * 2;
+}
+
+/** The effect of "nothing was measured" under the metric's noData policy, and the report verdict. */
+export function applyNoData(metric: MetricSpec): { effect: Effect; verdict: MetricReport['verdict']; note: string } {
+  const policy = noDataPolicy(metric);
+  const note = `(noData=${policy})`;
+  switch (policy) {
+    case 'fail':
+      return { effect: 'fail', verdict: 'fail', note };
+    case 'pass':
+      return { effect: 'pass', verdict: 'pass', note };
+    default:
+      return { effect: 'inconclusive', verdict: 'inconclusive', note };
+  }
+}
+
+/**
+ * A query error is inconclusive until the metric has failed `errorsBeforeFailure` ticks in a row; from then
+ * on each erroring tick is a failed check. A flaky Prometheus should not roll a good canary back at once,
+ * and a broken query should not hold a rollout forever either.
+ */
+export function applyQueryError(metric: MetricSpec, previousStreak: number): { effect: Effect; streak: number; limit: number } {
+  const streak = previousStreak + 1;
+  const limit = errorsBeforeFailure(metric);
+  return { effect: streak >= limit ? 'fail' : 'inconclusive', streak, limit };
+}

@@ -1,0 +1,230 @@
+import type { MetricReport, MetricSpec, SequentialEvidence, SequentialSpec } from '../api/canary.js';
+import { lowerBound, type MixingPrior } from './binomial-cs.js';
+import { TwoSample } from './two-sample.js';
+import { addCounts, readCounts } from './evidence.js';
+import { applyNoData, applyQueryError, type Effect, type MetricOutcome } from './policy.js';
+import { formatNumber, formatPoints, formatShare } from './report.js';
+import type { Measurement } from './types.js';
+
+/**
+ * The sequential mode (issue 8): an anytime-valid comparison of the canary's and the stable's bad-request
+ * shares, evaluated every tick on all requests seen since the rollout started. docs/analysis.md derives it.
+ */
+
+/** SequentialSpec with defaults applied, shares as fractions (0.005 = 0.5 percentage points). */
+export interface SequentialParams {
+  tolerance: number;
+  falseRollback: number;
+  badPromotion: number;
+  catastrophic: number;
+}
+
+/** Defaults, in the spec's units (percentage points / percent). */
+export const SEQUENTIAL_DEFAULTS = {
+  tolerance: 0.5,
+  falseRollback: 0.01,
+  badPromotion: 0.01,
+  catastrophicErrorRate: 20,
+} as const;
+
+/**
+ * Design constants of the test, chosen with the decision benchmark (src/bench/decisions.ts) and fixed before
+ * any data is seen: a choice made from the data itself would void the guarantees.
+ */
+export const SEQUENTIAL_TUNING: {
+  /** Mixing distribution of both sides' shares in the e-values' numerators. */
+  prior: MixingPrior;
+  /** Share of α spent on the catastrophic check; the rest goes to the "worse" test. */
+  catastrophicShare: number;
+  /** "Worse" means canary − stable above this (fraction); 0: worse than stable at all. */
+  rollbackMargin: number;
+} = {
+  prior: { a: 0.5, b: 0.5 },
+  catastrophicShare: 0.1,
+  rollbackMargin: 0,
+};
+
+export function sequentialParams(spec: SequentialSpec | undefined): SequentialParams {
+  const s = spec ?? {};
+  return {
+    tolerance: (s.tolerance ?? SEQUENTIAL_DEFAULTS.tolerance) / 100,
+    falseRollback: s.falseRollback ?? SEQUENTIAL_DEFAULTS.falseRollback,
+    badPromotion: s.badPromotion ?? SEQUENTIAL_DEFAULTS.badPromotion,
+    catastrophic: (s.catastrophicErrorRate ?? SEQUENTIAL_DEFAULTS.catastrophicErrorRate) / 100,
+  };
+}
+
+/** Where the rollout stands: what a pass would do next. */
+export interface Stage {
+  /** A pass promotes (the current step is the last). */
+  promoteNext: boolean;
+  /** Weight a pass moves to (100 when it promotes). */
+  nextWeight: number;
+}
+
+export interface Assessment {
+  verdict: SequentialEvidence['verdict'];
+  catastrophic: boolean;
+  canaryShare: number | undefined;
+  stableShare: number | undefined;
+  /** canary − stable bad share (fractions), when both sides have requests. */
+  estimate: number | undefined;
+  /** Confidence bounds on canary − stable: lower at level α (rollback side), upper at level β (promotion side). */
+  lower: number;
+  upper: number;
+  /** Lower bound of the canary's own share at level α (catastrophic check). */
+  canaryLower: number;
+  /** ln of the e-value against "canary − stable ≤ rollbackMargin" (rollback at ln(1/α')). */
+  logLR: number;
+  /** Why, in words. */
+  reason: string;
+}
+
+function confidence(level: number): string {
+  return `${formatNumber((1 - level) * 100, 2)}%`;
+}
+
+/**
+ * The test on accumulated evidence (docs/analysis.md, "Sequential mode").
+ * - worse: the e-value against "canary − stable ≤ margin" reaches 1/α' (α' = α minus the catastrophic share):
+ *   a canary no worse than that is rolled back with probability ≤ α over the whole rollout.
+ * - catastrophic: the canary's own lower confidence bound (level α·catastrophicShare) above the rate.
+ * - not worse, before promotion: the e-value against "canary − stable ≥ tolerance" reaches 1/β: a canary worse
+ *   by the tolerance or more is promoted with probability ≤ β.
+ * - not worse, before the last step: the measured difference, scaled to the traffic share the canary would
+ *   get next, stays within the tolerance. Exposure grows with evidence; the guarantee is on promotion.
+ */
+export function assessEvidence(ev: SequentialEvidence, p: SequentialParams, stage: Stage): Assessment {
+  const { prior, catastrophicShare, rollbackMargin: margin } = SEQUENTIAL_TUNING;
+  const c = { canaryBad: ev.canaryBad, canaryTotal: ev.canaryTotal, stableBad: ev.stableBad, stableTotal: ev.stableTotal };
+  const alphaCat = p.falseRollback * catastrophicShare;
+  const alphaWorse = p.falseRollback - alphaCat;
+
+  const test = new TwoSample(c, prior);
+  const canaryLower = lowerBound(c.canaryBad, c.canaryTotal, alphaCat, prior);
+  const logLR = test.logEvidenceWorse(margin);
+  const lower = test.lowerBound(alphaWorse);
+  const upper = test.upperBound(p.badPromotion);
+  const canaryShare = c.canaryTotal > 0 ? c.canaryBad / c.canaryTotal : undefined;
+  const stableShare = c.stableTotal > 0 ? c.stableBad / c.stableTotal : undefined;
+  const estimate = canaryShare !== undefined && stableShare !== undefined ? canaryShare - stableShare : undefined;
+
+  const sides =
+    `canary ${canaryShare === undefined ? 'n/a' : formatShare(canaryShare)} bad of ${c.canaryTotal}` +
+    ` vs stable ${stableShare === undefined ? 'n/a' : formatShare(stableShare)} bad of ${c.stableTotal}`;
+  const base = { canaryShare, stableShare, estimate, lower, upper, canaryLower, logLR };
+
+  if (canaryLower > p.catastrophic) {
+    return {
+      ...base,
+      verdict: 'worse',
+      catastrophic: true,
+      reason: `${sides}: canary at least ${formatShare(canaryLower)} bad (${confidence(alphaCat)} confidence) > catastrophic ${formatShare(p.catastrophic)}`,
+    };
+  }
+  if (logLR >= Math.log(1 / alphaWorse)) {
+    return {
+      ...base,
+      verdict: 'worse',
+      catastrophic: false,
+      reason: `${sides}: worse, canary - stable >= ${formatPoints(Math.max(lower, margin))} (${confidence(alphaWorse)} confidence)`,
+    };
+  }
+  const tol = formatPoints(p.tolerance).replace(/^\+/, '');
+  if (stage.promoteNext) {
+    if (test.logEvidenceWithin(p.tolerance) >= Math.log(1 / p.badPromotion)) {
+      return {
+        ...base,
+        verdict: 'not-worse',
+        catastrophic: false,
+        reason: `${sides}: not worse, canary - stable <= ${formatPoints(Math.min(upper, p.tolerance))} (${confidence(p.badPromotion)} confidence, tolerance ${tol})`,
+      };
+    }
+    return {
+      ...base,
+      verdict: 'unknown',
+      catastrophic: false,
+      reason: `${sides}: not known yet, canary - stable <= ${formatPoints(upper)} > tolerance ${tol} (${confidence(p.badPromotion)} confidence)`,
+    };
+  }
+  if (canaryShare === undefined) {
+    return { ...base, verdict: 'unknown', catastrophic: false, reason: `${sides}: no canary requests yet` };
+  }
+  const exposure = ((estimate ?? canaryShare) * stage.nextWeight) / 100;
+  if (exposure <= p.tolerance) {
+    return {
+      ...base,
+      verdict: 'not-worse',
+      catastrophic: false,
+      reason: `${sides}: not worse at this weight, ${formatPoints(exposure)} of all traffic at weight ${stage.nextWeight} <= ${tol}`,
+    };
+  }
+  return {
+    ...base,
+    verdict: 'unknown',
+    catastrophic: false,
+    reason: `${sides}: ${formatPoints(exposure)} of all traffic at weight ${stage.nextWeight} > ${tol}, waiting for more requests`,
+  };
+}
+
+export function sequentialThresholdText(p: SequentialParams): string {
+  return `canary - stable <= ${formatPoints(p.tolerance).replace(/^\+/, '')} bad (sequential, falseRollback ${p.falseRollback}, badPromotion ${p.badPromotion})`;
+}
+
+/** Sequential mode for one metric and tick: accumulate the interval's counts, then test. */
+export function evaluateSequentialMetric(
+  metric: MetricSpec,
+  m: Measurement | undefined,
+  previous: SequentialEvidence | undefined,
+  previousStreak: number,
+  time: string,
+  stage: Stage,
+): MetricOutcome {
+  const params = sequentialParams(metric.sequential);
+  const threshold = sequentialThresholdText(params);
+  const make = (
+    verdict: MetricReport['verdict'],
+    effect: Effect,
+    message: string,
+    streak: number,
+    evidence: SequentialEvidence | undefined,
+    extra: Partial<MetricOutcome> = {},
+  ): MetricOutcome => {
+    const report: MetricReport = { name: metric.name, threshold, verdict, message, time };
+    if (evidence && evidence.canaryTotal > 0) report.value = (evidence.canaryBad / evidence.canaryTotal) * 100;
+    if (evidence && evidence.stableTotal > 0) report.stableValue = (evidence.stableBad / evidence.stableTotal) * 100;
+    const out: MetricOutcome = { report, effect, summary: `${metric.name} ${message}`, errorStreak: streak, ...extra };
+    if (evidence) out.evidence = evidence;
+    return out;
+  };
+
+  const reading = m === undefined ? ({ kind: 'error', label: 'counts', code: 'NotMeasured', message: 'not measured' } as const) : readCounts(m.counts);
+  if (reading.kind === 'error') {
+    const e = applyQueryError(metric, previousStreak);
+    const counted = e.effect === 'fail' ? ', counted as a failed check' : '';
+    return make('error', e.effect, `${reading.label} query error ${e.streak}/${e.limit}${counted}: ${reading.code}: ${reading.message}`, e.streak, previous);
+  }
+  if (reading.kind === 'spec') return make('error', 'fail', reading.message, 0, previous);
+
+  const merged = addCounts(previous, metric.name, reading.increment);
+  const a = assessEvidence(merged, params, stage);
+  const evidence: SequentialEvidence = {
+    ...merged,
+    logLR: a.logLR,
+    bound: a.upper * 100,
+    verdict: a.verdict,
+  };
+  if (a.estimate !== undefined) evidence.estimate = a.estimate * 100;
+
+  if (a.verdict === 'worse') {
+    return make('fail', 'fail', a.reason, 0, evidence, { rollback: a.catastrophic ? 'Catastrophic' : 'SequentialWorse' });
+  }
+  if (!reading.increment.canaryTraffic && !(a.verdict === 'not-worse' && stage.promoteNext)) {
+    // Nothing new from the canary: moving up a step needs traffic at this weight (only a finished proof
+    // promotes without it), so the noData policy says how the tick counts; `pass` judges on the evidence.
+    const nd = applyNoData(metric);
+    if (nd.effect !== 'pass') return make(nd.verdict, nd.effect, `no canary requests this interval ${nd.note}; ${a.reason}`, 0, evidence);
+  }
+  if (a.verdict === 'not-worse') return make('pass', 'pass', a.reason, 0, evidence);
+  return make('inconclusive', 'inconclusive', a.reason, 0, evidence);
+}

@@ -1,0 +1,412 @@
+/**
+ * Decision benchmark: drives the real decide() with synthetic traffic and reports how often, and how fast,
+ * each analysis mode rolls back bad canaries and promotes good ones.
+ *
+ *   npm run bench:decisions            # full run, writes its table into docs/benchmarks.md
+ *   node dist/bench/decisions.js --runs 500 --no-write
+ *
+ * Traffic model: requests arrive as a Poisson process at `rps`; each goes to the canary with probability
+ * weight/100 and fails with the side's error rate, so per interval the four counts (canary good/bad,
+ * stable good/bad) are independent Poisson variables (thinning). One tick = one analysis interval (1m).
+ */
+import { readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { CanarySpec, CanaryStatus, MetricSpec } from '../api/canary.js';
+import type { QueryOutcome } from '../metrics/provider.js';
+import { decide } from '../analysis/decide.js';
+import { logGamma } from '../analysis/special.js';
+import type { Measurement, RollbackReason } from '../analysis/types.js';
+
+// ---------------------------------------------------------------------------------------------------------
+// Random numbers: seeded, so a run can be repeated.
+
+/** xoshiro128** (Blackman & Vigna): small, fast, good enough for Monte Carlo. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0 || 1;
+  // splitmix32 to spread the seed over the state
+  const next = (): number => {
+    a = (a + 0x9e3779b9) | 0;
+    let z = a;
+    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+    return (z ^ (z >>> 16)) >>> 0;
+  };
+  let s0 = next();
+  let s1 = next();
+  let s2 = next();
+  let s3 = next();
+  return () => {
+    const result = Math.imul(rotl(Math.imul(s1, 5), 7), 9) >>> 0;
+    const t = s1 << 9;
+    s2 ^= s0;
+    s3 ^= s1;
+    s1 ^= s2;
+    s0 ^= s3;
+    s2 ^= t;
+    s3 = rotl(s3, 11);
+    return (result + 0.5) / 4294967296;
+  };
+}
+
+function rotl(x: number, k: number): number {
+  return (x << k) | (x >>> (32 - k));
+}
+
+/** Poisson variate: inversion for small means, PTRS (Hörmann 1993) above. */
+export function poisson(lambda: number, rand: () => number): number {
+  if (!(lambda > 0)) return 0;
+  if (lambda < 12) {
+    let k = 0;
+    let p = Math.exp(-lambda);
+    let cdf = p;
+    const u = rand();
+    while (u > cdf) {
+      k++;
+      p *= lambda / k;
+      cdf += p;
+      if (k > 1000) break;
+    }
+    return k;
+  }
+  const slam = Math.sqrt(lambda);
+  const loglam = Math.log(lambda);
+  const b = 0.931 + 2.53 * slam;
+  const a = -0.059 + 0.02483 * b;
+  const invalpha = 1.1239 + 1.1328 / (b - 3.4);
+  const vr = 0.9277 - 3.6224 / (b - 2);
+  for (;;) {
+    const u = rand() - 0.5;
+    const v = rand();
+    const us = 0.5 - Math.abs(u);
+    const k = Math.floor(((2 * a) / us + b) * u + lambda + 0.43);
+    if (us >= 0.07 && v <= vr) return k;
+    if (k < 0 || (us < 0.013 && v > us)) continue;
+    if (Math.log(v) + Math.log(invalpha) - Math.log(a / (us * us) + b) <= -lambda + k * loglam - logGamma(k + 1)) return k;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Cells and modes.
+
+export interface Cell {
+  /** Total requests per second over both sides. */
+  rps: number;
+  /** Canary success share, 0..1. */
+  canarySuccess: number;
+  /** Stable success share, 0..1 (default 0.999). */
+  stableSuccess: number;
+  /** Whether promoting it is right. */
+  good: boolean;
+}
+
+export type ModeId = 'flagger' | 'threshold' | 'sequential';
+
+export interface Mode {
+  id: ModeId;
+  label: string;
+  spec: CanarySpec;
+}
+
+const INTERVAL_MS = 60_000;
+
+function baseSpec(metric: MetricSpec): CanarySpec {
+  return {
+    routeRef: { name: 'bench' },
+    stable: { name: 'app-stable', port: 80 },
+    canary: { name: 'app-canary', port: 80 },
+    analysis: { interval: '1m', threshold: 5, stepWeight: 10, maxWeight: 50, metrics: [metric] },
+  };
+}
+
+/** Flagger's tutorial analysis, our threshold mode with noData=hold, and the sequential mode. */
+export const MODES: readonly Mode[] = [
+  {
+    id: 'flagger',
+    label: 'Flagger defaults (threshold, no data = failed check)',
+    spec: baseSpec({ name: 'request-success-rate', thresholdRange: { min: 99 }, noData: 'fail' }),
+  },
+  {
+    id: 'threshold',
+    label: 'threshold mode, noData=hold',
+    spec: baseSpec({ name: 'request-success-rate', thresholdRange: { min: 99 }, noData: 'hold' }),
+  },
+  {
+    id: 'sequential',
+    label: 'sequential mode (defaults)',
+    spec: baseSpec({ name: 'request-success-rate', mode: 'sequential' }),
+  },
+];
+
+export const CELLS: readonly Cell[] = [
+  ...[0.2, 1, 5].map((rps) => ({ rps, canarySuccess: 0.97, stableSuccess: 0.999, good: false })),
+  { rps: 5, canarySuccess: 0.995, stableSuccess: 0.999, good: true },
+  ...[0.2, 1, 5, 20].map((rps) => ({ rps, canarySuccess: 0.5, stableSuccess: 0.999, good: false })),
+  ...[0.2, 1, 5, 20].map((rps) => ({ rps, canarySuccess: 0.998, stableSuccess: 0.999, good: true })),
+];
+
+// ---------------------------------------------------------------------------------------------------------
+// One simulated rollout.
+
+export type RunEnd = 'promoted' | 'rolled-back' | 'timed-out' | 'unfinished';
+
+export interface RunResult {
+  end: RunEnd;
+  reason?: RollbackReason;
+  /** Analysis intervals until the rollout ended (or maxTicks). */
+  intervals: number;
+}
+
+const value = (v: number): QueryOutcome => ({ kind: 'value', value: v });
+const NO_DATA: QueryOutcome = { kind: 'no-data' };
+
+export function simulateRun(mode: Mode, cell: Cell, rand: () => number, maxTicks: number): RunResult {
+  const spec = mode.spec;
+  const metric = spec.analysis.metrics?.[0] as MetricSpec;
+  const sequential = metric.mode === 'sequential';
+  const status: CanaryStatus = { stepIndex: 0, canaryWeight: 10, failedChecks: 0, inconclusiveChecks: 0, errorStreaks: {} };
+  const perInterval = cell.rps * (INTERVAL_MS / 1000);
+  for (let tick = 1; tick <= maxTicks; tick++) {
+    const w = (status.canaryWeight as number) / 100;
+    const canaryBad = poisson(perInterval * w * (1 - cell.canarySuccess), rand);
+    const canaryGood = poisson(perInterval * w * cell.canarySuccess, rand);
+    const stableBad = poisson(perInterval * (1 - w) * (1 - cell.stableSuccess), rand);
+    const stableGood = poisson(perInterval * (1 - w) * cell.stableSuccess, rand);
+    const canaryTotal = canaryBad + canaryGood;
+    const stableTotal = stableBad + stableGood;
+    let m: Measurement;
+    if (sequential) {
+      m = {
+        name: metric.name,
+        canary: NO_DATA,
+        counts: {
+          canaryTotal: canaryTotal > 0 ? value(canaryTotal) : NO_DATA,
+          canaryBad: canaryBad > 0 ? value(canaryBad) : NO_DATA,
+          stableTotal: stableTotal > 0 ? value(stableTotal) : NO_DATA,
+          stableBad: stableBad > 0 ? value(stableBad) : NO_DATA,
+        },
+      };
+    } else {
+      // Prometheus' success-rate query over an interval without requests is 0/0 = NaN.
+      m = {
+        name: metric.name,
+        canary: canaryTotal > 0 ? value((100 * canaryGood) / canaryTotal) : { kind: 'not-a-number', raw: 'NaN' },
+      };
+    }
+    const r = decide({ spec, status, measurements: [m], gates: [], now: tick * INTERVAL_MS });
+    status.failedChecks = r.status.failedChecks;
+    status.inconclusiveChecks = r.status.inconclusiveChecks;
+    status.errorStreaks = r.status.errorStreaks;
+    if (r.status.evidence) status.evidence = r.status.evidence;
+    const d = r.decision;
+    if (d.action === 'advance') {
+      status.stepIndex = d.stepIndex;
+      status.canaryWeight = d.toWeight;
+    } else if (d.action === 'promote') {
+      return { end: 'promoted', intervals: tick };
+    } else if (d.action === 'rollback') {
+      return { end: d.reason === 'InconclusiveLimit' ? 'timed-out' : 'rolled-back', reason: d.reason, intervals: tick };
+    }
+  }
+  return { end: 'unfinished', intervals: maxTicks };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Many runs per cell.
+
+export interface Distribution {
+  mean: number;
+  median: number;
+  p90: number;
+}
+
+export interface CellResult {
+  cell: Cell;
+  mode: ModeId;
+  runs: number;
+  promoted: number;
+  rolledBack: number;
+  timedOut: number;
+  unfinished: number;
+  reasons: Partial<Record<RollbackReason, number>>;
+  toRollback?: Distribution;
+  toPromotion?: Distribution;
+}
+
+export interface BenchOptions {
+  runs?: number;
+  seed?: number;
+  cells?: readonly Cell[];
+  modes?: readonly Mode[];
+  maxTicks?: number;
+}
+
+export interface BenchReport {
+  runs: number;
+  seed: number;
+  maxTicks: number;
+  results: CellResult[];
+  elapsedMs: number;
+}
+
+function distribution(values: number[]): Distribution | undefined {
+  if (values.length === 0) return undefined;
+  const sorted = [...values].sort((x, y) => x - y);
+  const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] as number;
+  return { mean: values.reduce((s, v) => s + v, 0) / values.length, median: at(0.5), p90: at(0.9) };
+}
+
+export function runCell(mode: Mode, cell: Cell, runs: number, seed: number, maxTicks: number): CellResult {
+  const rand = rng(seed);
+  const res: CellResult = { cell, mode: mode.id, runs, promoted: 0, rolledBack: 0, timedOut: 0, unfinished: 0, reasons: {} };
+  const toRollback: number[] = [];
+  const toPromotion: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const r = simulateRun(mode, cell, rand, maxTicks);
+    if (r.end === 'promoted') {
+      res.promoted++;
+      toPromotion.push(r.intervals);
+    } else if (r.end === 'unfinished') {
+      res.unfinished++;
+    } else {
+      if (r.end === 'timed-out') res.timedOut++;
+      else res.rolledBack++;
+      toRollback.push(r.intervals);
+      if (r.reason) res.reasons[r.reason] = (res.reasons[r.reason] ?? 0) + 1;
+    }
+  }
+  const dr = distribution(toRollback);
+  const dp = distribution(toPromotion);
+  if (dr) res.toRollback = dr;
+  if (dp) res.toPromotion = dp;
+  return res;
+}
+
+export function runDecisionBench(opts: BenchOptions = {}): BenchReport {
+  const runs = opts.runs ?? 10_000;
+  const seed = opts.seed ?? 20_260_101;
+  const maxTicks = opts.maxTicks ?? 200;
+  const cells = opts.cells ?? CELLS;
+  const modes = opts.modes ?? MODES;
+  const started = performance.now();
+  const results: CellResult[] = [];
+  cells.forEach((cell, ci) => {
+    modes.forEach((mode, mi) => {
+      // Same seed per cell across modes: each mode sees statistically identical (not identical) traffic.
+      results.push(runCell(mode, cell, runs, seed + ci * 1000 + mi, maxTicks));
+    });
+  });
+  return { runs, seed, maxTicks, results, elapsedMs: performance.now() - started };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Output.
+
+function pct(n: number, of: number): string {
+  if (of === 0) return '-';
+  const v = (100 * n) / of;
+  return `${v < 10 && v > 0 ? v.toFixed(2) : v.toFixed(1)}%`;
+}
+
+function dist(d: Distribution | undefined): string {
+  return d ? `${d.mean.toFixed(1)} / ${d.median} / ${d.p90}` : '-';
+}
+
+function cellLabel(c: Cell): string {
+  const canary = `${+(c.canarySuccess * 100).toFixed(2)}%`;
+  const stable = c.stableSuccess === 0.999 ? '' : `, stable ${+(c.stableSuccess * 100).toFixed(2)}%`;
+  return `${c.good ? 'good' : 'bad'} ${canary}${stable} @ ${c.rps} rps`;
+}
+
+export function formatMarkdown(report: BenchReport, modes: readonly Mode[] = MODES): string {
+  const lines: string[] = [];
+  lines.push(
+    '| cell (canary success @ total rps) | mode | rolled back | promoted | timed out | intervals to rollback (mean / median / p90) | intervals to promotion (mean / median / p90) |',
+  );
+  lines.push('| --- | --- | ---: | ---: | ---: | --- | --- |');
+  for (const r of report.results) {
+    const mode = modes.find((m) => m.id === r.mode);
+    const rolled = r.unfinished > 0 ? `${pct(r.rolledBack, r.runs)} (+${pct(r.unfinished, r.runs)} unfinished)` : pct(r.rolledBack, r.runs);
+    const bold = (s: string, wrong: boolean): string => (wrong && s !== '0.0%' ? `**${s}**` : s);
+    lines.push(
+      `| ${cellLabel(r.cell)} | ${mode?.id ?? r.mode} | ${bold(rolled, r.cell.good)} | ${bold(pct(r.promoted, r.runs), !r.cell.good)} | ${pct(r.timedOut, r.runs)} | ${dist(r.toRollback)} | ${dist(r.toPromotion)} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+export const START_MARKER = '<!-- bench:decisions:start -->';
+export const END_MARKER = '<!-- bench:decisions:end -->';
+
+/** Replaces the text between the markers (creating the file, or appending the markers, when absent). */
+export function replaceSection(doc: string, section: string): string {
+  const start = doc.indexOf(START_MARKER);
+  const end = doc.indexOf(END_MARKER);
+  const block = `${START_MARKER}\n${section}\n${END_MARKER}`;
+  if (start >= 0 && end > start) return doc.slice(0, start) + block + doc.slice(end + END_MARKER.length);
+  const sep = doc.length === 0 || doc.endsWith('\n\n') ? '' : doc.endsWith('\n') ? '\n' : '\n\n';
+  return `${doc}${sep}${block}\n`;
+}
+
+function section(report: BenchReport, command: string): string {
+  const machine = `${cpus()[0]?.model ?? 'unknown CPU'} (${cpus().length} cores shared), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
+  return [
+    '## Decisions: rollback and promotion under synthetic traffic',
+    '',
+    `Command: \`${command}\` · date: ${new Date().toISOString().slice(0, 10)} · machine: ${machine} · ` +
+      `${report.runs} runs per cell and mode, seed ${report.seed}, ${(report.elapsedMs / 1000).toFixed(0)} s.`,
+    '',
+    'Each run drives the real `decide()` tick by tick (1 tick = 1 interval of 1m) with Poisson traffic at the given total rate, ' +
+      'the canary getting its current weight; stable succeeds 99.9%. Steps 10..50 by 10, threshold 5. ' +
+      '`flagger`: success rate >= 99% per interval, an interval without canary requests is a failed check (Flagger counts NaN as a failure). ' +
+      '`threshold`: the same with noData=hold (inconclusive; 10 in a row roll back). `sequential`: mode sequential with its defaults. ' +
+      '"timed out" = rolled back by inconclusiveLimit (10 inconclusive intervals in a row); "rolled back" counts the other rollbacks. ' +
+      'Bold: the wrong outcome for the cell (a promoted bad canary, a rolled-back good one).',
+    '',
+    formatMarkdown(report),
+  ].join('\n');
+}
+
+function parseArgs(argv: string[]): { runs?: number; seed?: number; write: boolean; out: string } {
+  const out: { runs?: number; seed?: number; write: boolean; out: string } = { write: true, out: 'docs/benchmarks.md' };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const v = argv[i + 1];
+    if (a === '--runs' && v) {
+      out.runs = Number(v);
+      i++;
+    } else if (a === '--seed' && v) {
+      out.seed = Number(v);
+      i++;
+    } else if (a === '--out' && v) {
+      out.out = v;
+      i++;
+    } else if (a === '--no-write') {
+      out.write = false;
+    }
+  }
+  if (out.runs !== undefined && !(Number.isInteger(out.runs) && out.runs > 0)) throw new Error('--runs needs a positive whole number');
+  return out;
+}
+
+export function main(argv: string[]): void {
+  const args = parseArgs(argv);
+  const opts: BenchOptions = {};
+  if (args.runs !== undefined) opts.runs = args.runs;
+  if (args.seed !== undefined) opts.seed = args.seed;
+  const report = runDecisionBench(opts);
+  const table = formatMarkdown(report);
+  process.stdout.write(`${table}\n\n${report.runs} runs per cell and mode in ${(report.elapsedMs / 1000).toFixed(1)} s\n`);
+  if (args.write) {
+    const path = resolve(process.cwd(), args.out);
+    const command = `node dist/bench/decisions.js${argv.length ? ` ${argv.join(' ')}` : ''}`;
+    const doc = existsSync(path) ? readFileSync(path, 'utf8') : '# Benchmarks\n\n';
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, replaceSection(doc, section(report, command)));
+    process.stdout.write(`wrote ${path}\n`);
+  }
+}
+
+const invokedAs = process.argv[1] ? resolve(process.argv[1]) : '';
+if (invokedAs === fileURLToPath(import.meta.url)) main(process.argv.slice(2));
