@@ -41,7 +41,7 @@ describe('pickWeighted', () => {
     expect(effectiveWeight(undefined)).toBe(1);
     expect(effectiveWeight(-5)).toBe(0);
     expect(effectiveWeight(Number.NaN)).toBe(0);
-    expect(pickWeighted([{ name: 'x' }], () => 0.99)).toEqual({ name: 'x' });
+    expect(pickWeighted<{ name: string; weight?: number }>([{ name: 'x' }], () => 0.99)).toEqual({ name: 'x' });
   });
 
   it('returns undefined when all weights are zero or there are no backends', () => {
