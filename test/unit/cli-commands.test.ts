@@ -64,6 +64,15 @@ describe('status', () => {
     expect(v.threshold).toBe(5);
   });
 
+  it('without permission to list Events it still shows the Canary, with a warning', async () => {
+    const denied = new FakeEvents();
+    denied.failWith = new KubeApiError(403, 'list Events of Canary shop/podinfo: HTTP 403: events is forbidden');
+    const r = await run(new FakeCanaryStore(progressing()), (ctx) => status(ctx, 'podinfo'), denied);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^Phase: +Progressing$/m);
+    expect(r.err).toBe('warning: cannot list Events (list Events of Canary shop/podinfo: HTTP 403: events is forbidden); showing the Canary without them\n');
+  });
+
   it('an unknown canary exits 4 with kubectl-style wording', async () => {
     const r = await run(new FakeCanaryStore(), (ctx) => status(ctx, 'nope'));
     expect(r.code).toBe(4);

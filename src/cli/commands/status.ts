@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import { stringify as toYaml } from 'yaml';
 import type { Canary } from '../../api/canary.js';
+import { errorMessage } from '../../core/errors.js';
 import type { EventSummary } from '../render.js';
 import { recentEvents, renderStatus, statusView } from '../render.js';
 import { addKubeOptions, execute, fetchCanary, processRuntime, type CliRuntime, type CommandContext } from './context.js';
@@ -24,8 +25,15 @@ export function eventsFor(canary: Canary, events: EventSummary[], limit = STATUS
 
 /** `routeshift status <canary>`: phase, weights, step, checks, metrics, conditions and recent Events. */
 export async function status(ctx: CommandContext, name: string, opts: StatusOptions = {}): Promise<number> {
-  const [canary, events] = await Promise.all([fetchCanary(ctx, name), ctx.events.list(ctx.namespace, name, ctx.signal)]);
-  const view = statusView(canary, eventsFor(canary, events.items));
+  // Events are context, not the answer: without permission to list them, status still shows the Canary.
+  const events = ctx.events.list(ctx.namespace, name, ctx.signal).then(
+    (r) => r.items,
+    (err: unknown) => err,
+  );
+  const canary = await fetchCanary(ctx, name);
+  const listed = await events;
+  if (!Array.isArray(listed)) ctx.io.err.write(`warning: cannot list Events (${errorMessage(listed)}); showing the Canary without them\n`);
+  const view = statusView(canary, eventsFor(canary, Array.isArray(listed) ? listed : []));
   if (opts.output === 'json') ctx.io.out.write(JSON.stringify(view, null, 2) + '\n');
   else if (opts.output === 'yaml') ctx.io.out.write(toYaml(view));
   else ctx.io.out.write(renderStatus(view, ctx.clock.now(), ctx.io.style));
