@@ -449,7 +449,9 @@ export class ResourceHandler {
       return { status: 200, body: this.external(t, req.version, marked) };
     }
     if (dry) return { status: 200, body: this.external(t, req.version, existing) };
-    const gone = this.removeObject(t, req.namespace ?? '', name);
+    const policy = req.query.get('propagationPolicy') ?? (typeof opts['propagationPolicy'] === 'string' ? opts['propagationPolicy'] : undefined);
+    const orphan = policy === 'Orphan' || opts['orphanDependents'] === true;
+    const gone = this.removeObject(t, req.namespace ?? '', name, orphan);
     return { status: 200, body: this.external(t, req.version, gone ?? existing) };
   }
 
@@ -484,7 +486,7 @@ export class ResourceHandler {
   }
 
   /** Deletes one object, cascading for namespaces (their content) and CRDs (their custom resources). */
-  private removeObject(t: ResourceType, namespace: string, name: string): JsonObject | undefined {
+  private removeObject(t: ResourceType, namespace: string, name: string, orphan?: boolean): JsonObject | undefined {
     const store = this.deps.store;
     if (t.group === '' && t.resource === 'namespaces') {
       for (const key of store.storageKeys()) {
@@ -493,7 +495,37 @@ export class ResourceHandler {
     }
     const ev = store.remove(t.storageKey, namespace, name);
     if (ev && this.isCrdType(t)) this.afterCrdDelete(ev.previous ?? ev.object);
+    if (ev && orphan !== true) this.collectDependents(namespace, String(meta(ev.object)['uid'] ?? ''));
     return ev?.object;
+  }
+
+  /**
+   * Background cascading deletion, as the garbage collector does it: objects whose owners
+   * (ownerReferences) are all gone are deleted too, recursively.
+   */
+  private collectDependents(namespace: string, ownerUid: string): void {
+    if (!ownerUid) return;
+    const store = this.deps.store;
+    const exists = (uid: string): boolean => this.uidExists(uid);
+    for (const key of store.storageKeys()) {
+      const candidates = namespace === '' ? store.list(key) : store.list(key, namespace);
+      for (const obj of candidates) {
+        const m = meta(obj);
+        const owners = Array.isArray(m['ownerReferences']) ? m['ownerReferences'].filter(isObject) : [];
+        if (!owners.some((o) => o['uid'] === ownerUid)) continue;
+        if (owners.some((o) => typeof o['uid'] === 'string' && o['uid'] !== ownerUid && exists(o['uid']))) continue;
+        const type = this.deps.registry.all().find((rt) => rt.storageKey === key);
+        if (!type) continue;
+        this.removeObject(type, (m['namespace'] as string | undefined) ?? '', m['name'] as string);
+      }
+    }
+  }
+
+  private uidExists(uid: string): boolean {
+    for (const key of this.deps.store.storageKeys()) {
+      if (this.deps.store.list(key).some((o) => meta(o)['uid'] === uid)) return true;
+    }
+    return false;
   }
 
   // ------------------------------------------------------------ schema

@@ -67,8 +67,11 @@ const OBJECT_META_FIELDS = new Set([
   'managedFields',
 ]);
 
-export function pruneObjectMeta(metadata: JsonObject): void {
-  for (const k of Object.keys(metadata)) if (!OBJECT_META_FIELDS.has(k)) delete metadata[k];
+/** Drops unknown ObjectMeta fields, returning their names. */
+export function pruneObjectMeta(metadata: JsonObject): string[] {
+  const dropped = Object.keys(metadata).filter((k) => !OBJECT_META_FIELDS.has(k));
+  for (const k of dropped) delete metadata[k];
+  return dropped;
 }
 
 export function childPath(path: string, key: string): string {
@@ -104,7 +107,7 @@ export function pruneAndDefault(value: Json | undefined, schema: Schema | undefi
     if (embedded && (key === 'apiVersion' || key === 'kind')) continue;
     if (embedded && key === 'metadata') {
       const m = value[key];
-      if (isObject(m)) pruneObjectMeta(m);
+      if (isObject(m)) for (const k of pruneObjectMeta(m)) unknown.push(`${childPath(path, 'metadata')}.${k}`);
       continue;
     }
     const child = propertySchema(schema, key);

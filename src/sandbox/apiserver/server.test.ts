@@ -312,6 +312,21 @@ describe('sandbox API server over HTTP', () => {
       w.close();
     });
 
+    it('garbage-collects dependents whose owners are gone, unless orphaned', async () => {
+      const owner = (await call(base, 'POST', CANARIES, canary('owner'))).body;
+      const ref = { apiVersion: 'routeshift.io/v1alpha1', kind: 'Canary', name: 'owner', uid: owner.metadata.uid };
+      await call(base, 'POST', '/api/v1/namespaces/team/configmaps', { metadata: { name: 'owned', ownerReferences: [ref] } });
+      await call(base, 'POST', '/api/v1/namespaces/team/configmaps', { metadata: { name: 'co-owned', ownerReferences: [ref, { ...ref, name: 'a', uid: (await call(base, 'GET', `${CANARIES}/a`)).body.metadata.uid }] } });
+      await call(base, 'DELETE', `${CANARIES}/owner`);
+      expect((await call(base, 'GET', '/api/v1/namespaces/team/configmaps/owned')).status).toBe(404);
+      expect((await call(base, 'GET', '/api/v1/namespaces/team/configmaps/co-owned')).status).toBe(200);
+
+      const owner2 = (await call(base, 'POST', CANARIES, canary('owner2'))).body;
+      await call(base, 'POST', '/api/v1/namespaces/team/configmaps', { metadata: { name: 'orphan', ownerReferences: [{ ...ref, name: 'owner2', uid: owner2.metadata.uid }] } });
+      await call(base, 'DELETE', `${CANARIES}/owner2?propagationPolicy=Orphan`);
+      expect((await call(base, 'GET', '/api/v1/namespaces/team/configmaps/orphan')).status).toBe(200);
+    });
+
     it('deleting a namespace deletes its objects; deleting a CRD removes its resource', async () => {
       await call(base, 'POST', '/api/v1/namespaces', { metadata: { name: 'doomed' } });
       await call(base, 'POST', '/api/v1/namespaces/doomed/configmaps', { metadata: { name: 'c' } });

@@ -282,8 +282,21 @@ class SandboxApiServer {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      await this.route(req, res);
+    } catch (err) {
+      this.sendError(res, err);
+    }
+  }
+
+  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://sandbox');
-    const segments = url.pathname.split('/').filter((s) => s !== '').map(decodeURIComponent);
+    let segments: string[];
+    try {
+      segments = url.pathname.split('/').filter((s) => s !== '').map(decodeURIComponent);
+    } catch {
+      throw badRequest(`invalid path: ${url.pathname}`);
+    }
     const method = req.method ?? 'GET';
     let user: string;
     try {
@@ -351,6 +364,7 @@ class SandboxApiServer {
       entry.code = this.sendError(res, err);
     }
     if (entry.verb !== 'watch') this.requestLog.add(entry);
+    this.opts.logger?.debug({ verb: entry.verb, path: url.pathname, code: entry.code }, 'sandbox API request');
   }
 
   private dispatch(method: string, verb: string, rr: ResourceRequest): Reply {

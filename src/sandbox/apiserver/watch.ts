@@ -2,6 +2,8 @@ import type { ServerResponse } from 'node:http';
 import type { JsonObject } from './json.js';
 import type { StoredEvent, Store } from './store.js';
 
+const MAX_BACKLOG_BYTES = 32 * 1024 * 1024;
+
 export interface WatchOptions {
   storageKey: string;
   namespace?: string;
@@ -88,6 +90,8 @@ export class WatchStream {
   private sendRaw(type: string, object: JsonObject): void {
     if (this.closed || this.res.writableEnded) return;
     this.res.write(`${JSON.stringify({ type, object })}\n`);
+    // A client that stops reading is cut off (it re-watches), so its backlog cannot grow without bound.
+    if (this.res.writableLength > MAX_BACKLOG_BYTES) this.end();
   }
 
   /** Ends the stream cleanly (the client sees end-of-stream and re-watches). */
