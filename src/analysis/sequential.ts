@@ -21,7 +21,7 @@ export interface SequentialParams {
 
 /** Defaults, in the spec's units (percentage points / percent). */
 export const SEQUENTIAL_DEFAULTS = {
-  tolerance: 0.5,
+  tolerance: 2,
   falseRollback: 0.01,
   badPromotion: 0.01,
   catastrophicErrorRate: 20,
@@ -36,12 +36,13 @@ export const SEQUENTIAL_TUNING: {
   prior: MixingPrior;
   /** Share of α spent on the catastrophic check; the rest goes to the "worse" test. */
   catastrophicShare: number;
-  /** "Worse" means canary − stable above this (fraction); 0: worse than stable at all. */
+  /** "Worse" means canary − stable above this fraction of the tolerance (0: worse than stable at all). */
   rollbackMargin: number;
 } = {
-  prior: { a: 0.5, b: 0.5 },
+  // Uniform, and Beta(1, b) with means 9%, 1%, 0.1%, 0.01%: one of them sits near any bad share a service has.
+  prior: [1, 10, 100, 1000, 10000].map((b) => ({ a: 1, b, weight: 0.2 })),
   catastrophicShare: 0.1,
-  rollbackMargin: 0,
+  rollbackMargin: 1 / 8,
 };
 
 export function sequentialParams(spec: SequentialSpec | undefined): SequentialParams {
@@ -95,7 +96,8 @@ function confidence(level: number): string {
  *   get next, stays within the tolerance. Exposure grows with evidence; the guarantee is on promotion.
  */
 export function assessEvidence(ev: SequentialEvidence, p: SequentialParams, stage: Stage): Assessment {
-  const { prior, catastrophicShare, rollbackMargin: margin } = SEQUENTIAL_TUNING;
+  const { prior, catastrophicShare } = SEQUENTIAL_TUNING;
+  const margin = SEQUENTIAL_TUNING.rollbackMargin * p.tolerance;
   const c = { canaryBad: ev.canaryBad, canaryTotal: ev.canaryTotal, stableBad: ev.stableBad, stableTotal: ev.stableTotal };
   const alphaCat = p.falseRollback * catastrophicShare;
   const alphaWorse = p.falseRollback - alphaCat;
