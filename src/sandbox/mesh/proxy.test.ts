@@ -1,0 +1,128 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { silentLogger } from '../../core/logger.js';
+import { EchoServer } from '../workloads/echo-server.js';
+import { MeshConfig, roundRobinCounters, type MeshSnapshot } from './mesh-config.js';
+import { MeshMetrics } from './metrics.js';
+import { BACKEND_HEADER, createProxyHandler, FLAGS_HEADER, SOURCE_WORKLOAD_HEADER } from './proxy.js';
+import { backends, deployment, NS, route, service, slice } from './test-fixtures.js';
+
+/** An upstream that reports what it received, to check what the proxy forwards. */
+function startInspector(): Promise<http.Server> {
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      res.writeHead(201, { 'content-type': 'application/json', 'x-upstream': 'yes' });
+      res.end(JSON.stringify({ method: req.method, url: req.url, headers: req.headers, body: Buffer.concat(chunks).toString() }));
+    });
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+function request(port: number, host: string, opts: { method?: string; path?: string; body?: string; headers?: Record<string, string> } = {}) {
+  return new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }>((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, method: opts.method ?? 'GET', path: opts.path ?? '/', headers: { host, ...opts.headers } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+    });
+    req.on('error', reject);
+    req.end(opts.body);
+  });
+}
+
+describe('mesh proxy', () => {
+  let v1: EchoServer;
+  let inspector: http.Server;
+  let proxy: http.Server;
+  let proxyPort: number;
+  let deadPort: number;
+  const metrics = new MeshMetrics();
+  const agent = new http.Agent({ keepAlive: true });
+  let config: MeshConfig | undefined;
+
+  beforeAll(async () => {
+    v1 = new EchoServer({ deployment: 'backend-v1', namespace: NS, replica: 0 }, { text: 'hello from backend v1', statusCode: 200, faults: { errorRate: 0, latency: { min: 0, max: 0 } } });
+    await v1.start();
+    inspector = await startInspector();
+    const dead = http.createServer();
+    await new Promise<void>((r) => dead.listen(0, '127.0.0.1', () => r()));
+    deadPort = (dead.address() as AddressInfo).port;
+    await new Promise<void>((r) => dead.close(() => r()));
+
+    const snapshot: MeshSnapshot = {
+      services: [service('backend', { app: 'backend' }), service('backend-v1', { app: 'backend', version: 'v1' }), service('inspect', { app: 'inspect' }), service('dead', { app: 'dead' })],
+      routes: [
+        route('split', [{ backendRefs: backends(['backend-v1', 1]) }], { parent: 'backend' }),
+        route('inspect', [
+          {
+            filters: [{ type: 'RequestHeaderModifier', requestHeaderModifier: { set: [{ name: 'x-env', value: 'canary' }], remove: ['x-remove-me'] } }],
+            backendRefs: [{ name: 'inspect', port: 80, filters: [{ type: 'ResponseHeaderModifier', responseHeaderModifier: { set: [{ name: 'x-resp', value: 'r' }] } }] }],
+          },
+        ], { parent: 'inspect' }),
+      ],
+      endpointSlices: [
+        slice('backend-v1', 'backend-v1', 0, v1.port),
+        slice('inspect', 'inspect', 0, (inspector.address() as AddressInfo).port),
+        slice('dead', 'dead', 0, deadPort),
+      ],
+      deployments: [deployment('backend-v1', { app: 'backend', version: 'v1' })],
+    };
+    config = new MeshConfig(snapshot);
+    proxy = http.createServer(createProxyHandler({ config: () => config, pickers: { random: Math.random, roundRobin: roundRobinCounters() }, metrics, logger: silentLogger(), agent }));
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', () => r()));
+    proxyPort = (proxy.address() as AddressInfo).port;
+  });
+
+  afterAll(async () => {
+    agent.destroy();
+    await v1.stop();
+    proxy.closeAllConnections();
+    inspector.closeAllConnections();
+    await Promise.all([new Promise((r) => proxy.close(r)), new Promise((r) => inspector.close(r))]);
+  });
+
+  it('routes by the HTTPRoute and streams the answer back with the backend header', async () => {
+    const res = await request(proxyPort, `backend.${NS}.svc.cluster.local`, { headers: { [SOURCE_WORKLOAD_HEADER]: 'sandbox-load' } });
+    expect(res.status).toBe(200);
+    expect(res.body).toBe('hello from backend v1\n');
+    expect(res.headers[BACKEND_HEADER]).toBe('backend-v1');
+    expect(res.headers['x-routeshift-workload']).toBe('backend-v1');
+    const text = await metrics.text();
+    const line = text.split('\n').find((l) => l.startsWith('istio_requests_total{') && l.includes('reporter="destination"') && l.includes('destination_workload="backend-v1"'));
+    expect(line).toContain('source_workload="sandbox-load"');
+    expect(line).toContain('destination_version="v1"');
+    expect(line).toContain('response_code="200"');
+  });
+
+  it('forwards method, path, query, body and headers, applying header filters', async () => {
+    const res = await request(proxyPort, `inspect.${NS}:80`, {
+      method: 'POST',
+      path: '/submit?x=1',
+      body: 'payload',
+      headers: { 'x-remove-me': 'gone', 'x-keep': 'kept', [SOURCE_WORKLOAD_HEADER]: 'sandbox-load' },
+    });
+    expect(res.status).toBe(201);
+    expect(res.headers['x-upstream']).toBe('yes');
+    expect(res.headers['x-resp']).toBe('r');
+    expect(res.headers[BACKEND_HEADER]).toBe('inspect');
+    const seen = JSON.parse(res.body) as { method: string; url: string; body: string; headers: Record<string, string> };
+    expect(seen).toMatchObject({ method: 'POST', url: '/submit?x=1', body: 'payload' });
+    expect(seen.headers).toMatchObject({ 'x-keep': 'kept', 'x-env': 'canary', host: `inspect.${NS}:80` });
+    expect(seen.headers['x-remove-me']).toBeUndefined();
+    expect(seen.headers[SOURCE_WORKLOAD_HEADER]).toBeUndefined();
+  });
+
+  it('answers 503 UF when the endpoint refuses the connection, and 404 NR for unknown hosts', async () => {
+    const dead = await request(proxyPort, `dead.${NS}.svc`);
+    expect(dead.status).toBe(503);
+    expect(dead.headers[FLAGS_HEADER]).toBe('UF');
+    const unknown = await request(proxyPort, 'example.com');
+    expect(unknown.status).toBe(404);
+    const noSvc = await request(proxyPort, `nothing.${NS}.svc.cluster.local`);
+    expect(noSvc.status).toBe(404);
+    expect(noSvc.headers[FLAGS_HEADER]).toBe('NR');
+    expect(await metrics.text()).toMatch(/istio_requests_total\{[^}]*destination_service_name="nothing"[^}]*response_code="404"[^}]*response_flags="NR"[^}]*\} 1/);
+  });
+});
