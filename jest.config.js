@@ -7,9 +7,10 @@ const common = {
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   transform,
   testEnvironment: 'node',
+  // Per project: a top-level cacheDirectory is ignored when projects are used.
+  cacheDirectory: '<rootDir>/.jest-cache',
 };
 export default {
-  cacheDirectory: '<rootDir>/.jest-cache',
   projects: [
     {
       ...common,
