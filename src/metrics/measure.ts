@@ -1,5 +1,6 @@
 import type { Canary, MeshProvider } from '../api/canary.js';
 import type { Measurement } from '../analysis/types.js';
+import { systemClock, type Clock } from '../core/clock.js';
 import { AbortedError, errorCode, errorMessage, throwIfAborted } from '../core/errors.js';
 import type { MetricProvider, QueryOutcome } from './provider.js';
 import { resolveMetric, type ResolvedMetric, type SideQueries, type TemplateSet } from './templates.js';
@@ -21,8 +22,9 @@ export interface MeasureOptions {
   parent?: string;
   /** Queries in flight at once for this Canary. Default 4. */
   concurrency?: number;
-  /** Evaluation time; default now. */
+  /** Evaluation time of every query; default the clock's now when measuring starts. */
   time?: Date;
+  clock?: Clock;
   /** Provider for a template naming its own Prometheus (spec.provider.address); default `provider`. */
   providerFor?: (address: string) => MetricProvider;
 }
@@ -42,15 +44,18 @@ export async function measure(opts: MeasureOptions): Promise<Measurement[]> {
 /** Runs already-resolved metrics; an outcome in place of a metric is reported as its canary result. */
 export async function measureResolved(
   metrics: ReadonlyArray<ResolvedMetric | QueryOutcome>,
-  opts: Pick<MeasureOptions, 'canary' | 'provider' | 'signal' | 'concurrency' | 'time' | 'providerFor'>,
+  opts: Pick<MeasureOptions, 'canary' | 'provider' | 'signal' | 'concurrency' | 'time' | 'clock' | 'providerFor'>,
 ): Promise<Measurement[]> {
   throwIfAborted(opts.signal, 'measuring');
   const limit = limiter(opts.concurrency ?? 4);
+  // One evaluation time for every query of the tick: a scrape landing between two queries would
+  // otherwise let e.g. the bad count exceed the total it is compared with.
+  const time = opts.time ?? new Date((opts.clock ?? systemClock).now());
   const run = (side: SideQueries, query: string): Promise<QueryOutcome> =>
     limit(async () => {
       throwIfAborted(opts.signal, 'measuring');
       const provider = side.address && opts.providerFor ? opts.providerFor(side.address) : opts.provider;
-      return provider.query(query, { signal: opts.signal, ...(opts.time ? { time: opts.time } : {}) });
+      return provider.query(query, { signal: opts.signal, time });
     });
 
   const names = (opts.canary.spec.analysis.metrics ?? []).map((m) => m.name);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import { FakeClock } from '../../src/core/clock.js';
 import { AbortedError } from '../../src/core/errors.js';
 import type { MetricProvider, QueryOutcome } from '../../src/metrics/provider.js';
 import { measure } from '../../src/metrics/measure.js';
@@ -10,11 +11,13 @@ const templates = new TemplateSet(loadBuiltinTemplates());
 /** Answers by the first matching rule; records every query and the most in flight at once. */
 class FakeProvider implements MetricProvider {
   queries: string[] = [];
+  times: Array<number | undefined> = [];
   inFlight = 0;
   maxInFlight = 0;
   constructor(private readonly rules: Array<[RegExp, QueryOutcome]>, private readonly delayMs = 0) {}
-  async query(promql: string, opts: { signal: AbortSignal }): Promise<QueryOutcome> {
+  async query(promql: string, opts: { signal: AbortSignal; time?: Date }): Promise<QueryOutcome> {
     this.queries.push(promql);
+    this.times.push(opts.time?.getTime());
     this.inFlight++;
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
     try {
@@ -135,6 +138,15 @@ describe('measure', () => {
     expect(out).toEqual([{ name: 'r', canary: v(7) }]);
     expect(seen).toEqual(['http://thanos:9090']);
     expect(main.queries).toHaveLength(0);
+  });
+
+  it('evaluates every query of a tick at the same time, from the clock', async () => {
+    const clock = new FakeClock(Date.UTC(2026, 2, 1, 12, 0, 0));
+    const provider = new FakeProvider([[/./, v(1)]], 5);
+    const canary = makeCanary([{ name: 'request-success-rate', mode: 'sequential', relative: { compare: 'difference', min: -1 }, minRequests: 5 }]);
+    await measure({ canary, templates, provider, signal, clock });
+    expect(provider.queries).toHaveLength(7);
+    expect(new Set(provider.times)).toEqual(new Set([Date.UTC(2026, 2, 1, 12, 0, 0)]));
   });
 
   it('rejects when aborted', async () => {
