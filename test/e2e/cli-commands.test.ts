@@ -42,7 +42,7 @@ async function setStatus(name: string, status: CanaryStatus): Promise<Canary> {
 function startCli(...args: string[]) {
   const { io, out, err } = fakeIO();
   let code = -1;
-  const runtime: CliRuntime = { ...processRuntime(), io, clock: systemClock, exit: (c) => (code = c) };
+  const runtime: CliRuntime = { ...processRuntime(), io, clock: systemClock, exit: (c) => (code = c), exitNow: (_c, e) => { throw e; } };
   const program = new Command().exitOverride();
   registerOperatorCommands(program, runtime);
   const done = program.parseAsync([...args, '--kubeconfig', kubeconfigPath], { from: 'user' }).then(() => ({ code, out: out.text, err: err.text }));
@@ -184,7 +184,7 @@ describe('routeshift operator commands against an API server', () => {
     });
     const { io, err } = fakeIO();
     let code = -1;
-    const runtime: CliRuntime = { ...processRuntime(), io, exit: (c) => (code = c) };
+    const runtime: CliRuntime = { ...processRuntime(), io, exit: (c) => (code = c), exitNow: (_c, e) => { throw e; } };
     const program = new Command().exitOverride();
     registerOperatorCommands(program, runtime);
     const deadPath = join(dir, 'dead-kubeconfig');

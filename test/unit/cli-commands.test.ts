@@ -306,10 +306,14 @@ describe('register (commander wiring)', () => {
       },
       exit: (code) => codes.push(code),
       interrupts: () => () => undefined,
+      exitNow(code, e) {
+        codes.push(code);
+        throw e; // stands in for process.exit
+      },
     };
-    const program = new Command().exitOverride();
+    const program = new Command().configureOutput({ writeErr: (s) => err.write(s), writeOut: (s) => out.write(s) });
     registerOperatorCommands(program, runtime);
-    const parse = (...args: string[]) => program.parseAsync(args, { from: 'user' });
+    const parse = (...args: string[]) => program.parseAsync(args, { from: 'user' }).catch((e: unknown) => e);
     return { parse, out, err, codes, seen };
   }
 
@@ -353,6 +357,18 @@ describe('register (commander wiring)', () => {
     await h.parse('list');
     expect(h.codes).toEqual([6]);
     expect(h.err.text).toBe('error: no kubeconfig found: pass --kubeconfig, set KUBECONFIG, or create ~/.kube/config\n');
+  });
+
+  it("commander's own usage errors exit 2, not 1 (which watch uses for a rollback); --help exits 0", async () => {
+    const h = harness(new FakeCanaryStore(progressing()));
+    await h.parse('watch', 'podinfo', '--timout', '30m');
+    await h.parse('status');
+    await h.parse('status', 'podinfo', '-o', 'xml');
+    await h.parse('list', '--help');
+    expect(h.codes).toEqual([2, 2, 2, 0]);
+    expect(h.err.text).toContain("unknown option '--timout'");
+    expect(h.out.text).toContain('--all-namespaces');
+    expect(h.seen).toEqual([]);
   });
 
   it('watch rejects a malformed --timeout with exit 2', async () => {

@@ -57,6 +57,11 @@ export interface CliRuntime {
   exit(code: number): void;
   /** Aborts on Ctrl-C (SIGINT) for the life of one command; call the returned function to stop listening. */
   interrupts(controller: AbortController): () => void;
+  /**
+   * Ends the process now, for commander's own exits (help, unknown option, bad choice, missing
+   * argument), which cannot return. Tests throw instead.
+   */
+  exitNow(code: number, err: Error): never;
 }
 
 export function processRuntime(): CliRuntime {
@@ -76,7 +81,20 @@ export function processRuntime(): CliRuntime {
       process.once('SIGINT', onSigint);
       return () => process.off('SIGINT', onSigint);
     },
+    exitNow(code) {
+      process.exit(code);
+    },
   };
+}
+
+/**
+ * Kube flags, plus exit codes for commander's own errors: a mistyped flag must not exit 1, which
+ * `watch` uses for "rolled back" (a CI job would read a typo as a failed release). Usage errors exit
+ * 2 like every other usage error here; --help still exits 0.
+ */
+export function prepare(cmd: Command, runtime: CliRuntime): Command {
+  addKubeOptions(cmd);
+  return cmd.exitOverride((err) => runtime.exitNow(err.exitCode === 0 ? EXIT.ok : EXIT.error, err));
 }
 
 /** -n/--namespace, --context, --kubeconfig on a subcommand (they also work when main.ts puts them on the program). */

@@ -2,7 +2,7 @@ import { Option, type Command } from 'commander';
 import { stringify as toYaml } from 'yaml';
 import type { Canary } from '../../api/canary.js';
 import { renderList, statusView } from '../render.js';
-import { addKubeOptions, execute, processRuntime, type CliRuntime, type CommandContext } from './context.js';
+import { execute, prepare, processRuntime, type CliRuntime, type CommandContext } from './context.js';
 import { EXIT } from './errors.js';
 
 export interface ListOptions {
@@ -34,7 +34,7 @@ export function register(program: Command, runtime: CliRuntime = processRuntime(
     .description('list canaries with their phase, canary weight, failed checks and age')
     .option('-A, --all-namespaces', 'list canaries in every namespace')
     .addOption(new Option('-o, --output <format>', 'print as json or yaml (one status object per canary)').choices(['json', 'yaml']));
-  addKubeOptions(cmd);
+  prepare(cmd, runtime);
   cmd.action(async (opts: ListOptions, self: Command) => {
     await execute(runtime, self, undefined, (ctx) => list(ctx, { ...(opts.allNamespaces ? { allNamespaces: true } : {}), ...(opts.output ? { output: opts.output } : {}) }));
   });

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { addKubeOptions, execute, fetchCanary, processRuntime, type CliRuntime, type CommandContext } from './context.js';
+import { execute, fetchCanary, prepare, processRuntime, type CliRuntime, type CommandContext } from './context.js';
 import { EXIT } from './errors.js';
 import { label, patchCanary } from './requests.js';
 
@@ -17,7 +17,7 @@ export async function pause(ctx: CommandContext, name: string): Promise<number> 
 
 export function register(program: Command, runtime: CliRuntime = processRuntime()): Command {
   const cmd = program.command('pause').description('hold the rollout at its current weight (spec.suspend=true)').argument('<canary>', 'Canary name');
-  addKubeOptions(cmd);
+  prepare(cmd, runtime);
   cmd.action(async (name: string, _opts: unknown, self: Command) => {
     await execute(runtime, self, name, (ctx) => pause(ctx, name));
   });

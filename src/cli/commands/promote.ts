@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { ANNOTATIONS } from '../../api/canary.js';
-import { addKubeOptions, execute, fetchCanary, processRuntime, type CliRuntime, type CommandContext } from './context.js';
+import { execute, fetchCanary, prepare, processRuntime, type CliRuntime, type CommandContext } from './context.js';
 import { EXIT, UsageError } from './errors.js';
 import { label, patchCanary, phaseOf, requestValue, rolloutInFlight } from './requests.js';
 
@@ -51,7 +51,7 @@ export function register(program: Command, runtime: CliRuntime = processRuntime(
     .description('skip the remaining steps and promote the canary (also opens manual gates); needs --yes')
     .argument('<canary>', 'Canary name')
     .option('-y, --yes', 'confirm: send all traffic to the canary');
-  addKubeOptions(cmd);
+  prepare(cmd, runtime);
   cmd.action(async (name: string, opts: PromoteOptions, self: Command) => {
     await execute(runtime, self, name, (ctx) => promote(ctx, name, { yes: opts.yes === true }));
   });

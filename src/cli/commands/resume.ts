@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { ANNOTATIONS } from '../../api/canary.js';
-import { addKubeOptions, execute, fetchCanary, processRuntime, type CliRuntime, type CommandContext } from './context.js';
+import { execute, fetchCanary, prepare, processRuntime, type CliRuntime, type CommandContext } from './context.js';
 import { EXIT } from './errors.js';
 import { label, patchCanary, requestValue } from './requests.js';
 
@@ -23,7 +23,7 @@ export function register(program: Command, runtime: CliRuntime = processRuntime(
     .command('resume')
     .description('continue a paused rollout (spec.suspend=false) and approve manual gates')
     .argument('<canary>', 'Canary name');
-  addKubeOptions(cmd);
+  prepare(cmd, runtime);
   cmd.action(async (name: string, _opts: unknown, self: Command) => {
     await execute(runtime, self, name, (ctx) => resume(ctx, name));
   });

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { ANNOTATIONS } from '../../api/canary.js';
-import { addKubeOptions, execute, fetchCanary, processRuntime, type CliRuntime, type CommandContext } from './context.js';
+import { execute, fetchCanary, prepare, processRuntime, type CliRuntime, type CommandContext } from './context.js';
 import { EXIT } from './errors.js';
 import { label, patchCanary, phaseOf, requestValue, rolloutInFlight } from './requests.js';
 
@@ -24,7 +24,7 @@ export function register(program: Command, runtime: CliRuntime = processRuntime(
     .command('retry')
     .description('start the rollout of the same revision again (e.g. after a failure)')
     .argument('<canary>', 'Canary name');
-  addKubeOptions(cmd);
+  prepare(cmd, runtime);
   cmd.action(async (name: string, _opts: unknown, self: Command) => {
     await execute(runtime, self, name, (ctx) => retry(ctx, name));
   });

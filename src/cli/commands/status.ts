@@ -4,7 +4,7 @@ import type { Canary } from '../../api/canary.js';
 import { errorMessage } from '../../core/errors.js';
 import type { EventSummary } from '../render.js';
 import { recentEvents, renderStatus, statusView } from '../render.js';
-import { addKubeOptions, execute, fetchCanary, processRuntime, type CliRuntime, type CommandContext } from './context.js';
+import { execute, fetchCanary, prepare, processRuntime, type CliRuntime, type CommandContext } from './context.js';
 import { EXIT } from './errors.js';
 
 export interface StatusOptions {
@@ -46,7 +46,7 @@ export function register(program: Command, runtime: CliRuntime = processRuntime(
     .description('show a canary: phase, weights, step, failed checks, metrics against thresholds, conditions and recent events')
     .argument('<canary>', 'Canary name')
     .addOption(new Option('-o, --output <format>', 'print the status as json or yaml').choices(['json', 'yaml']));
-  addKubeOptions(cmd);
+  prepare(cmd, runtime);
   cmd.action(async (name: string, opts: StatusOptions, self: Command) => {
     await execute(runtime, self, name, (ctx) => status(ctx, name, opts.output ? { output: opts.output } : {}));
   });

@@ -6,7 +6,7 @@ import { errorMessage } from '../../core/errors.js';
 import { KubeApiError } from '../../kube/errors.js';
 import type { WatchEventType } from '../kube.js';
 import { renderWatchFrame, statusView, visibleWidth, watchLine, type EventSummary, type StatusView } from '../render.js';
-import { addKubeOptions, execute, fetchCanary, processRuntime, type CliIO, type CliRuntime, type CommandContext } from './context.js';
+import { execute, fetchCanary, prepare, processRuntime, type CliIO, type CliRuntime, type CommandContext } from './context.js';
 import { CanaryNotFoundError, EXIT, InterruptedError, UsageError, WatchTimeoutError } from './errors.js';
 import { rolloutPending } from './requests.js';
 import { eventsFor } from './status.js';
@@ -308,7 +308,7 @@ export function register(program: Command, runtime: CliRuntime = processRuntime(
     )
     .argument('<canary>', 'Canary name')
     .option('--timeout <duration>', 'give up after this long (exit 2)', DEFAULT_WATCH_TIMEOUT);
-  addKubeOptions(cmd);
+  prepare(cmd, runtime);
   cmd.action(async (name: string, opts: WatchOptions, self: Command) => {
     await execute(runtime, self, name, (ctx) => watch(ctx, name, opts.timeout ? { timeout: opts.timeout } : {}), undefined);
   });
