@@ -97,8 +97,11 @@ export interface Cell {
   canarySuccess: number;
   /** Stable success share, 0..1 (default 0.999). */
   stableSuccess: number;
-  /** Whether promoting it is right. */
-  good: boolean;
+  /**
+   * good: promoting it is right; bad: rolling it back is right; edge: worse than stable by less than the
+   * sequential tolerance but by more than its rollback margin, where either outcome is acceptable.
+   */
+  kind: 'good' | 'bad' | 'edge';
 }
 
 export type ModeId = 'flagger' | 'threshold' | 'sequential';
@@ -139,11 +142,14 @@ export const MODES: readonly Mode[] = [
   },
 ];
 
+const cell = (rps: number, canarySuccess: number, kind: Cell['kind']): Cell => ({ rps, canarySuccess, stableSuccess: 0.999, kind });
+
 export const CELLS: readonly Cell[] = [
-  ...[0.2, 1, 5].map((rps) => ({ rps, canarySuccess: 0.97, stableSuccess: 0.999, good: false })),
-  { rps: 5, canarySuccess: 0.995, stableSuccess: 0.999, good: true },
-  ...[0.2, 1, 5, 20].map((rps) => ({ rps, canarySuccess: 0.5, stableSuccess: 0.999, good: false })),
-  ...[0.2, 1, 5, 20].map((rps) => ({ rps, canarySuccess: 0.998, stableSuccess: 0.999, good: true })),
+  ...[0.2, 1, 5, 20].map((rps) => cell(rps, 0.97, 'bad')),
+  cell(5, 0.995, 'good'),
+  cell(5, 0.985, 'edge'),
+  ...[0.2, 1, 5, 20].map((rps) => cell(rps, 0.5, 'bad')),
+  ...[0.2, 1, 5, 20].map((rps) => cell(rps, 0.998, 'good')),
 ];
 
 // ---------------------------------------------------------------------------------------------------------
@@ -316,7 +322,7 @@ function dist(d: Distribution | undefined): string {
 function cellLabel(c: Cell): string {
   const canary = `${+(c.canarySuccess * 100).toFixed(2)}%`;
   const stable = c.stableSuccess === 0.999 ? '' : `, stable ${+(c.stableSuccess * 100).toFixed(2)}%`;
-  return `${c.good ? 'good' : 'bad'} ${canary}${stable} @ ${c.rps} rps`;
+  return `${c.kind} ${canary}${stable} @ ${c.rps} rps`;
 }
 
 export function formatMarkdown(report: BenchReport, modes: readonly Mode[] = MODES): string {
@@ -330,7 +336,7 @@ export function formatMarkdown(report: BenchReport, modes: readonly Mode[] = MOD
     const rolled = r.unfinished > 0 ? `${pct(r.rolledBack, r.runs)} (+${pct(r.unfinished, r.runs)} unfinished)` : pct(r.rolledBack, r.runs);
     const bold = (s: string, wrong: boolean): string => (wrong && s !== '0.0%' ? `**${s}**` : s);
     lines.push(
-      `| ${cellLabel(r.cell)} | ${mode?.id ?? r.mode} | ${bold(rolled, r.cell.good)} | ${bold(pct(r.promoted, r.runs), !r.cell.good)} | ${pct(r.timedOut, r.runs)} | ${dist(r.toRollback)} | ${dist(r.toPromotion)} |`,
+      `| ${cellLabel(r.cell)} | ${mode?.id ?? r.mode} | ${bold(rolled, r.cell.kind === 'good')} | ${bold(pct(r.promoted, r.runs), r.cell.kind === 'bad')} | ${pct(r.timedOut, r.runs)} | ${dist(r.toRollback)} | ${dist(r.toPromotion)} |`,
     );
   }
   return lines.join('\n');
