@@ -9,7 +9,7 @@ import { parseDuration } from '../core/duration.js';
 import { errorMessage } from '../core/errors.js';
 import { decide } from '../analysis/decide.js';
 import { stepsOf } from '../analysis/steps.js';
-import { PrometheusProvider } from '../metrics/prometheus-provider.js';
+import { createMetricProvider } from '../metrics/index.js';
 import { createAnalysis } from './analysis.js';
 import { Recorder } from '../events/recorder.js';
 import { kubeEventSink } from '../events/kube-sink.js';
@@ -55,7 +55,7 @@ export async function startControllerRuntime(o: RuntimeOptions): Promise<{ port:
   setMaxListeners(0, o.signal);
   const metrics = new ControllerMetrics();
   const password = config.prometheus.basicAuth?.password ?? secretFile(config.prometheus.basicAuth?.passwordFile);
-  const provider = new PrometheusProvider({
+  const provider = createMetricProvider({
     address: config.prometheus.address,
     timeoutMs: parseDuration(config.prometheus.timeout),
     retries: config.prometheus.retries,
@@ -69,7 +69,7 @@ export async function startControllerRuntime(o: RuntimeOptions): Promise<{ port:
     onRequest: (e) => metrics.promRequests.observe({ outcome: e.outcome }, e.durationMs / 1000),
     logger,
   });
-  const analysis = createAnalysis({ provider, config, logger });
+  const analysis = await createAnalysis({ provider, config, logger, signal: o.signal });
   const recorder = new Recorder(kubeEventSink(kc), logger, clock);
   const hooks = createHookRunner({ clock, logger, onCall: (r) => metrics.hookCalls.inc({ type: r.type, result: r.ok ? 'ok' : 'fail' }) });
   const gates = async (canary: Canary, type: HookType, weight: number, approved: boolean, signal: AbortSignal) => {
