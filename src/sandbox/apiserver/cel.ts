@@ -1,6 +1,7 @@
 import { Environment } from '@marcbachmann/cel-js';
 import type { Logger } from 'pino';
 import { isObject, type Json } from './json.js';
+import { re2ToRegExp } from './re2.js';
 import { childPath, type Schema, type ValidationRule } from './schema.js';
 import type { FieldError } from './status.js';
 
@@ -24,6 +25,12 @@ export class CelValidator {
 
   constructor(private readonly logger?: Logger) {
     this.env = new Environment({ unlistedVariablesAreDyn: true, homogeneousAggregateLiterals: false, enableOptionalTypes: true });
+    // matches() with RE2 spellings (see rewriteRules); the built-in overload cannot be replaced.
+    this.env.registerFunction('string.re2Matches(string): bool', (s: string, pattern: string) => {
+      const re = re2ToRegExp(pattern);
+      if (!re) throw new Error(`Invalid regular expression: ${pattern}`);
+      return re.test(s);
+    });
   }
 
   private compile(rule: ValidationRule): Compiled {
@@ -38,7 +45,7 @@ export class CelValidator {
 
   private parse(expr: string): Program | null {
     try {
-      return this.env.parse(rewriteHas(expr));
+      return this.env.parse(rewriteRule(expr));
     } catch (err) {
       this.skip(expr, err);
       return null;
@@ -181,6 +188,34 @@ export function rewriteHas(src: string): string {
   return out;
 }
 
+/** `.matches(` → `.re2Matches(` outside string literals, so patterns are read as RE2. */
+export function rewriteMatches(src: string): string {
+  let out = '';
+  let i = 0;
+  while (i < src.length) {
+    if (isStringStart(src, i)) {
+      const end = skipString(src, i);
+      out += src.slice(i, end);
+      i = end;
+      continue;
+    }
+    const m = /^\.\s*matches\s*\(/.exec(src.slice(i, i + 40));
+    if (m) {
+      out += '.re2Matches(';
+      i += m[0].length;
+      continue;
+    }
+    out += src[i];
+    i++;
+  }
+  return out;
+}
+
+/** Source rewrites that make Kubernetes CEL rules compile and behave under cel-js. */
+export function rewriteRule(src: string): string {
+  return rewriteMatches(rewriteHas(src));
+}
+
 function compactRule(rule: string): string {
   return rule.replace(/\s+/g, ' ').trim();
 }
@@ -227,7 +262,8 @@ export function toCel(value: Json | undefined, schema: Schema | undefined): unkn
     if (Number.isInteger(value)) return BigInt(value);
     return value;
   }
-  if (Array.isArray(value)) return value.map((v) => toCel(v, schema?.items));
+  // Array.from builds the array in this realm even when the input came from another one.
+  if (Array.isArray(value)) return Array.from(value, (v) => toCel(v, schema?.items));
   if (isObject(value)) {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) {

@@ -3,7 +3,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import type { Json } from './json.js';
+import { clone, type Json } from './json.js';
 
 const memo = new Map<string, Json[]>();
 
@@ -16,7 +16,7 @@ export async function loadYamlDocuments(path: string): Promise<Json[]> {
   const text = await readFile(path, 'utf8');
   const hash = createHash('sha256').update(text).digest('hex');
   const hit = memo.get(hash);
-  if (hit) return structuredClone(hit);
+  if (hit) return clone(hit);
   const cacheDir = join(tmpdir(), 'routeshift-apiserver-yaml-cache');
   const cacheFile = join(cacheDir, `${hash}.json`);
   let docs: Json[] | undefined;
@@ -42,5 +42,5 @@ export async function loadYamlDocuments(path: string): Promise<Json[]> {
     }
   }
   memo.set(hash, docs);
-  return structuredClone(docs);
+  return clone(docs);
 }

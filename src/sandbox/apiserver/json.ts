@@ -8,8 +8,20 @@ export function isObject(v: unknown): v is JsonObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/**
+ * Deep copy of JSON data. Hand-written rather than structuredClone: under jest's vm contexts
+ * structuredClone returns objects of the outer realm, and cel-js rejects foreign Arrays.
+ */
 export function clone<T>(v: T): T {
-  return v === undefined ? v : (structuredClone(v) as T);
+  return copy(v) as T;
+}
+
+function copy(v: unknown): unknown {
+  if (v === null || typeof v !== 'object') return v;
+  if (Array.isArray(v)) return Array.from(v, copy);
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v as Record<string, unknown>)) if (x !== undefined) out[k] = copy(x);
+  return out;
 }
 
 export function deepEqual(a: unknown, b: unknown): boolean {

@@ -7,6 +7,19 @@ import { pruneAndDefault, validateSchema, type Schema } from './schema.js';
 import type { FieldError } from './status.js';
 
 const GATEWAY_CRDS = '/work/shared/reference/gateway-api-v1.4.1-standard-crds.yaml';
+const ISTIO_CRDS = '/work/shared/reference/istio-destinationrule-crd.yaml';
+
+async function crdSchema(file: string, name: string, version: string): Promise<Schema> {
+  const docs = await loadYamlDocuments(file);
+  const crd = docs.find((d) => isObject(d) && isObject(d['metadata']) && d['metadata']['name'] === name);
+  const schema = crdToResourceType(crd as JsonObject).schemas.get(version);
+  if (!schema) throw new Error(`no schema for ${name} ${version}`);
+  return schema;
+}
+
+function messages(errors: FieldError[]): string[] {
+  return errors.map((e) => `${e.field}: ${e.message}`);
+}
 
 /** What the server does on a write: prune, default, validate, then CEL unless types are wrong. */
 function admit(obj: JsonObject, schema: Schema, old?: JsonObject, cel = new CelValidator()): { errors: FieldError[]; unknown: string[] } {
@@ -34,11 +47,7 @@ describe('structural schema: Gateway API HTTPRoute v1', () => {
   let schema: Schema;
 
   beforeAll(async () => {
-    const docs = await loadYamlDocuments(GATEWAY_CRDS);
-    const crd = docs.find((d) => isObject(d) && isObject(d['metadata']) && d['metadata']['name'] === 'httproutes.gateway.networking.k8s.io');
-    const t = crdToResourceType(crd as JsonObject);
-    schema = t.schemas.get('v1') as Schema;
-    expect(schema).toBeDefined();
+    schema = await crdSchema(GATEWAY_CRDS, 'httproutes.gateway.networking.k8s.io', 'v1');
   });
 
   it('fills defaults: backendRef group/kind/weight, a parentRef without group/kind gets Gateway, and keeps group ""', () => {
@@ -93,6 +102,50 @@ describe('structural schema: Gateway API HTTPRoute v1', () => {
       { name: 'backend-v2', port: 80, weight: 10 },
     ]);
     expect(admit(obj, schema).errors).toEqual([]);
+  });
+});
+
+describe('real CRD rules beyond the seed', () => {
+  it('accepts a rich valid HTTPRoute and rejects the rule-level CEL violations', async () => {
+    const schema = await crdSchema(GATEWAY_CRDS, 'httproutes.gateway.networking.k8s.io', 'v1');
+    const rich = route([{ name: 'a', port: 80, weight: 50 }, { name: 'b', port: 80, weight: 50 }]);
+    const rule = ((rich['spec'] as JsonObject)['rules'] as JsonObject[])[0] as JsonObject;
+    rule['matches'] = [{ path: { type: 'PathPrefix', value: '/api' }, headers: [{ name: 'x-canary', value: 'true' }], method: 'GET' }];
+    rule['filters'] = [
+      { type: 'RequestHeaderModifier', requestHeaderModifier: { set: [{ name: 'x-a', value: 'b' }], remove: ['x-c'] } },
+      { type: 'URLRewrite', urlRewrite: { path: { type: 'ReplacePrefixMatch', replacePrefixMatch: '/v2' } } },
+    ];
+    rule['timeouts'] = { request: '10s', backendRequest: '5s' };
+    expect(admit(rich, schema).errors).toEqual([]);
+
+    const exact = structuredClone(rich);
+    (((exact['spec'] as JsonObject)['rules'] as JsonObject[])[0] as JsonObject)['matches'] = [{ path: { type: 'Exact', value: '/api' } }];
+    expect(messages(admit(exact, schema).errors)).toEqual([
+      'spec.rules[0]: Invalid value: "object": When using URLRewrite filter with path.replacePrefixMatch, exactly one PathPrefix match must be specified',
+    ]);
+    const slow = structuredClone(rich);
+    (((slow['spec'] as JsonObject)['rules'] as JsonObject[])[0] as JsonObject)['timeouts'] = { request: '5s', backendRequest: '10s' };
+    expect(messages(admit(slow, schema).errors)).toEqual(['spec.rules[0].timeouts: Invalid value: "object": backendRequest timeout cannot be longer than request timeout']);
+  });
+
+  it('reads RE2 patterns such as (?i) in GRPCRoute rules', async () => {
+    const schema = await crdSchema(GATEWAY_CRDS, 'grpcroutes.gateway.networking.k8s.io', 'v1');
+    const grpc = (service: string): JsonObject => ({
+      spec: { parentRefs: [{ name: 'backend', kind: 'Service', group: '' }], rules: [{ matches: [{ method: { service, method: 'Baz' } }], backendRefs: [{ name: 'b', port: 9000 }] }] },
+    });
+    expect(admit(grpc('Foo.Bar'), schema).errors).toEqual([]);
+    expect(admit(grpc('foo..bar'), schema).errors.map((e) => e.field)).toEqual(['spec.rules[0].matches[0].method']);
+  });
+
+  it('checks Istio DestinationRule duration rules', async () => {
+    const schema = await crdSchema(ISTIO_CRDS, 'destinationrules.networking.istio.io', 'v1');
+    const dr = (connectTimeout: string): JsonObject => ({
+      spec: { host: 'backend-v1.istio-test.svc.cluster.local', trafficPolicy: { connectionPool: { tcp: { maxConnections: 100, connectTimeout } }, loadBalancer: { simple: 'ROUND_ROBIN' }, tls: { mode: 'ISTIO_MUTUAL' } } },
+    });
+    expect(admit(dr('30ms'), schema).errors).toEqual([]);
+    expect(messages(admit(dr('0.5ms'), schema).errors)).toEqual([
+      'spec.trafficPolicy.connectionPool.tcp.connectTimeout: Invalid value: "string": must be a valid duration greater than 1ms',
+    ]);
   });
 });
 

@@ -1,4 +1,5 @@
 import { clone, deepEqual, isObject, type Json, type JsonObject } from './json.js';
+import { re2ToRegExp } from './re2.js';
 import type { FieldError } from './status.js';
 
 /** A structural OpenAPI v3 schema as CRDs carry it (the subset the real server enforces). */
@@ -169,24 +170,6 @@ function matchesType(v: Json, type: string): boolean {
   }
 }
 
-const regexCache = new Map<string, RegExp | null>();
-function compilePattern(p: string): RegExp | null {
-  if (!regexCache.has(p)) {
-    let re: RegExp | null;
-    try {
-      re = new RegExp(p, 'u');
-    } catch {
-      try {
-        re = new RegExp(p);
-      } catch {
-        re = null;
-      }
-    }
-    regexCache.set(p, re);
-  }
-  return regexCache.get(p) ?? null;
-}
-
 const FORMAT_CHECKS: Record<string, (s: string) => boolean> = {
   // Lenient like the server's strfmt: RFC 3339 with optional fraction and any offset.
   'date-time': (s) => /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:?\d{2})?$/.test(s) && !Number.isNaN(Date.parse(s.replace(' ', 'T'))),
@@ -253,7 +236,7 @@ function validateString(value: string, schema: Schema, path: string, errors: Fie
     errors.push(invalidErr(path, value, `${path} in body should be at least ${schema.minLength} chars long`));
   }
   if (schema.pattern !== undefined) {
-    const re = compilePattern(schema.pattern);
+    const re = re2ToRegExp(schema.pattern);
     if (re && !re.test(value)) errors.push(invalidErr(path, value, `${path} in body should match '${schema.pattern}'`));
   }
   const check = schema.format ? FORMAT_CHECKS[schema.format] : undefined;

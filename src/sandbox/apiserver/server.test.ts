@@ -423,6 +423,56 @@ describe('sandbox API server over HTTP', () => {
   });
 });
 
+describe('sandbox API server with the Gateway API CRDs', () => {
+  let server: ApiServer;
+  const ROUTE = '/apis/gateway.networking.k8s.io/v1/namespaces/istio-test/httproutes';
+
+  beforeAll(async () => {
+    server = await startApiServer({ crdFiles: ['/work/shared/reference/gateway-api-v1.4.1-standard-crds.yaml'] });
+    await call(server.url, 'POST', '/api/v1/namespaces', { metadata: { name: 'istio-test' } });
+  });
+
+  afterAll(async () => {
+    await server.stop();
+  });
+
+  it('defaults, validates and CEL-checks HTTPRoute writes over HTTP, and serves v1beta1 from the same storage', async () => {
+    const created = await call(server.url, 'POST', ROUTE, {
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'HTTPRoute',
+      metadata: { name: 'backend-split' },
+      spec: {
+        parentRefs: [{ name: 'backend', kind: 'Service', group: '', port: 80 }],
+        rules: [{ backendRefs: [{ name: 'backend-v1', port: 80, weight: 90 }, { name: 'backend-v2', port: 80 }] }],
+      },
+    });
+    expect(created.status).toBe(201);
+    expect(created.body.spec.rules[0].backendRefs[1]).toEqual({ name: 'backend-v2', port: 80, group: '', kind: 'Service', weight: 1 });
+
+    const noPort = await call(server.url, 'PATCH', `${ROUTE}/backend-split`, [{ op: 'remove', path: '/spec/rules/0/backendRefs/1/port' }], {
+      'Content-Type': 'application/json-patch+json',
+    });
+    expect(noPort.status).toBe(422);
+    expect(noPort.body.message).toBe(
+      'HTTPRoute.gateway.networking.k8s.io "backend-split" is invalid: spec.rules[0].backendRefs[1]: Invalid value: "object": Must have port for Service reference',
+    );
+
+    const tooHeavy = await call(
+      server.url,
+      'PATCH',
+      `${ROUTE}/backend-split`,
+      { spec: { rules: [{ backendRefs: [{ name: 'backend-v1', port: 80, weight: 2000000 }] }] } },
+      { 'Content-Type': 'application/merge-patch+json' },
+    );
+    expect(tooHeavy.status).toBe(422);
+    expect(tooHeavy.body.details.causes[0].field).toBe('spec.rules[0].backendRefs[0].weight');
+
+    const beta = await call(server.url, 'GET', '/apis/gateway.networking.k8s.io/v1beta1/namespaces/istio-test/httproutes/backend-split');
+    expect(beta.body.apiVersion).toBe('gateway.networking.k8s.io/v1beta1');
+    expect(beta.body.spec.rules[0].backendRefs[0].weight).toBe(90);
+  });
+});
+
 describe('sandbox API server persistence and auth', () => {
   let dir: string;
 
