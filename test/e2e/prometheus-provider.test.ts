@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import type { Canary, MetricSpec } from '../../src/api/canary.js';
+import type { Canary, MeshProvider, MetricSpec } from '../../src/api/canary.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { measure } from '../../src/metrics/measure.js';
 import { PrometheusProvider } from '../../src/metrics/prometheus-provider.js';
@@ -7,11 +7,11 @@ import type { QueryOutcome } from '../../src/metrics/provider.js';
 import { loadBuiltinTemplates, resolveMetric, TemplateSet } from '../../src/metrics/templates.js';
 import { PrometheusMissingError, startPrometheus, type PrometheusServer } from '../../src/sandbox/prometheus.js';
 import { makeCanary } from '../support/canary-fixture.js';
-import { startIstioTarget, startRecordingProxy, type IstioTarget } from '../support/istio-target.js';
+import { startMeshTarget, startRecordingProxy, type MeshTarget } from '../support/mesh-target.js';
 
 /**
- * The real Prometheus (Debian's binary) scraping an Istio-style target every second. The canary
- * Service answers 99 OK + 1 error per tick at 180 ms; stable answers 100 OK at 20 ms.
+ * The real Prometheus (Debian's binary) scraping a target with every mesh's request metrics every
+ * second. The canary Service answers 99 OK + 1 error per tick at 180 ms; stable 100 OK at 20 ms.
  */
 
 // The project's testTimeout is not applied per project in jest 30; Prometheus needs ~5 s to discover a target.
@@ -22,11 +22,11 @@ const signal = new AbortController().signal;
 const WINDOW = '10s';
 
 let prometheus: PrometheusServer;
-let target: IstioTarget;
+let target: MeshTarget;
 let provider: PrometheusProvider;
 
-function canaryFor(metrics: MetricSpec[], canaryService = 'backend-v2'): Canary {
-  const c = makeCanary(metrics, { provider: 'istio' });
+function canaryFor(metrics: MetricSpec[], canaryService = 'backend-v2', provider: MeshProvider = 'istio'): Canary {
+  const c = makeCanary(metrics, { provider });
   c.spec.canary.name = canaryService;
   return c;
 }
@@ -42,9 +42,9 @@ async function waitForValue(query: string, timeoutMs = 30_000): Promise<QueryOut
 }
 
 beforeAll(async () => {
-  target = await startIstioTarget([
-    { service: 'backend-v2', namespace: 'shop', ok: 99, errors: 1, latencyMs: 180 },
-    { service: 'backend-v1', namespace: 'shop', ok: 100, errors: 0, latencyMs: 20 },
+  target = await startMeshTarget([
+    { service: 'backend-v2', namespace: 'shop', route: 'backend', ok: 99, errors: 1, latencyMs: 180 },
+    { service: 'backend-v1', namespace: 'shop', route: 'backend', ok: 100, errors: 0, latencyMs: 20 },
   ]);
   prometheus = await startPrometheus({ scrapeIntervalMs: 1000, targets: [{ job: 'mesh', address: target.address }], logger: silentLogger() });
   await prometheus.waitForTarget('mesh', signal, 60_000);
@@ -64,7 +64,7 @@ describe('built-in Istio templates against real Prometheus', () => {
     expect(canary.kind).toBe('value');
     expect(canary.kind === 'value' && canary.value).toBeCloseTo(99, 1);
     const stable = await waitForValue(r.stable.query);
-    expect(stable).toEqual({ kind: 'value', value: 100 });
+    expect(stable.kind === 'value' && stable.value).toBeCloseTo(100, 6);
   });
 
   it('measures p99 latency in the bucket holding the observations', async () => {
@@ -84,7 +84,7 @@ describe('built-in Istio templates against real Prometheus', () => {
     await waitForValue(resolveMetric(c, 0, 'istio', templates).canary.query);
     const [sr, lat] = await measure({ canary: c, templates, provider, signal });
     expect(sr?.canary.kind === 'value' && sr.canary.value).toBeCloseTo(99, 1);
-    expect(sr?.stable).toEqual({ kind: 'value', value: 100 });
+    expect(sr?.stable?.kind === 'value' && sr.stable.value).toBeCloseTo(100, 6);
     expect(sr?.requests?.kind === 'value' && sr.requests.value).toBeGreaterThan(100);
     const counts = lat?.counts;
     expect(counts?.canaryTotal.kind).toBe('value');
@@ -94,6 +94,36 @@ describe('built-in Istio templates against real Prometheus', () => {
       expect(counts.canaryBad.value).toBeCloseTo(counts.canaryTotal.value, 6);
     }
     expect(counts?.stableBad).toEqual({ kind: 'value', value: 0 });
+  });
+});
+
+describe.each(['linkerd', 'cilium', 'kuma', 'app'] as const)('built-in %s templates against real Prometheus', (mesh) => {
+  it('measure success rate, p99 in ms and per-side counts', async () => {
+    const c = canaryFor(
+      [
+        { name: 'request-success-rate', interval: WINDOW, mode: 'sequential', relative: { compare: 'difference', min: -2 } },
+        { name: 'request-duration', interval: WINDOW, mode: 'sequential', sequential: { latencyBoundMs: 100 }, relative: { compare: 'ratio', max: 2 } },
+      ],
+      'backend-v2',
+      mesh,
+    );
+    await waitForValue(resolveMetric(c, 0, 'istio', templates).canary.query);
+    await waitForValue(resolveMetric(c, 1, 'istio', templates).canary.query);
+    const [sr, lat] = await measure({ canary: c, templates, provider, signal });
+    expect(sr?.canary.kind === 'value' && sr.canary.value).toBeCloseTo(99, 1);
+    expect(sr?.stable?.kind === 'value' && sr.stable.value).toBeCloseTo(100, 6);
+    const srCounts = sr?.counts;
+    if (srCounts?.canaryTotal.kind !== 'value' || srCounts.canaryBad.kind !== 'value') throw new Error(`no counts: ${JSON.stringify(srCounts)}`);
+    expect(srCounts.canaryBad.value / srCounts.canaryTotal.value).toBeCloseTo(0.01, 4);
+    expect(srCounts.stableBad).toEqual({ kind: 'value', value: 0 });
+    // The mesh's unit (ms or s) is converted: p99 of 180 ms observations lies in (100, 250] ms.
+    expect(lat?.canary.kind === 'value' && lat.canary.value > 100 && lat.canary.value <= 250).toBe(true);
+    expect(lat?.stable?.kind === 'value' && lat.stable.value > 10 && lat.stable.value <= 25).toBe(true);
+    const latCounts = lat?.counts;
+    if (latCounts?.canaryTotal.kind !== 'value' || latCounts.canaryBad.kind !== 'value') throw new Error(`no counts: ${JSON.stringify(latCounts)}`);
+    expect(latCounts.canaryTotal.value).toBeGreaterThan(100);
+    expect(latCounts.canaryBad.value).toBeCloseTo(latCounts.canaryTotal.value, 6);
+    expect(latCounts.stableBad).toEqual({ kind: 'value', value: 0 });
   });
 });
 
