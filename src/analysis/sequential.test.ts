@@ -1,0 +1,179 @@
+import type { MetricSpec, SequentialEvidence } from '../api/canary.js';
+import type { QueryOutcome } from '../metrics/provider.js';
+import { TwoSample } from './two-sample.js';
+import { assessEvidence, evaluateSequentialMetric, SEQUENTIAL_DEFAULTS, SEQUENTIAL_TUNING, sequentialParams, type Stage } from './sequential.js';
+
+const FINAL: Stage = { promoteNext: true, nextWeight: 100 };
+const ev = (canaryTotal: number, canaryBad: number, stableTotal: number, stableBad: number): SequentialEvidence => ({
+  name: 'sr',
+  canaryTotal,
+  canaryBad,
+  stableTotal,
+  stableBad,
+  verdict: 'unknown',
+});
+const P = sequentialParams(undefined);
+
+describe('sequentialParams', () => {
+  it('applies defaults and converts percentage points to fractions', () => {
+    expect(P).toEqual({ tolerance: SEQUENTIAL_DEFAULTS.tolerance / 100, falseRollback: 0.01, badPromotion: 0.01, catastrophic: 0.2 });
+    expect(sequentialParams({ tolerance: 0.5, falseRollback: 0.05, badPromotion: 0.001, catastrophicErrorRate: 50 })).toEqual({
+      tolerance: 0.005,
+      falseRollback: 0.05,
+      badPromotion: 0.001,
+      catastrophic: 0.5,
+    });
+  });
+});
+
+describe('assessEvidence', () => {
+  const margin = SEQUENTIAL_TUNING.rollbackMargin * P.tolerance;
+  const alphaWorse = P.falseRollback * (1 - SEQUENTIAL_TUNING.catastrophicShare);
+
+  it('"worse" exactly when the e-value against canary − stable <= margin reaches 1/α′, at the boundary', () => {
+    // Walk the canary's bad count up one request at a time: the verdict flips where the e-value crosses.
+    let flipped = -1;
+    for (let bad = 0; bad <= 30; bad++) {
+      const a = assessEvidence(ev(200, bad, 1800, 2), P, FINAL);
+      const e = new TwoSample({ canaryTotal: 200, canaryBad: bad, stableTotal: 1800, stableBad: 2 }, SEQUENTIAL_TUNING.prior).logEvidenceWorse(margin);
+      expect(a.logLR).toBeCloseTo(e, 12);
+      expect(a.verdict === 'worse').toBe(e >= Math.log(1 / alphaWorse));
+      if (a.verdict === 'worse' && flipped < 0) flipped = bad;
+      if (flipped >= 0) expect(a.verdict).toBe('worse');
+      // The reported lower bound agrees with the decision.
+      expect(a.lower > margin).toBe(a.verdict === 'worse');
+    }
+    expect(flipped).toBeGreaterThan(2);
+    expect(flipped).toBeLessThan(30);
+  });
+
+  it('"not worse" before promotion exactly when the e-value against canary − stable >= tolerance reaches 1/β', () => {
+    let first = -1;
+    for (const n of [50, 100, 200, 400, 800, 1600, 3200]) {
+      const a = assessEvidence(ev(n, Math.round(n * 0.002), n * 9, Math.round(n * 0.009)), P, FINAL);
+      const e = new TwoSample(
+        { canaryTotal: n, canaryBad: Math.round(n * 0.002), stableTotal: n * 9, stableBad: Math.round(n * 0.009) },
+        SEQUENTIAL_TUNING.prior,
+      ).logEvidenceWithin(P.tolerance);
+      expect(a.verdict === 'not-worse').toBe(e >= Math.log(1 / P.badPromotion));
+      expect(a.upper <= P.tolerance).toBe(a.verdict === 'not-worse');
+      if (a.verdict === 'not-worse' && first < 0) first = n;
+      if (first >= 0) expect(a.verdict).toBe('not-worse');
+    }
+    expect(first).toBeGreaterThan(50);
+  });
+
+  it('catastrophic when the canary alone is surely above the rate, even without stable data', () => {
+    const a = assessEvidence(ev(100, 60, 0, 0), P, FINAL);
+    expect(a).toMatchObject({ verdict: 'worse', catastrophic: true });
+    expect(a.canaryLower).toBeGreaterThan(0.2);
+    // The same share on too few requests is not catastrophic.
+    expect(assessEvidence(ev(5, 3, 0, 0), P, FINAL)).toMatchObject({ catastrophic: false });
+  });
+
+  it('before the last step: the measured difference scaled to the next weight against the tolerance', () => {
+    // 3% vs 0.1%: +2.9pp; at weight 20 that is +0.58pp of all traffic <= 2pp, at weight 80 +2.32pp > 2pp.
+    const e = ev(100, 3, 1000, 1);
+    expect(assessEvidence(e, P, { promoteNext: false, nextWeight: 20 })).toMatchObject({ verdict: 'not-worse' });
+    expect(assessEvidence(e, P, { promoteNext: false, nextWeight: 80 })).toMatchObject({ verdict: 'unknown' });
+    expect(assessEvidence(ev(0, 0, 1000, 1), P, { promoteNext: false, nextWeight: 20 })).toMatchObject({ verdict: 'unknown' });
+  });
+
+  it('with little evidence the answer is unknown, and the bounds are wide', () => {
+    const a = assessEvidence(ev(10, 0, 90, 0), P, FINAL);
+    expect(a.verdict).toBe('unknown');
+    expect(a.upper).toBeGreaterThan(P.tolerance);
+    expect(a.lower).toBeLessThan(0);
+  });
+});
+
+describe('guarantees, by simulation at the edges of the hypotheses', () => {
+  // Deterministic LCG; a few hundred rollouts of 40 intervals each, checked every interval.
+  function lcg(seed: number): () => number {
+    let s = seed >>> 0;
+    return () => {
+      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+      return s / 4294967296;
+    };
+  }
+  function binomial(n: number, p: number, rand: () => number): number {
+    let k = 0;
+    for (let i = 0; i < n; i++) if (rand() < p) k++;
+    return k;
+  }
+  function runs(pc: number, ps: number, nc: number, ns: number, stop: 'worse' | 'not-worse', seed: number): number {
+    const rand = lcg(seed);
+    let hits = 0;
+    const N = 150;
+    for (let r = 0; r < N; r++) {
+      const e = ev(0, 0, 0, 0);
+      for (let t = 0; t < 40; t++) {
+        e.canaryTotal += nc;
+        e.canaryBad += binomial(nc, pc, rand);
+        e.stableTotal += ns;
+        e.stableBad += binomial(ns, ps, rand);
+        if (assessEvidence(e, P, FINAL).verdict === stop) {
+          hits++;
+          break;
+        }
+      }
+    }
+    return hits / N;
+  }
+  const margin = SEQUENTIAL_TUNING.rollbackMargin * P.tolerance;
+
+  it('a canary exactly at the rollback margin is not rolled back (more often than α)', () => {
+    expect(runs(0.01 + margin, 0.01, 100, 100, 'worse', 7)).toBeLessThanOrEqual(P.falseRollback);
+  });
+
+  it('a canary exactly at the tolerance is not promoted (more often than β)', () => {
+    expect(runs(0.01 + P.tolerance, 0.01, 100, 100, 'not-worse', 11)).toBeLessThanOrEqual(P.badPromotion);
+  });
+
+  it('while clear cases are decided: far worse is rolled back, equal is promoted', () => {
+    expect(runs(0.08, 0.01, 100, 100, 'worse', 13)).toBe(1);
+    expect(runs(0.005, 0.005, 100, 100, 'not-worse', 17)).toBe(1);
+  });
+});
+
+describe('evaluateSequentialMetric', () => {
+  const metric: MetricSpec = { name: 'sr', mode: 'sequential' };
+  const v = (value: number): QueryOutcome => ({ kind: 'value', value });
+  const NO: QueryOutcome = { kind: 'no-data' };
+  const noCanary = { name: 'sr', canary: NO, counts: { canaryTotal: NO, canaryBad: NO, stableTotal: v(500), stableBad: NO } };
+  const time = '2026-03-01T12:00:00.000Z';
+
+  it('reports the accumulated bad shares in percent', () => {
+    const o = evaluateSequentialMetric(metric, { name: 'sr', canary: NO, counts: { canaryTotal: v(200), canaryBad: v(1), stableTotal: v(1800), stableBad: v(2) } }, undefined, 0, time, {
+      promoteNext: false,
+      nextWeight: 20,
+    });
+    expect(o.report).toMatchObject({ name: 'sr', value: 0.5, stableValue: (2 / 1800) * 100, verdict: 'pass', time });
+    expect(o.report.threshold).toBe('canary - stable <= 2pp bad (sequential, falseRollback 0.01, badPromotion 0.01)');
+    expect(o.evidence).toMatchObject({ canaryTotal: 200, canaryBad: 1, verdict: 'not-worse' });
+  });
+
+  it.each([
+    ['hold', 'inconclusive'],
+    ['fail', 'fail'],
+  ] as const)('no canary requests this interval, noData=%s: %s', (noData, effect) => {
+    const o = evaluateSequentialMetric({ ...metric, noData }, noCanary, ev(300, 0, 2700, 2), 0, time, { promoteNext: false, nextWeight: 20 });
+    expect(o.effect).toBe(effect);
+    expect(o.evidence).toMatchObject({ canaryTotal: 300, stableTotal: 3200 });
+  });
+
+  it('no canary requests, noData=pass: judged on the evidence so far', () => {
+    const o = evaluateSequentialMetric({ ...metric, noData: 'pass' }, noCanary, ev(300, 0, 2700, 2), 0, time, { promoteNext: false, nextWeight: 20 });
+    expect(o.effect).toBe('pass');
+  });
+
+  it('a finished proof promotes even in an interval without canary requests', () => {
+    const o = evaluateSequentialMetric(metric, noCanary, ev(5000, 4, 5000, 5), 0, time, FINAL);
+    expect(o.effect).toBe('pass');
+  });
+
+  it('worse asks for a rollback even when the interval brought no canary requests', () => {
+    const o = evaluateSequentialMetric(metric, noCanary, ev(300, 30, 2700, 3), 0, time, FINAL);
+    expect(o).toMatchObject({ effect: 'fail', rollback: 'SequentialWorse' });
+  });
+});
