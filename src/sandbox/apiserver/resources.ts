@@ -230,7 +230,6 @@ export class ResourceHandler {
   // ------------------------------------------------------------ writes
 
   create(req: ResourceRequest): Reply {
-    const t = req.type;
     if (req.subresource) throw new ApiStatusError(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`, {});
     const body = this.objectBody(req);
     return this.createObject(req, body, 'create');

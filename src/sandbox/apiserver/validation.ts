@@ -44,6 +44,7 @@ export function validateName(name: string, rule: NameRule, field = 'metadata.nam
   return errs;
 }
 
+const TOTAL_ANNOTATION_SIZE_LIMIT = 256 * 1024;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 const QUALIFIED_NAME = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
 
@@ -71,6 +72,14 @@ export function validateMetadataMaps(metadata: JsonObject): FieldError[] {
           });
         }
       }
+    }
+  }
+  const annotations = metadata['annotations'];
+  if (isObject(annotations)) {
+    const size = Object.entries(annotations).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(String(v)), 0);
+    if (size > TOTAL_ANNOTATION_SIZE_LIMIT) {
+      // What makes client-side `kubectl apply` of big CRDs fail on real clusters too (use --server-side).
+      errs.push({ reason: 'FieldValueTooLong', field: 'metadata.annotations', message: `Too long: may not be more than ${TOTAL_ANNOTATION_SIZE_LIMIT} bytes` });
     }
   }
   const fin = metadata['finalizers'];
