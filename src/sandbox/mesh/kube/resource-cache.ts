@@ -22,6 +22,8 @@ export class ResourceCache<T extends KubeObject> implements ObjectStore<T> {
   private stopped = false;
   private restartTimer: NodeJS.Timeout | undefined;
   private readonly listeners: Array<(kind: ChangeKind, obj: T) => void> = [];
+  /** Cancels a list in flight when the cache stops. */
+  private readonly abort = new AbortController();
   private resolveSynced!: () => void;
   /** Resolves after the first successful list has filled the cache. */
   readonly synced: Promise<void> = new Promise((r) => (this.resolveSynced = r));
@@ -35,7 +37,7 @@ export class ResourceCache<T extends KubeObject> implements ObjectStore<T> {
     private readonly retryMs = 1000,
   ) {
     const listFn = async (): Promise<KubernetesListObject<KubernetesObject>> => {
-      const result = await list<T>(rest, path, undefined, labelSelector);
+      const result = await list<T>(rest, path, this.abort.signal, labelSelector);
       this.listed = true;
       return result as unknown as KubernetesListObject<KubernetesObject>;
     };
@@ -69,6 +71,7 @@ export class ResourceCache<T extends KubeObject> implements ObjectStore<T> {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.restartTimer);
+    this.abort.abort();
     await this.informer.stop();
   }
 
