@@ -130,15 +130,27 @@ const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
   });
 
 /** Live children, so one process-exit hook can kill them all if the parent ends without stop(). */
-const live = new Set<ChildProcess>();
+const live = new Map<ChildProcess, string>();
 let exitHookInstalled = false;
-function trackChild(child: ChildProcess): void {
-  live.add(child);
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.on('exit', () => {
-      for (const c of live) c.kill('SIGKILL');
-    });
+function killAll(): void {
+  for (const [c, dir] of live) {
+    c.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+function trackChild(child: ChildProcess, workDir: string): void {
+  live.set(child, workDir);
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', killAll);
+  // A signal ends Node without 'exit'. Kill the children, then, if nobody else handles the signal,
+  // re-raise it so the default action (terminate) still happens. A SIGKILLed parent cannot be helped.
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    const onSignal = (): void => {
+      killAll();
+      if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
+    };
+    process.once(sig, onSignal);
   }
 }
 
@@ -160,7 +172,7 @@ export async function startPrometheus(opts: PrometheusOptions = {}): Promise<Pro
   for (let attempt = 1; attempt <= attempts; attempt++) {
     const port = opts.port || (await freeLoopbackPort());
     try {
-      const started = await launch(binary, port, configFile, dataDir, log, opts.readyTimeoutMs ?? 30_000);
+      const started = await launch(binary, port, workDir, configFile, dataDir, log, opts.readyTimeoutMs ?? 30_000);
       return makeServer(started, port);
     } catch (err) {
       lastError = err;
@@ -216,6 +228,7 @@ export async function startPrometheus(opts: PrometheusOptions = {}): Promise<Pro
 async function launch(
   binary: string,
   port: number,
+  workDir: string,
   configFile: string,
   dataDir: string,
   log: Logger | undefined,
@@ -228,7 +241,7 @@ async function launch(
     '--web.enable-lifecycle',
   ];
   const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  trackChild(child);
+  trackChild(child, workDir);
   const tail: string[] = [];
   const onOutput = (chunk: Buffer): void => {
     for (const line of chunk.toString().split('\n')) {
