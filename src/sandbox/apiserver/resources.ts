@@ -88,6 +88,9 @@ export interface ResourceHandlerDeps {
   logger?: Logger;
   now(): number;
   admit: AdmitContext;
+  /** Runs `fn` later (timers the server cancels on stop). */
+  schedule(fn: () => void, ms: number): void;
+  namespaceDeletionDelayMs: number;
 }
 
 /** The REST semantics of one resource request: CRUD, patch, selectors, status, CRD lifecycle. */
@@ -437,6 +440,7 @@ export class ResourceHandler {
       throw conflict(t.group, t.resource, name, `Precondition failed: UID in precondition: ${pre['uid']}, UID in object meta: ${String(em['uid'])}`);
     }
     const dry = isDryRun(req.query) || (Array.isArray(opts['dryRun']) && opts['dryRun'].includes('All'));
+    if (t.group === '' && t.resource === 'namespaces' && !dry) return { status: 200, body: this.external(t, req.version, this.terminateNamespace(existing)) };
     const finalizers = Array.isArray(em['finalizers']) ? em['finalizers'] : [];
     if (finalizers.length > 0) {
       if (em['deletionTimestamp'] || dry) return { status: 200, body: this.external(t, req.version, existing) };
@@ -468,6 +472,43 @@ export class ResourceHandler {
       status: 200,
       body: { apiVersion: apiVersionOf(t.group, req.version), kind: t.listKind, metadata: { resourceVersion: String(this.deps.store.currentRv()) }, items: deleted },
     };
+  }
+
+  /**
+   * Namespaces terminate asynchronously, as with the real namespace controller: the namespace
+   * turns Terminating (no new content), its content and then itself go after a short delay, so
+   * `kubectl delete -f dir/` can still delete the objects listed after the namespace.
+   */
+  /** After a restart from a data file: namespaces left Terminating finish going. */
+  resumeTerminatingNamespaces(): void {
+    for (const ns of this.deps.store.list('/namespaces')) {
+      if (meta(ns)['deletionTimestamp']) this.scheduleNamespaceRemoval(ns);
+    }
+  }
+
+  private scheduleNamespaceRemoval(ns: JsonObject): void {
+    const name = String(meta(ns)['name']);
+    const uid = meta(ns)['uid'];
+    this.deps.schedule(() => {
+      const current = this.deps.store.get('/namespaces', '', name);
+      const nsType = this.deps.registry.get('', 'namespaces');
+      if (!current || meta(current)['uid'] !== uid || !nsType) return;
+      this.removeObject(nsType, '', name);
+    }, this.deps.namespaceDeletionDelayMs);
+  }
+
+  private terminateNamespace(existing: JsonObject): JsonObject {
+    const em = meta(existing);
+    if (em['deletionTimestamp']) return existing;
+    const marked = clone(existing);
+    const mm = meta(marked);
+    mm['deletionTimestamp'] = this.now();
+    mm['deletionGracePeriodSeconds'] = 0;
+    const status = isObject(marked['status']) ? marked['status'] : (marked['status'] = {});
+    status['phase'] = 'Terminating';
+    this.deps.store.put('/namespaces', marked);
+    this.scheduleNamespaceRemoval(marked);
+    return marked;
   }
 
   private deleteOptions(req: ResourceRequest): JsonObject {

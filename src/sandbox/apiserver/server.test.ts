@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startApiServer, type ApiServer } from './index.js';
-import { call, openWatch } from './testing.js';
+import { call, eventually, openWatch } from './testing.js';
 
 const CANARIES = '/apis/routeshift.io/v1alpha1/namespaces/team/canaries';
 
@@ -29,7 +29,7 @@ describe('sandbox API server over HTTP', () => {
   let base: string;
 
   beforeAll(async () => {
-    server = await startApiServer({ crdFiles: ['deploy/crds/canary.yaml'], bookmarkIntervalMs: 50, historyLimit: 20 });
+    server = await startApiServer({ crdFiles: ['deploy/crds/canary.yaml'], bookmarkIntervalMs: 50, historyLimit: 20, namespaceDeletionDelayMs: 100 });
     base = server.url;
     expect((await call(base, 'POST', '/api/v1/namespaces', { metadata: { name: 'team' } })).status).toBe(201);
   });
@@ -330,7 +330,12 @@ describe('sandbox API server over HTTP', () => {
     it('deleting a namespace deletes its objects; deleting a CRD removes its resource', async () => {
       await call(base, 'POST', '/api/v1/namespaces', { metadata: { name: 'doomed' } });
       await call(base, 'POST', '/api/v1/namespaces/doomed/configmaps', { metadata: { name: 'c' } });
-      expect((await call(base, 'DELETE', '/api/v1/namespaces/doomed')).status).toBe(200);
+      const del = await call(base, 'DELETE', '/api/v1/namespaces/doomed');
+      expect(del.status).toBe(200);
+      expect(del.body.status.phase).toBe('Terminating');
+      // content stays deletable for a moment (kubectl delete -f dir/), new content is refused
+      expect((await call(base, 'POST', '/api/v1/namespaces/doomed/configmaps', { metadata: { name: 'late' } })).status).toBe(403);
+      await eventually(async () => (await call(base, 'GET', '/api/v1/namespaces/doomed')).status === 404, 5000, 'namespace gone');
       expect((await call(base, 'GET', '/api/v1/namespaces/doomed/configmaps/c')).status).toBe(404);
 
       const crd = {

@@ -37,6 +37,8 @@ export interface ApiServerOptions {
   now?: () => number;
   /** Randomness for fault injection (default Math.random). */
   random?: () => number;
+  /** How long a deleted namespace stays Terminating before it and its content go (default 500). */
+  namespaceDeletionDelayMs?: number;
 }
 
 export interface ApiServer {
@@ -133,6 +135,7 @@ class SandboxApiServer {
   readonly requestLog = new RequestLog();
   readonly watches = new Set<WatchStream>();
   private readonly sockets = new Set<Socket>();
+  private readonly timers = new Set<NodeJS.Timeout>();
   private openapi: { generation: number; index: OpenApiIndex } | undefined;
   private persister: Persister | undefined;
   private server: Server | undefined;
@@ -154,7 +157,14 @@ class SandboxApiServer {
       }
       return used;
     });
-    const deps = { store: this.store, registry: this.registry, now: this.now, admit: { allocateClusterIP: allocate } };
+    const deps = {
+      store: this.store,
+      registry: this.registry,
+      now: this.now,
+      admit: { allocateClusterIP: allocate },
+      schedule: (fn: () => void, ms: number) => this.schedule(fn, ms),
+      namespaceDeletionDelayMs: opts.namespaceDeletionDelayMs ?? 500,
+    };
     this.handler = new ResourceHandler(opts.logger ? { ...deps, logger: opts.logger } : deps);
   }
 
@@ -186,6 +196,7 @@ class SandboxApiServer {
       if (data) {
         this.store.load(data.resourceVersion, data.objects);
         for (const crd of this.store.list('apiextensions.k8s.io/customresourcedefinitions')) this.registry.register(crdToResourceType(crd));
+        this.handler.resumeTerminatingNamespaces();
       }
       this.persister = new Persister(this.opts.dataFile, this.store, this.opts.logger);
       this.store.onChange(() => this.persister?.schedule());
@@ -230,11 +241,26 @@ class SandboxApiServer {
     return bound;
   }
 
+  private schedule(fn: () => void, ms: number): void {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      try {
+        fn();
+      } catch (err) {
+        this.opts.logger?.error({ err }, 'sandbox API server: background task failed');
+      }
+    }, ms);
+    timer.unref();
+    this.timers.add(timer);
+  }
+
   dropWatches(): void {
     for (const w of [...this.watches]) w.end();
   }
 
   async stop(): Promise<void> {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
     this.dropWatches();
     const server = this.server;
     if (server) {
