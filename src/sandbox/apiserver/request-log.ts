@@ -28,6 +28,14 @@ export class RequestLog {
     return this.items;
   }
 
+  get length(): number {
+    return this.items.length;
+  }
+
+  [Symbol.iterator](): Iterator<RequestLogEntry> {
+    return this.items[Symbol.iterator]();
+  }
+
   /** How many logged requests match every given field. */
   count(filter: Partial<RequestLogEntry> = {}): number {
     return this.items.filter((e) => Object.entries(filter).every(([k, v]) => e[k as keyof RequestLogEntry] === v)).length;
