@@ -87,8 +87,10 @@ const CALLS: ApiCall[] = [
   { group: 'coordination.k8s.io', resource: 'leases', verb: 'create', scope: 'own', where: { file: leader, contains: 'createNamespacedLease' } },
   { group: 'coordination.k8s.io', resource: 'leases', verb: 'get', scope: 'own', names: ['routeshift-leader'], where: { file: leader, contains: 'readNamespacedLease' } },
   { group: 'coordination.k8s.io', resource: 'leases', verb: 'update', scope: 'own', names: ['routeshift-leader'], where: { file: leader, contains: 'replaceNamespacedLease' } },
-  // Controller-wide alert webhook URLs kept in a Secret (config `alerts[].secretRef`).
-  { group: '', resource: 'secrets', verb: 'get', scope: 'own', names: ['routeshift-alerts'], where: { file: 'src/controller/config.ts', contains: 'alerts: AlertSpec[]' } },
+  // Alert webhook URLs kept in a Secret (alerts[].secretRef, key `address`). Only the named Secret of the
+  // controller-wide alerts, in the controller's namespace: a Canary's own alert Secret in its namespace is
+  // granted by that namespace's owner (docs/install.md), never by a cluster-wide read of all Secrets.
+  { group: '', resource: 'secrets', verb: 'get', scope: 'own', names: ['routeshift-alerts'], where: { file: 'src/controller/run.ts', contains: 'readNamespacedSecret' } },
 ];
 
 /**
@@ -107,6 +109,7 @@ const KNOWN_METHODS: Record<string, string[]> = {
   readNamespacedLease: ['leases get'],
   createNamespacedLease: ['leases create'],
   replaceNamespacedLease: ['leases update'],
+  readNamespacedSecret: ['secrets get'],
 };
 const NOT_CONTROLLER = [/^src\/sandbox\//, /^src\/cli\//, /\.test\.ts$/];
 
