@@ -31,19 +31,19 @@ export const SEQUENTIAL_DEFAULTS = {
  * Design constants of the test, chosen with the decision benchmark (src/bench/decisions.ts) and fixed before
  * any data is seen: a choice made from the data itself would void the guarantees.
  */
-export const SEQUENTIAL_TUNING: {
+export const SEQUENTIAL_TUNING: Readonly<{
   /** Mixing distribution of both sides' shares in the e-values' numerators. */
   prior: MixingPrior;
   /** Share of α spent on the catastrophic check; the rest goes to the "worse" test. */
   catastrophicShare: number;
   /** "Worse" means canary − stable above this fraction of the tolerance (0: worse than stable at all). */
   rollbackMargin: number;
-} = {
+}> = Object.freeze({
   // Uniform, and Beta(1, b) with means 9%, 1%, 0.1%, 0.01%: one of them sits near any bad share a service has.
-  prior: [1, 10, 100, 1000, 10000].map((b) => ({ a: 1, b, weight: 0.2 })),
+  prior: Object.freeze([1, 10, 100, 1000, 10000].map((b) => Object.freeze({ a: 1, b, weight: 0.2 }))),
   catastrophicShare: 0.1,
   rollbackMargin: 1 / 8,
-};
+});
 
 export function sequentialParams(spec: SequentialSpec | undefined): SequentialParams {
   const s = spec ?? {};

@@ -336,10 +336,54 @@ export function formatMarkdown(report: BenchReport, modes: readonly Mode[] = MOD
     const rolled = r.unfinished > 0 ? `${pct(r.rolledBack, r.runs)} (+${pct(r.unfinished, r.runs)} unfinished)` : pct(r.rolledBack, r.runs);
     const bold = (s: string, wrong: boolean): string => (wrong && s !== '0.0%' ? `**${s}**` : s);
     lines.push(
-      `| ${cellLabel(r.cell)} | ${mode?.id ?? r.mode} | ${bold(rolled, r.cell.kind === 'good')} | ${bold(pct(r.promoted, r.runs), r.cell.kind === 'bad')} | ${pct(r.timedOut, r.runs)} | ${dist(r.toRollback)} | ${dist(r.toPromotion)} |`,
+      `| ${cellLabel(r.cell)} | ${mode?.id ?? r.mode} | ${bold(rolled, r.cell.kind === 'good')} | ${bold(pct(r.promoted, r.runs), r.cell.kind === 'bad')} | ${bold(pct(r.timedOut, r.runs), r.cell.kind === 'good')} | ${dist(r.toRollback)} | ${dist(r.toPromotion)} |`,
     );
   }
   return lines.join('\n');
+}
+
+/** The sequential mode's goals (issue 8), measured on this report: each line says whether it was reached. */
+export function goalSummary(report: BenchReport): string[] {
+  const seq = report.results.filter((r) => r.mode === 'sequential');
+  const thr = report.results.filter((r) => r.mode === 'threshold');
+  const share = (n: number, of: number): string => pct(n, of);
+  const mark = (ok: boolean): string => (ok ? 'reached' : '**not reached**');
+  const lines: string[] = [];
+  const bad = seq.filter((r) => r.cell.kind === 'bad');
+  const worstPromo = Math.max(...bad.map((r) => r.promoted / r.runs));
+  lines.push(`- Bad promotions <= 1% in every cell: ${mark(worstPromo <= 0.01)} (worst ${share(worstPromo * 100, 100)}).`);
+  const good = seq.filter((r) => r.cell.kind === 'good');
+  const worstFalse = Math.max(...good.map((r) => r.rolledBack / r.runs));
+  const timeouts = good.filter((r) => r.timedOut > 0).map((r) => `${cellLabel(r.cell)}: ${share(r.timedOut, r.runs)}`);
+  lines.push(
+    `- False rollbacks <= 1% (rolled back on evidence): ${mark(worstFalse <= 0.01)} (worst ${share(worstFalse * 100, 100)}). ` +
+      `Counting time-outs as rollbacks: ${mark(timeouts.length === 0)}${timeouts.length ? ` (${timeouts.join('; ')})` : ''}.`,
+  );
+  const fifty = seq.filter((r) => r.cell.kind === 'bad' && r.cell.canarySuccess === 0.5);
+  lines.push(
+    `- A 50%-error canary rolled back in 1 interval: ` +
+      fifty.map((r) => `${r.cell.rps} rps ${mark((r.toRollback?.p90 ?? Infinity) <= 1)} (median ${r.toRollback?.median ?? '-'}, p90 ${r.toRollback?.p90 ?? '-'})`).join('; ') +
+      '.',
+  );
+  const ninety7 = seq.filter((r) => r.cell.canarySuccess === 0.97 && r.cell.rps >= 5);
+  lines.push(
+    `- 97% success at >= 5 rps rolled back within 3 intervals: ` +
+      ninety7.map((r) => `${r.cell.rps} rps ${mark((r.toRollback?.median ?? Infinity) <= 3)} (median ${r.toRollback?.median ?? '-'}, p90 ${r.toRollback?.p90 ?? '-'})`).join('; ') +
+      '.',
+  );
+  const goodFast = seq.filter((r) => r.cell.kind === 'good' && r.cell.canarySuccess === 0.998 && r.cell.rps >= 5);
+  lines.push(
+    `- Time to promote a good canary at >= 5 rps at most 1.5x the threshold mode's: ` +
+      goodFast
+        .map((r) => {
+          const t = thr.find((x) => x.cell === r.cell);
+          const ratio = r.toPromotion && t?.toPromotion ? r.toPromotion.mean / t.toPromotion.mean : Infinity;
+          return `${r.cell.rps} rps ${mark(ratio <= 1.5)} (${r.toPromotion?.mean.toFixed(1) ?? '-'} vs ${t?.toPromotion?.mean.toFixed(1) ?? '-'} intervals, ${ratio.toFixed(2)}x)`;
+        })
+        .join('; ') +
+      '.',
+  );
+  return lines;
 }
 
 export const START_MARKER = '<!-- bench:decisions:start -->';
@@ -368,9 +412,15 @@ function section(report: BenchReport, command: string): string {
       '`flagger`: success rate >= 99% per interval, an interval without canary requests is a failed check (Flagger counts NaN as a failure). ' +
       '`threshold`: the same with noData=hold (inconclusive; 10 in a row roll back). `sequential`: mode sequential with its defaults. ' +
       '"timed out" = rolled back by inconclusiveLimit (10 inconclusive intervals in a row); "rolled back" counts the other rollbacks. ' +
-      'Bold: the wrong outcome for the cell (a promoted bad canary, a rolled-back good one).',
+      '"edge" is 1.4 pp worse than stable: inside the sequential tolerance (2 pp) but beyond its rollback margin (0.25 pp), where either outcome is acceptable. ' +
+      'Bold: the wrong outcome for the cell (a promoted bad canary, a rolled-back or timed-out good one). ' +
+      'Intervals count analysis ticks from the first step (weight 10) to the decision; the fastest promotion is 5 (10, 20, 30, 40, 50, then 100).',
     '',
     formatMarkdown(report),
+    '',
+    'Goals for the sequential mode (computed from the table above):',
+    '',
+    ...goalSummary(report),
   ].join('\n');
 }
 
@@ -403,7 +453,7 @@ export function main(argv: string[]): void {
   if (args.seed !== undefined) opts.seed = args.seed;
   const report = runDecisionBench(opts);
   const table = formatMarkdown(report);
-  process.stdout.write(`${table}\n\n${report.runs} runs per cell and mode in ${(report.elapsedMs / 1000).toFixed(1)} s\n`);
+  process.stdout.write(`${table}\n\n${goalSummary(report).join('\n')}\n\n${report.runs} runs per cell and mode in ${(report.elapsedMs / 1000).toFixed(1)} s\n`);
   if (args.write) {
     const path = resolve(process.cwd(), args.out);
     const command = `node dist/bench/decisions.js${argv.length ? ` ${argv.join(' ')}` : ''}`;
