@@ -58,7 +58,8 @@ const CALLS: ApiCall[] = [
   { group: 'routeshift.io', resource: 'canaries', verb: 'get', scope: 'cluster', where: { file: canaryStore, contains: 'getNamespacedCustomObject' } },
   { group: 'routeshift.io', resource: 'canaries', verb: 'list', scope: 'cluster', where: { file: controller, contains: 'listClusterCustomObject({ ...base' } },
   { group: 'routeshift.io', resource: 'canaries', verb: 'watch', scope: 'cluster', where: { file: controller, contains: 'new Reflector<Canary>' } },
-  // Merge-patch of annotations: clearing handled steering requests, and the CLI (promote/abort/approve).
+  // Merge-patch of metadata/spec (CanaryStore.patch). The CLI's requests (promote/abort/approve) make the same
+  // patch with the user's own credentials.
   { group: 'routeshift.io', resource: 'canaries', verb: 'patch', scope: 'cluster', where: { file: canaryStore, contains: 'patchNamespacedCustomObject' } },
   // PUT /status with resourceVersion.
   { group: 'routeshift.io', resource: 'canaries/status', verb: 'update', scope: 'cluster', where: { file: canaryStore, contains: 'replaceNamespacedCustomObjectStatus' } },
