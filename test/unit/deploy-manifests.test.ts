@@ -91,7 +91,8 @@ const CALLS: ApiCall[] = [
   // Alert webhook URLs kept in a Secret (alerts[].secretRef, key `address`). Only the named Secret of the
   // controller-wide alerts, in the controller's namespace: a Canary's own alert Secret in its namespace is
   // granted by that namespace's owner (docs/install.md), never by a cluster-wide read of all Secrets.
-  { group: '', resource: 'secrets', verb: 'get', scope: 'own', names: ['routeshift-alerts'], where: { file: 'src/controller/run.ts', contains: 'readNamespacedSecret' } },
+  // The notifier asks resolveUrl for the address; the controller runtime (src/controller/run.ts) reads the Secret.
+  { group: '', resource: 'secrets', verb: 'get', scope: 'own', names: ['routeshift-alerts'], where: { file: 'src/notify/notifier.ts', contains: 'resolveUrl' } },
 ];
 
 /**
