@@ -11,6 +11,8 @@ const common = {
   cacheDirectory: '<rootDir>/.jest-cache',
 };
 export default {
+  // Only honoured at the top level; e2e tests start servers and run whole rollouts.
+  testTimeout: 180000,
   projects: [
     {
       ...common,
@@ -21,7 +23,6 @@ export default {
       ...common,
       displayName: 'e2e',
       testMatch: ['<rootDir>/test/e2e/**/*.test.ts'],
-      testTimeout: 180000,
     },
   ],
 };

@@ -232,6 +232,11 @@ export interface CanaryStatus {
   conditions?: Condition[];
   lastAnalysis?: MetricReport[];
   evidence?: SequentialEvidence[];
+  /**
+   * The Event announcing the last transition, written with it so a controller killed before the
+   * Event reached the API server announces it after restart (under the same name, so never twice).
+   */
+  pendingEvent?: { name: string; reason: string; message: string };
   /** Values of the steering annotations already acted on, so each request is handled once. */
   handledAnnotations?: Record<string, string>;
   message?: string;

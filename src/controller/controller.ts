@@ -94,6 +94,11 @@ export class Controller {
     this.reconciler = new Reconciler({ ...opts.deps, store: this.store, clock: opts.clock, logger: opts.logger, metrics: opts.metrics });
   }
 
+  /** The cached Canary (as last seen by the informer), for notification routing. */
+  canary(namespace: string, name: string): Canary | undefined {
+    return this.canaries.get(namespace, name);
+  }
+
   get synced(): boolean {
     return this.canaries.hasSynced && this.routes.hasSynced;
   }

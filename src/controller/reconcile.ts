@@ -49,7 +49,7 @@ const CONFIRM_DELAY_MS = 1_000;
 /** When the route changed under us (a failed `test` op), re-read soon. */
 const ROUTE_RETRY_MS = 1_000;
 
-type Tick = { canary: Canary; status: CanaryStatus; now: number; nowIso: string; signal: AbortSignal; log: Logger };
+type Tick = { canary: Canary; status: CanaryStatus; now: number; nowIso: string; signal: AbortSignal; log: Logger; resuming?: boolean };
 
 /**
  * The phase machine. Status is the record of intent: each move is written to status (with its Event)
@@ -85,6 +85,7 @@ export class Reconciler {
 
     const revision = revisionOf(t.canary);
     if (t.status.revision !== revision) return this.startRollout(t, revision);
+    await this.announcePending(t);
 
     const phase = t.status.phase ?? 'Initializing';
     if (!ACTIVE.has(phase)) return undefined; // Succeeded / Failed / Invalid: idle until the spec or a retry changes the revision
@@ -105,6 +106,8 @@ export class Reconciler {
         return 0;
       case 'Initializing':
         return this.initialize(t);
+      case 'Waiting':
+        return (t.status.stepIndex ?? -1) < 0 ? this.initialize(t) : this.progress(t);
       default:
         return this.progress(t);
     }
@@ -127,7 +130,17 @@ export class Reconciler {
     }
     const steps = this.deps.stepsOf(t.canary);
     const previous = t.status.revision;
-    await this.commit(t, (s) => ({
+    // Requests made before this rollout existed (e.g. an abort left on an idle Canary) must not act on it.
+    const stale: Record<string, string> = {};
+    for (const a of [ANNOTATIONS.promote, ANNOTATIONS.abort, ANNOTATIONS.approve]) {
+      const v = t.canary.metadata.annotations?.[a];
+      if (v) stale[a] = v;
+    }
+    const { stable, canary } = t.canary.spec;
+    const announce =
+      `Rollout started${previous ? ' (new revision)' : ''}: stable ${stable.name}:${stable.port}, canary ${canary.name}:${canary.port}, ` +
+      `canary weight now ${current}, steps ${steps.join(', ')} then 100`;
+    await this.transition(t, Reason.RolloutStarted, announce, (s) => ({
       ...s,
       phase: 'Initializing',
       revision,
@@ -140,22 +153,26 @@ export class Reconciler {
       lastAnalysis: [],
       rolloutStartTime: t.nowIso,
       stepStartTime: t.nowIso,
+      handledAnnotations: { ...s.handledAnnotations, ...stale },
       lastTransitionTime: t.nowIso,
       observedGeneration: t.canary.metadata.generation,
       conditions: setCondition(s.conditions, 'Ready', 'True', 'Progressing', 'Rollout started', t.nowIso, t.canary.metadata.generation),
       message: `Rollout of ${t.canary.spec.canary.name} started`,
     }));
-    const { stable, canary } = t.canary.spec;
-    await this.event(
-      t,
-      Reason.RolloutStarted,
-      `Rollout started${previous ? ' (new revision)' : ''}: stable ${stable.name}:${stable.port}, canary ${canary.name}:${canary.port}, ` +
-        `canary weight now ${current}, steps ${steps.join(', ')} then 100`,
-    );
     return 0;
   }
 
   private async initialize(t: Tick): Promise<number | undefined> {
+    const approve = this.newRequest(t, ANNOTATIONS.approve);
+    const confirm = await this.deps.gates(t.canary, 'confirm-rollout', t.status.canaryWeight ?? 0, approve !== undefined, t.signal);
+    const closed = confirm.filter((g) => !g.passed);
+    if (closed.length > 0) {
+      const msg = `Waiting for confirm-rollout: ${closed.map((g) => g.message).join('; ')}`;
+      if (t.status.message !== msg) await this.commit(t, (s) => ({ ...s, phase: 'Waiting', message: msg }));
+      await this.event(t, Reason.WaitingForGate, msg);
+      return Math.min(this.interval(t), 10_000);
+    }
+    if (approve !== undefined && confirm.length > 0) await this.commit(t, (s) => ({ ...s, handledAnnotations: { ...s.handledAnnotations, [ANNOTATIONS.approve]: approve } }));
     const gates = await this.deps.gates(t.canary, 'pre-rollout', t.status.canaryWeight ?? 0, false, t.signal);
     const failed = gates.filter((g) => !g.passed);
     if (failed.length > 0) {
@@ -186,15 +203,6 @@ export class Reconciler {
     const deadline = this.deadline(t);
     const stepStart = Date.parse(t.status.stepStartTime ?? t.nowIso);
 
-    const readiness = routeProgrammed(applied.route, this.deps.controllerName ? { controllerName: this.deps.controllerName } : {});
-    if (!readiness.ready) {
-      if (deadline !== undefined && t.now - stepStart > deadline) {
-        return this.beginRollback(t, `Route not programmed within progressDeadline: ${readiness.message}`, 'ProgressDeadline');
-      }
-      await this.event(t, Reason.WaitingForRoute, `Waiting for the mesh to program canary weight ${target}: ${readiness.message}`);
-      return Math.min(interval, 2_000);
-    }
-
     if (t.canary.spec.suspend) {
       await this.commit(t, (s) => ({ ...s, phase: 'Paused', message: 'Paused (spec.suspend)' }));
       await this.event(t, Reason.Paused, `Rollout paused at canary weight ${target}`);
@@ -205,6 +213,16 @@ export class Reconciler {
     const lastAnalysis = Math.max(stepStart, Date.parse(t.status.lastAnalysisTime ?? '') || 0);
     const due = lastAnalysis + interval;
     if (t.now < due) return due - t.now;
+
+    // Judge only what the mesh has actually programmed.
+    const readiness = routeProgrammed(applied.route, this.deps.controllerName ? { controllerName: this.deps.controllerName } : {});
+    if (!readiness.ready) {
+      if (deadline !== undefined && t.now - stepStart > deadline) {
+        return this.beginRollback(t, `Route not programmed within progressDeadline: ${readiness.message}`, 'ProgressDeadline');
+      }
+      await this.event(t, Reason.WaitingForRoute, `Waiting for the mesh to program canary weight ${target}: ${readiness.message}`);
+      return Math.min(interval, 2_000);
+    }
 
     let measurements: Measurement[] = [];
     if (!t.canary.spec.skipAnalysis) {
@@ -273,24 +291,20 @@ export class Reconciler {
     extra: (s: CanaryStatus) => CanaryStatus = (s) => s,
   ): Promise<number | undefined> {
     const from = t.status.canaryWeight ?? 0;
-    await this.commit(t, (s) => ({
-      ...extra(s),
-      phase: 'Progressing',
-      stepIndex,
-      canaryWeight: weight,
-      stepStartTime: t.nowIso,
-      lastTransitionTime: t.nowIso,
+    await this.transition(
+      t,
+      Reason.WeightAdvanced,
       message,
-    }));
-    await this.event(t, Reason.WeightAdvanced, message, { from, to: weight, stepIndex });
+      (s) => ({ ...extra(s), phase: 'Progressing', stepIndex, canaryWeight: weight, stepStartTime: t.nowIso, lastTransitionTime: t.nowIso, message }),
+      { from, to: weight, stepIndex },
+    );
     const applied = await this.ensureRoute(t, weight, true);
     if (typeof applied === 'number' || applied === undefined) return applied;
     return this.interval(t);
   }
 
   private async beginPromotion(t: Tick, message: string, extra: (s: CanaryStatus) => CanaryStatus = (s) => s): Promise<number | undefined> {
-    await this.commit(t, (s) => ({ ...extra(s), phase: 'Promoting', canaryWeight: 100, lastTransitionTime: t.nowIso, message }));
-    await this.event(t, Reason.PromotionStarted, message);
+    await this.transition(t, Reason.PromotionStarted, message, (s) => ({ ...extra(s), phase: 'Promoting', canaryWeight: 100, lastTransitionTime: t.nowIso, message }));
     const applied = await this.ensureRoute(t, 100, true);
     if (typeof applied === 'number' || applied === undefined) return applied;
     return CONFIRM_DELAY_MS;
@@ -303,16 +317,21 @@ export class Reconciler {
     handled: Record<string, string> = {},
     extra: (s: CanaryStatus) => CanaryStatus = (s) => s,
   ): Promise<number | undefined> {
-    await this.commit(t, (s) => ({
-      ...extra(s),
-      phase: 'RollingBack',
-      canaryWeight: 0,
-      lastTransitionTime: t.nowIso,
+    await this.transition(
+      t,
+      Reason.RollbackStarted,
       message,
-      handledAnnotations: { ...s.handledAnnotations, ...handled },
-      conditions: setCondition(s.conditions, 'Ready', 'False', why, message, t.nowIso, t.canary.metadata.generation),
-    }));
-    await this.event(t, Reason.RollbackStarted, message, { why });
+      (s) => ({
+        ...extra(s),
+        phase: 'RollingBack',
+        canaryWeight: 0,
+        lastTransitionTime: t.nowIso,
+        message,
+        handledAnnotations: { ...s.handledAnnotations, ...handled },
+        conditions: setCondition(s.conditions, 'Ready', 'False', why, message, t.nowIso, t.canary.metadata.generation),
+      }),
+      { why },
+    );
     const applied = await this.ensureRoute(t, 0, true);
     if (typeof applied === 'number' || applied === undefined) return applied;
     return CONFIRM_DELAY_MS;
@@ -332,7 +351,8 @@ export class Reconciler {
     const message = ok
       ? `Promoted: ${t.canary.spec.canary.name} holds all the traffic (canary 100, stable 0)`
       : `Rolled back: ${t.canary.spec.stable.name} holds all the traffic (stable 100, canary 0). ${t.status.message ?? ''}`.trim();
-    await this.commit(t, (s) => ({
+    this.deps.metrics?.rolloutDuration.observe({ outcome: ok ? 'promoted' : 'rolled_back' }, Math.max(0, (t.now - started) / 1000));
+    await this.transition(t, ok ? Reason.Promoted : Reason.RolledBack, message, (s) => ({
       ...s,
       phase,
       canaryWeight: weight,
@@ -341,8 +361,6 @@ export class Reconciler {
       message,
       conditions: setCondition(s.conditions, 'Ready', ok ? 'True' : 'False', ok ? 'Succeeded' : 'RolledBack', message, t.nowIso, t.canary.metadata.generation),
     }));
-    this.deps.metrics?.rolloutDuration.observe({ outcome: ok ? 'promoted' : 'rolled_back' }, Math.max(0, (t.now - started) / 1000));
-    await this.event(t, ok ? Reason.Promoted : Reason.RolledBack, message);
     if (!ok) await this.deps.gates(t.canary, 'rollback', 0, false, t.signal);
     await this.deps.gates(t.canary, 'post-rollout', weight, false, t.signal);
     return undefined;
@@ -371,7 +389,7 @@ export class Reconciler {
   private async ensureRoute(t: Tick, weight: number, planned = false): Promise<SetWeightsResult | number | undefined> {
     try {
       const res = await setWeights(this.deps.routes, this.routeKey(t), this.locateInput(t), weight, t.signal);
-      if (res.changed && !planned) {
+      if (res.changed && !planned && !t.resuming) {
         await this.event(
           t,
           Reason.WeightRestored,
@@ -437,20 +455,60 @@ export class Reconciler {
     return t.status.handledAnnotations?.[annotation] === value ? undefined : value;
   }
 
+  /** Writes status. A pending transition Event is dropped by any later write: it was announced by then. */
   private async commit(t: Tick, mutate: (s: CanaryStatus) => CanaryStatus): Promise<void> {
-    t.canary = await writeStatus(this.deps.store, t.canary, (s) => mutate(s), t.signal);
+    t.canary = await writeStatus(
+      this.deps.store,
+      t.canary,
+      (s) => {
+        const { pendingEvent: _announced, ...rest } = s;
+        return mutate(rest);
+      },
+      t.signal,
+    );
     t.status = structuredClone(t.canary.status ?? {});
   }
 
-  private async event(t: Tick, reason: Reason, message: string, fields: Record<string, unknown> = {}): Promise<void> {
+  /**
+   * A rollout transition: status (with the Event it owes) first, then the Event under a name fixed by
+   * revision, step and reason. If the process dies in between, the next tick announces it.
+   */
+  private async transition(t: Tick, reason: Reason, message: string, mutate: (s: CanaryStatus) => CanaryStatus, fields: Record<string, unknown> = {}): Promise<void> {
+    let name = '';
+    await this.commit(t, (s) => {
+      const next = mutate(s);
+      name = transitionEventName(t.canary.metadata.name, next.revision ?? '', next.stepIndex ?? -1, next.phase ?? '', reason);
+      return { ...next, pendingEvent: { name, reason, message } };
+    });
+    await this.event(t, reason, message, fields, name);
+    await this.commit(t, (s) => s); // announced: drop the debt (commit strips pendingEvent)
+  }
+
+  /** Re-announces a transition whose Event may not have been written (see transition). */
+  private async announcePending(t: Tick): Promise<void> {
+    const p = t.status.pendingEvent;
+    if (!p) return;
+    t.resuming = true; // the route may lag the transition: finishing it is not drift
+    await this.event(t, p.reason as Reason, p.message, {}, p.name);
+    await this.commit(t, (s) => s);
+  }
+
+  private async event(t: Tick, reason: Reason, message: string, fields: Record<string, unknown> = {}, name?: string): Promise<void> {
     await this.deps.recorder.record(
       {
         object: { apiVersion: API_VERSION, kind: CANARY_KIND, metadata: t.canary.metadata },
         reason,
         message,
         fields: { canary: canaryKey(t.canary), phase: t.status.phase, weight: t.status.canaryWeight, revision: t.status.revision, ...fields },
+        ...(name ? { name } : {}),
       },
       t.signal,
     );
   }
+}
+
+/** A DNS-subdomain Event name unique to one transition of one rollout. */
+export function transitionEventName(canary: string, revision: string, stepIndex: number, phase: string, reason: string): string {
+  const step = stepIndex >= 0 ? `s${stepIndex}` : 'init';
+  return `${canary}.${revision}.${step}.${phase}.${reason}`.toLowerCase().replace(/[^a-z0-9.-]/g, '-').slice(0, 253);
 }

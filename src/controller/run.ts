@@ -13,7 +13,11 @@ import { createMetricProvider } from '../metrics/index.js';
 import { createAnalysis } from './analysis.js';
 import { Recorder } from '../events/recorder.js';
 import { kubeEventSink } from '../events/kube-sink.js';
-import { createHookRunner, hooksOfType, runGates } from '../hooks/index.js';
+import { createHookRunner, hooksOfType, notifyEventHook, runGates } from '../hooks/index.js';
+import { createNotifier } from '../notify/index.js';
+import { CoreV1Api } from '@kubernetes/client-node';
+import { callOptions } from '../kube/options.js';
+import type { MetricReport } from '../api/canary.js';
 import { KubeRouteClient } from '../routing/index.js';
 import type { ControllerConfig } from './config.js';
 import { Controller } from './controller.js';
@@ -90,6 +94,20 @@ export async function startControllerRuntime(o: RuntimeOptions): Promise<{ port:
       { signal, approved },
     );
   };
+  const core = kc.makeApiClient(CoreV1Api);
+  const notifier = createNotifier({
+    logger,
+    signal: o.signal,
+    clock,
+    onResult: (r) => metrics.notifications.inc({ provider: r.provider, result: r.dropped ? 'dropped' : r.ok ? 'ok' : 'failed' }),
+    // An alert without an inline url names a Secret in the Canary's namespace holding `address`.
+    resolveUrl: async (alert, namespace, signal) => {
+      if (!alert.secretRef) return undefined;
+      const secret = await core.readNamespacedSecret({ namespace, name: alert.secretRef.name }, callOptions(signal));
+      const b64 = secret.data?.address;
+      return b64 ? Buffer.from(b64, 'base64').toString('utf8').trim() : undefined;
+    },
+  });
   const le = config.leaderElection;
   const identity = o.identity ?? `${hostname()}-${process.pid}`;
   const controller = new Controller({
@@ -123,18 +141,62 @@ export async function startControllerRuntime(o: RuntimeOptions): Promise<{ port:
       ...(config.route.controllerName ? { controllerName: config.route.controllerName } : {}),
     },
   });
+  // Every recorded Event also goes to the Canary's (and the controller's default) alerts and `event` hooks.
+  recorder.onEvent((e) => {
+    const ns = e.object.metadata.namespace ?? 'default';
+    const canary = controller.canary(ns, e.object.metadata.name);
+    if (!canary) return;
+    const status = canary.status ?? {};
+    const reports = (e.fields?.reports as MetricReport[] | undefined) ?? [];
+    const alerts = [...(canary.spec.analysis?.alerts ?? []), ...config.alerts];
+    if (alerts.length) {
+      notifier.notify(
+        {
+          canary: { name: canary.metadata.name, namespace: ns },
+          reason: e.reason,
+          message: e.message,
+          severity: e.severity,
+          phase: String(e.fields?.phase ?? status.phase ?? ''),
+          weight: Number(e.fields?.weight ?? status.canaryWeight ?? 0),
+          ...(status.revision ? { revision: status.revision } : {}),
+          time: new Date(clock.now()).toISOString(),
+          ...(reports.length ? { metrics: reports.map((r) => ({ name: r.name, ...(r.value !== undefined ? { value: r.value } : {}), threshold: r.threshold, verdict: r.verdict })) } : {}),
+        },
+        alerts,
+      );
+    }
+    void notifyEventHook(
+      hooks,
+      canary.spec.analysis,
+      { name: canary.metadata.name, namespace: ns, phase: String(status.phase ?? ''), weight: status.canaryWeight ?? 0, revision: status.revision ?? '', metadata: {} },
+      { reason: e.reason, type: e.type, message: e.message, time: clock.now() },
+      { signal: o.signal },
+    );
+  });
   let promAnswered = false;
   const health = await startHealthServer(config.server.host, config.server.port, metrics.registry, {
     live: () => true,
     ready: () => controller.synced && (!controller.isLeader || promAnswered),
   });
-  void provider
-    .ping(o.signal)
-    .then(() => (promAnswered = true))
-    .catch((err: unknown) => logger.warn({ err: errorMessage(err) }, 'Prometheus did not answer; analysis will hold until it does'))
-    .finally(() => (promAnswered = true)); // readiness must not flap on Prometheus; analysis holds on its own
+  // The leader is ready once Prometheus has answered once; after that readiness does not follow
+  // Prometheus (analysis holds on missing data by itself, and flapping readiness helps nobody).
+  void (async () => {
+    let warned = false;
+    while (!o.signal.aborted && !promAnswered) {
+      try {
+        await provider.ping(o.signal);
+        promAnswered = true;
+      } catch (err) {
+        if (!warned) logger.warn({ err: errorMessage(err) }, 'Prometheus does not answer yet; analysis holds until it does');
+        warned = true;
+        await clock.sleep(5_000, o.signal).catch(() => undefined);
+      }
+    }
+  })();
   logger.info({ port: health.port, prometheus: config.prometheus.address, identity }, 'routeshift controller starting');
   const done = controller.run(o.signal).finally(async () => {
+    await Promise.race([notifier.flush(), clock.sleep(2_000).catch(() => undefined)]);
+    notifier.stop();
     provider.close();
     await health.close();
   });

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import { errorMessage } from '../core/errors.js';
+import { isConflict } from '../kube/errors.js';
 import type { ObjectMeta } from '../api/canary.js';
 import { eventTypeOf, severityOf, type Reason } from './reasons.js';
 
@@ -40,6 +41,11 @@ export interface RecordedEvent {
   message: string;
   /** Extra structured fields for the log line and notifications (weights, phase, metrics). */
   fields?: Record<string, unknown>;
+  /**
+   * A fixed Event name makes recording idempotent: a second create of the same name is a no-op.
+   * Used for rollout transitions, which may be re-announced after a crash.
+   */
+  name?: string;
 }
 
 /** Called for every recorded event, e.g. to send notifications; must not throw or block. */
@@ -98,6 +104,14 @@ export class Recorder {
 
   private async write(e: RecordedEvent, type: 'Normal' | 'Warning', ns: string, signal: AbortSignal): Promise<void> {
     const now = this.clock.now();
+    if (e.name) {
+      try {
+        await this.sink.create(ns, this.build(e, type, ns, e.name, now), signal);
+      } catch (err) {
+        if (!isConflict(err)) throw err; // already recorded before a restart
+      }
+      return;
+    }
     const key = `${e.object.metadata.uid ?? ns + '/' + e.object.metadata.name}|${e.reason}|${e.message}`;
     const prior = this.seen.get(key);
     const ts = new Date(now).toISOString();
@@ -112,9 +126,14 @@ export class Recorder {
       }
     }
     const name = `${e.object.metadata.name}.${now.toString(16)}${randomBytes(3).toString('hex')}`;
-    await this.sink.create(
-      ns,
-      {
+    await this.sink.create(ns, this.build(e, type, ns, name, now), signal);
+    if (this.seen.size >= MAX_SEEN) this.seen.delete(this.seen.keys().next().value as string);
+    this.seen.set(key, { name, count: 1, at: now });
+  }
+
+  private build(e: RecordedEvent, type: 'Normal' | 'Warning', ns: string, name: string, now: number): CoreEvent {
+    const ts = new Date(now).toISOString();
+    return {
         apiVersion: 'v1',
         kind: 'Event',
         metadata: { name, namespace: ns },
@@ -134,10 +153,6 @@ export class Recorder {
         source: { component: this.component },
         reportingComponent: this.component,
         reportingInstance: this.instance,
-      },
-      signal,
-    );
-    if (this.seen.size >= MAX_SEEN) this.seen.delete(this.seen.keys().next().value as string);
-    this.seen.set(key, { name, count: 1, at: now });
+    };
   }
 }

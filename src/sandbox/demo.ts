@@ -125,7 +125,7 @@ async function follow(kc: KubeConfig, state: FollowState, opts: DemoOptions, say
     const events = await core.listNamespacedEvent({ namespace: NS, fieldSelector: 'involvedObject.kind=Canary,involvedObject.name=backend' }, callOptions(opts.signal));
     const fresh = events.items
       .filter((e) => (seen.get(e.metadata?.name ?? '') ?? 0) < (e.count ?? 1))
-      .sort((a, b) => String(a.lastTimestamp ?? '').localeCompare(String(b.lastTimestamp ?? '')) || (a.metadata?.creationTimestamp?.valueOf() ?? 0) - (b.metadata?.creationTimestamp?.valueOf() ?? 0));
+      .sort((a, b) => Number(a.metadata?.resourceVersion ?? 0) - Number(b.metadata?.resourceVersion ?? 0));
     const c = (await custom.getNamespacedCustomObject({ group: 'routeshift.io', version: 'v1alpha1', namespace: NS, plural: 'canaries', name: 'backend' }, callOptions(opts.signal))) as Canary;
     for (const e of fresh) {
       seen.set(e.metadata?.name ?? '', e.count ?? 1);

@@ -3,73 +3,36 @@
  * the seed walked to 100%, a broken release rolled back, a restart mid-rollout that neither skips
  * nor repeats a step, and a Canary naming a missing backend. Needs `npm run build` (npm test does it).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
-import type { Canary } from '../../src/api/canary.js';
-import { silentLogger } from '../../src/core/logger.js';
-import { fromRoot } from '../../src/core/paths.js';
-import { startSandbox, type Sandbox } from '../../src/sandbox/sandbox.js';
-import { createAll } from '../../src/sandbox/demo.js';
+import { CustomObjectsApi } from '@kubernetes/client-node';
+import type { Sandbox } from '../../src/sandbox/sandbox.js';
 import { demoCanary, echoDeployment, NS, seedObjects, service } from '../../src/sandbox/seed.js';
+import {
+  canaryEvents,
+  createAll,
+  getCanary as get,
+  newSandbox,
+  routeWeights as weightsOf,
+  sleep,
+  startController as start,
+  waitForCanary,
+  type ControllerProcess,
+} from '../support/harness.js';
 
 let sb: Sandbox;
-let controller: ChildProcess | undefined;
+let controller: ControllerProcess | undefined;
 
-function startController(): ChildProcess {
-  const child = spawn(
-    process.execPath,
-    [fromRoot('dist/cli/main.js'), 'controller', '--kubeconfig', sb.kubeconfigPath, '--prometheus', sb.prometheus.url, '--no-leader-elect', '--metrics-port', '0', '--log-level', 'warn'],
-    { stdio: ['ignore', 'ignore', 'inherit'] },
-  );
-  return child;
-}
-
+const startController = (): ControllerProcess => start(sb);
 async function stopController(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-  const c = controller;
+  await controller?.stop(signal);
   controller = undefined;
-  if (!c || c.exitCode !== null) return;
-  await new Promise<void>((resolve) => {
-    c.once('exit', () => resolve());
-    c.kill(signal);
-  });
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function getCanary(name: string): Promise<Canary> {
-  const api = sb.kubeConfig.makeApiClient(CustomObjectsApi);
-  return (await api.getNamespacedCustomObject({ group: 'routeshift.io', version: 'v1alpha1', namespace: NS, plural: 'canaries', name })) as Canary;
-}
-
-async function waitFor(name: string, pred: (c: Canary) => boolean, timeoutMs = 90_000): Promise<Canary> {
-  const end = Date.now() + timeoutMs;
-  let last: Canary | undefined;
-  while (Date.now() < end) {
-    last = await getCanary(name);
-    if (pred(last)) return last;
-    await sleep(300);
-  }
-  throw new Error(`timed out; last status: ${JSON.stringify(last?.status)}`);
-}
-
-async function reasons(name: string): Promise<Array<{ reason: string; message: string; count: number }>> {
-  const core = sb.kubeConfig.makeApiClient(CoreV1Api);
-  const list = await core.listNamespacedEvent({ namespace: NS, fieldSelector: `involvedObject.kind=Canary,involvedObject.name=${name}` });
-  return list.items
-    .sort((a, b) => String(a.firstTimestamp ?? '').localeCompare(String(b.firstTimestamp ?? '')) || String(a.metadata?.name).localeCompare(String(b.metadata?.name)))
-    .map((e) => ({ reason: e.reason ?? '', message: e.message ?? '', count: e.count ?? 1 }));
-}
-
-async function routeWeights(): Promise<Record<string, number>> {
-  const api = sb.kubeConfig.makeApiClient(CustomObjectsApi);
-  const r = (await api.getNamespacedCustomObject({ group: 'gateway.networking.k8s.io', version: 'v1', namespace: NS, plural: 'httproutes', name: 'backend-split' })) as {
-    spec: { rules: Array<{ backendRefs: Array<{ name: string; weight: number }> }> };
-  };
-  return Object.fromEntries((r.spec.rules[0]?.backendRefs ?? []).map((b) => [b.name, b.weight]));
-}
+const getCanary = (name: string) => get(sb, name);
+const waitFor = (name: string, pred: Parameters<typeof waitForCanary>[2], timeoutMs?: number) => waitForCanary(sb, name, pred, timeoutMs);
+const reasons = (name: string) => canaryEvents(sb, name);
+const routeWeights = () => weightsOf(sb);
 
 beforeAll(async () => {
-  sb = await startSandbox({ logger: silentLogger(), dir: `/tmp/routeshift-e2e-${process.pid}`, rps: 40 });
+  sb = await newSandbox();
   await createAll(sb.kubeConfig, seedObjects());
   controller = startController();
 }, 60_000);

@@ -90,7 +90,7 @@ export class CelValidator {
       ok = c.program(ctx);
     } catch (err) {
       const msg = err instanceof Error ? err.message.split('\n')[0] ?? '' : String(err);
-      if (/no matching overload|unknown function|not supported|unsupported type/i.test(msg)) {
+      if (/no matching overload|unknown function|not supported/i.test(msg)) {
         this.skip(rule.rule, err);
         return;
       }
