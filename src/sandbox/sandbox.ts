@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { fromRoot } from '../core/paths.js';
@@ -59,6 +59,8 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
   const dir = resolve(opts.dir ?? '.routeshift/sandbox');
   mkdirSync(dir, { recursive: true });
   const kubeconfigPath = resolve(opts.kubeconfigPath ?? join(dir, 'kubeconfig'));
+  // A --kubeconfig outside `dir` may name a directory that does not exist yet (kubectl creates it too).
+  mkdirSync(dirname(kubeconfigPath), { recursive: true });
   const stops: Array<() => Promise<void>> = [];
   const stopAll = async (): Promise<void> => {
     for (const stop of stops.reverse()) {
