@@ -14,8 +14,7 @@ function shutdownSignal(): AbortSignal {
     if (ac.signal.aborted) process.exit(130); // second signal: give up waiting
     ac.abort();
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  // One listener per signal: a second listener would run `stop` twice on the first signal and exit at once.
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
   return ac.signal;
