@@ -1,6 +1,7 @@
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { CANARY_PLURAL, GROUP, VERSION, type Canary } from '../api/canary.js';
+import { CANARY_PLURAL, GROUP, METRIC_TEMPLATE_PLURAL, VERSION, type Canary, type MetricTemplate } from '../api/canary.js';
+import type { TemplateSet } from '../metrics/templates.js';
 import type { Clock } from '../core/clock.js';
 import { errorMessage } from '../core/errors.js';
 import { callOptions } from '../kube/options.js';
@@ -24,6 +25,8 @@ export interface ControllerOptions {
   namespaces?: string[];
   labelSelector?: string;
   concurrency?: number;
+  /** MetricTemplate objects from the cluster are added to (and removed from) this set as they change. */
+  templates?: TemplateSet;
   leaderElection?: { namespace: string; name: string; identity: string; leaseDurationMs: number; renewDeadlineMs: number; retryPeriodMs: number };
 }
 
@@ -36,6 +39,8 @@ const key = (o: { metadata?: { namespace?: string; name?: string } }): string =>
 export class Controller {
   private readonly canaries: Reflector<Canary>;
   private readonly routes: Reflector<Route>;
+  private readonly templates: Reflector<MetricTemplate> | undefined;
+  private readonly namespaces: ReadonlySet<string>;
   private readonly scheduler: Scheduler;
   private readonly reconciler: Reconciler;
   private readonly store: CanaryStore;
@@ -47,7 +52,9 @@ export class Controller {
     const kc = opts.kubeConfig;
     this.store = opts.store ?? kubeCanaryStore(kc);
     const custom = kc.makeApiClient(CustomObjectsApi);
+    // One namespace is watched directly; several are watched cluster-wide and filtered here.
     const ns = opts.namespaces?.length === 1 ? opts.namespaces[0] : undefined;
+    this.namespaces = new Set(opts.namespaces ?? []);
     const base = { group: GROUP, version: VERSION, plural: CANARY_PLURAL };
     this.canaries = new Reflector<Canary>({
       kubeConfig: kc,
@@ -84,6 +91,35 @@ export class Controller {
       logger: opts.logger,
       onEvent: (type, obj) => this.onRoute(type, obj),
     });
+    const templateSet = opts.templates;
+    this.templates = templateSet
+      ? new Reflector<MetricTemplate>({
+          kubeConfig: kc,
+          path: ns ? `/apis/${GROUP}/${VERSION}/namespaces/${ns}/${METRIC_TEMPLATE_PLURAL}` : `/apis/${GROUP}/${VERSION}/${METRIC_TEMPLATE_PLURAL}`,
+          list: async (signal) => {
+            const b = { group: GROUP, version: VERSION, plural: METRIC_TEMPLATE_PLURAL };
+            try {
+              return (ns
+                ? await custom.listNamespacedCustomObject({ ...b, namespace: ns }, callOptions(signal))
+                : await custom.listClusterCustomObject(b, callOptions(signal))) as ListResult<MetricTemplate>;
+            } catch (err) {
+              throw toKubeApiError(err, 'list MetricTemplates');
+            }
+          },
+          clock: opts.clock,
+          logger: opts.logger,
+          onEvent: (type, t) => {
+            if (!this.inScope(t.metadata.namespace)) return;
+            if (type === 'delete') templateSet.remove(t.metadata.name, t.metadata.namespace);
+            else templateSet.add(t);
+            // Canaries naming it (by templateRef) are re-checked now rather than at their next interval.
+            for (const c of this.canaries.list()) {
+              const uses = (c.spec?.analysis?.metrics ?? []).some((m) => m.templateRef?.name === t.metadata.name && (m.templateRef.namespace ?? c.metadata.namespace) === t.metadata.namespace);
+              if (uses && this.leading) this.scheduler.schedule(key(c), 0);
+            }
+          },
+        })
+      : undefined;
     this.scheduler = new Scheduler({
       clock: opts.clock,
       logger: opts.logger,
@@ -114,6 +150,7 @@ export class Controller {
 
   async run(signal: AbortSignal): Promise<void> {
     const tasks: Array<Promise<void>> = [this.canaries.run(signal), this.routes.run(signal)];
+    if (this.templates) tasks.push(this.templates.run(signal));
     const le = this.opts.leaderElection;
     if (le) {
       const elector = new LeaderElector({
@@ -145,7 +182,7 @@ export class Controller {
     this.schedulerAbort = new AbortController();
     const signal = AbortSignal.any([parent, this.schedulerAbort.signal]);
     this.schedulerDone = this.scheduler.run(signal);
-    for (const c of this.canaries.list()) this.scheduler.schedule(key(c), 0);
+    for (const c of this.canaries.list()) if (this.inScope(c.metadata.namespace)) this.scheduler.schedule(key(c), 0);
   }
 
   private stopLeading(): void {
@@ -159,7 +196,7 @@ export class Controller {
     if (!this.leading) return undefined;
     const [namespace, name] = k.split('/') as [string, string];
     const canary = this.canaries.get(namespace, name);
-    if (!canary) return undefined;
+    if (!canary || !this.inScope(namespace)) return undefined;
     try {
       return await this.reconciler.reconcile(canary, signal);
     } catch (err) {
@@ -169,7 +206,12 @@ export class Controller {
     }
   }
 
+  private inScope(namespace: string | undefined): boolean {
+    return this.namespaces.size === 0 || this.namespaces.has(namespace ?? '');
+  }
+
   private onCanary(type: 'add' | 'update' | 'delete', obj: Canary, old?: Canary): void {
+    if (!this.inScope(obj.metadata.namespace)) return;
     const k = key(obj);
     if (type === 'delete') {
       this.scheduler.cancel(k);

@@ -3,7 +3,7 @@ import { setMaxListeners } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import type { Canary, HookType } from '../api/canary.js';
+import type { Canary, CanarySpec, HookType } from '../api/canary.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { parseDuration } from '../core/duration.js';
 import { errorMessage } from '../core/errors.js';
@@ -118,6 +118,7 @@ export async function startControllerRuntime(o: RuntimeOptions): Promise<{ port:
     namespaces: config.watch.namespaces,
     ...(config.watch.labelSelector ? { labelSelector: config.watch.labelSelector } : {}),
     concurrency: config.concurrency,
+    templates: analysis.templates,
     ...(le.enabled
       ? {
           leaderElection: {
@@ -135,7 +136,8 @@ export async function startControllerRuntime(o: RuntimeOptions): Promise<{ port:
       routes: KubeRouteClient.fromKubeConfig(kc),
       validate: (c) => analysis.validate(c),
       measure: (c, signal) => analysis.measure(c, signal),
-      decide,
+      // Controller-wide defaults fill what a Canary's metrics leave unset.
+      decide: (input) => decide({ ...input, spec: withMetricDefaults(input.spec, config) }),
       stepsOf: (c) => stepsOf(c.spec.analysis),
       gates,
       ...(config.route.controllerName ? { controllerName: config.route.controllerName } : {}),
@@ -201,6 +203,15 @@ export async function startControllerRuntime(o: RuntimeOptions): Promise<{ port:
     await health.close();
   });
   return { port: health.port, done, controller };
+}
+
+export function withMetricDefaults(spec: CanarySpec, config: ControllerConfig): CanarySpec {
+  const metrics = spec.analysis.metrics?.map((m) => ({
+    ...m,
+    noData: m.noData ?? config.defaults.noData,
+    errorsBeforeFailure: m.errorsBeforeFailure ?? config.defaults.errorsBeforeFailure,
+  }));
+  return metrics ? { ...spec, analysis: { ...spec.analysis, metrics } } : spec;
 }
 
 /** `routeshift controller`: runs until the signal aborts. */
