@@ -21,6 +21,8 @@ import type { MetricReport } from '../api/canary.js';
 import { KubeRouteClient } from '../routing/index.js';
 import type { ControllerConfig } from './config.js';
 import { Controller } from './controller.js';
+import { kubeCanaryStore } from './canary-store.js';
+import { instrumentRoutes, instrumentSink, instrumentStore } from './instrument.js';
 import { ControllerMetrics } from './metrics.js';
 import { startHealthServer } from './server.js';
 
@@ -74,7 +76,7 @@ export async function startControllerRuntime(o: RuntimeOptions): Promise<{ port:
     logger,
   });
   const analysis = await createAnalysis({ provider, config, logger, signal: o.signal });
-  const recorder = new Recorder(kubeEventSink(kc), logger, clock);
+  const recorder = new Recorder(instrumentSink(kubeEventSink(kc), metrics), logger, clock);
   const hooks = createHookRunner({ clock, logger, onCall: (r) => metrics.hookCalls.inc({ type: r.type, result: r.ok ? 'ok' : 'fail' }) });
   const gates = async (canary: Canary, type: HookType, weight: number, approved: boolean, signal: AbortSignal) => {
     const list = hooksOfType(canary.spec.analysis, type);
@@ -119,6 +121,7 @@ export async function startControllerRuntime(o: RuntimeOptions): Promise<{ port:
     ...(config.watch.labelSelector ? { labelSelector: config.watch.labelSelector } : {}),
     concurrency: config.concurrency,
     templates: analysis.templates,
+    store: instrumentStore(kubeCanaryStore(kc), metrics),
     ...(le.enabled
       ? {
           leaderElection: {
@@ -133,7 +136,7 @@ export async function startControllerRuntime(o: RuntimeOptions): Promise<{ port:
       : {}),
     deps: {
       recorder,
-      routes: KubeRouteClient.fromKubeConfig(kc),
+      routes: instrumentRoutes(KubeRouteClient.fromKubeConfig(kc), metrics),
       validate: (c) => analysis.validate(c),
       measure: (c, signal) => analysis.measure(c, signal),
       // Controller-wide defaults fill what a Canary's metrics leave unset.
