@@ -275,7 +275,15 @@ export class Reconciler {
       case 'hold': {
         const waiting = d.reason === 'GateClosed';
         await this.commit(t, (s) => ({ ...analysed(s), phase: waiting ? 'Waiting' : 'Progressing', message: d.message }));
-        const reason = waiting ? Reason.WaitingForGate : d.reason === 'CheckFailed' ? Reason.CheckFailed : Reason.AnalysisHeld;
+        // Every query failing (Prometheus down or unreachable) is its own signal, not an ordinary hold.
+        const unavailable = measurements.length > 0 && measurements.every((m) => m.canary.kind === 'error' && m.canary.transient);
+        const reason = waiting
+          ? Reason.WaitingForGate
+          : d.reason === 'CheckFailed'
+            ? Reason.CheckFailed
+            : unavailable
+              ? Reason.MetricsUnavailable
+              : Reason.AnalysisHeld;
         await this.event(t, reason, d.message, { weight: target, reports: result.reports });
         return interval;
       }

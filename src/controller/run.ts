@@ -97,15 +97,18 @@ export async function startControllerRuntime(o: RuntimeOptions): Promise<{ port:
     );
   };
   const core = kc.makeApiClient(CoreV1Api);
+  const controllerAlerts = new Set(config.alerts);
   const notifier = createNotifier({
     logger,
     signal: o.signal,
     clock,
     onResult: (r) => metrics.notifications.inc({ provider: r.provider, result: r.dropped ? 'dropped' : r.ok ? 'ok' : 'failed' }),
-    // An alert without an inline url names a Secret in the Canary's namespace holding `address`.
+    // An alert without an inline url names a Secret holding `address`: a Canary's alert in the Canary's
+    // namespace, a controller-wide alert (config.alerts) in the controller's own namespace.
     resolveUrl: async (alert, namespace, signal) => {
       if (!alert.secretRef) return undefined;
-      const secret = await core.readNamespacedSecret({ namespace, name: alert.secretRef.name }, callOptions(signal));
+      const ns = controllerAlerts.has(alert) ? config.leaderElection.namespace : namespace;
+      const secret = await core.readNamespacedSecret({ namespace: ns, name: alert.secretRef.name }, callOptions(signal));
       const b64 = secret.data?.address;
       return b64 ? Buffer.from(b64, 'base64').toString('utf8').trim() : undefined;
     },

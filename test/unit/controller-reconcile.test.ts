@@ -370,6 +370,17 @@ describe('Reconciler phase machine', () => {
     expect(t.store.canary.status?.phase).toBe('Succeeded');
   });
 
+  it('says MetricsUnavailable while every query fails, and never advances meanwhile', async () => {
+    const t = setup();
+    t.setOutcome({ kind: 'error', code: 'PrometheusUnreachable', message: 'connect ECONNREFUSED', transient: true });
+    await t.run(4);
+    expect(t.reasons()).toContain('MetricsUnavailable');
+    expect(t.store.canary.status?.canaryWeight).toBe(10);
+    t.setOutcome(value(99.9));
+    await t.run();
+    expect(t.store.canary.status?.phase).toBe('Succeeded');
+  });
+
   it('aggregates repeated identical events into one Event with a count', async () => {
     const t = setup(canary({ threshold: 50, inconclusiveLimit: 100 }));
     t.setOutcome({ kind: 'no-data' });
