@@ -32,6 +32,23 @@ export interface ControllerOptions {
 
 const key = (o: { metadata?: { namespace?: string; name?: string } }): string => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
 
+/** A Reflector's path and list call for one custom resource, in one namespace or cluster-wide. */
+function customSource<T>(custom: CustomObjectsApi, group: string, version: string, plural: string, ns: string | undefined, labelSelector?: string) {
+  return {
+    path: ns ? `/apis/${group}/${version}/namespaces/${ns}/${plural}` : `/apis/${group}/${version}/${plural}`,
+    list: async (signal: AbortSignal): Promise<ListResult<T>> => {
+      const base = { group, version, plural, ...(labelSelector ? { labelSelector } : {}) };
+      try {
+        return (ns
+          ? await custom.listNamespacedCustomObject({ ...base, namespace: ns }, callOptions(signal))
+          : await custom.listClusterCustomObject(base, callOptions(signal))) as ListResult<T>;
+      } catch (err) {
+        throw toKubeApiError(err, `list ${plural}`);
+      }
+    },
+  };
+}
+
 /**
  * Wires informers, leader election, the scheduler and the reconciler. Informers run on every replica
  * (so a standby is warm and /readyz is meaningful); only the leader's scheduler ticks.
@@ -55,38 +72,17 @@ export class Controller {
     // One namespace is watched directly; several are watched cluster-wide and filtered here.
     const ns = opts.namespaces?.length === 1 ? opts.namespaces[0] : undefined;
     this.namespaces = new Set(opts.namespaces ?? []);
-    const base = { group: GROUP, version: VERSION, plural: CANARY_PLURAL };
     this.canaries = new Reflector<Canary>({
       kubeConfig: kc,
-      path: ns ? `/apis/${GROUP}/${VERSION}/namespaces/${ns}/${CANARY_PLURAL}` : `/apis/${GROUP}/${VERSION}/${CANARY_PLURAL}`,
+      ...customSource<Canary>(custom, GROUP, VERSION, CANARY_PLURAL, ns, opts.labelSelector),
       ...(opts.labelSelector ? { labelSelector: opts.labelSelector } : {}),
-      list: async (signal) => {
-        try {
-          const sel = opts.labelSelector ? { labelSelector: opts.labelSelector } : {};
-          return (ns
-            ? await custom.listNamespacedCustomObject({ ...base, namespace: ns, ...sel }, callOptions(signal))
-            : await custom.listClusterCustomObject({ ...base, ...sel }, callOptions(signal))) as ListResult<Canary>;
-        } catch (err) {
-          throw toKubeApiError(err, 'list Canaries');
-        }
-      },
       clock: opts.clock,
       logger: opts.logger,
       onEvent: (type, obj, old) => this.onCanary(type, obj, old),
     });
     this.routes = new Reflector<Route>({
       kubeConfig: kc,
-      path: ns ? `/apis/${GATEWAY_GROUP}/${GATEWAY_VERSION}/namespaces/${ns}/httproutes` : `/apis/${GATEWAY_GROUP}/${GATEWAY_VERSION}/httproutes`,
-      list: async (signal) => {
-        const b = { group: GATEWAY_GROUP, version: GATEWAY_VERSION, plural: 'httproutes' };
-        try {
-          return (ns
-            ? await custom.listNamespacedCustomObject({ ...b, namespace: ns }, callOptions(signal))
-            : await custom.listClusterCustomObject(b, callOptions(signal))) as ListResult<Route>;
-        } catch (err) {
-          throw toKubeApiError(err, 'list HTTPRoutes');
-        }
-      },
+      ...customSource<Route>(custom, GATEWAY_GROUP, GATEWAY_VERSION, 'httproutes', ns),
       clock: opts.clock,
       logger: opts.logger,
       onEvent: (type, obj) => this.onRoute(type, obj),
@@ -95,17 +91,7 @@ export class Controller {
     this.templates = templateSet
       ? new Reflector<MetricTemplate>({
           kubeConfig: kc,
-          path: ns ? `/apis/${GROUP}/${VERSION}/namespaces/${ns}/${METRIC_TEMPLATE_PLURAL}` : `/apis/${GROUP}/${VERSION}/${METRIC_TEMPLATE_PLURAL}`,
-          list: async (signal) => {
-            const b = { group: GROUP, version: VERSION, plural: METRIC_TEMPLATE_PLURAL };
-            try {
-              return (ns
-                ? await custom.listNamespacedCustomObject({ ...b, namespace: ns }, callOptions(signal))
-                : await custom.listClusterCustomObject(b, callOptions(signal))) as ListResult<MetricTemplate>;
-            } catch (err) {
-              throw toKubeApiError(err, 'list MetricTemplates');
-            }
-          },
+          ...customSource<MetricTemplate>(custom, GROUP, VERSION, METRIC_TEMPLATE_PLURAL, ns),
           clock: opts.clock,
           logger: opts.logger,
           onEvent: (type, t) => {
