@@ -56,7 +56,7 @@ const events = 'src/events/kube-sink.ts';
 
 const CALLS: ApiCall[] = [
   { group: 'routeshift.io', resource: 'canaries', verb: 'get', scope: 'cluster', where: { file: canaryStore, contains: 'getNamespacedCustomObject' } },
-  { group: 'routeshift.io', resource: 'canaries', verb: 'list', scope: 'cluster', where: { file: controller, contains: 'listClusterCustomObject({ ...base' } },
+  { group: 'routeshift.io', resource: 'canaries', verb: 'list', scope: 'cluster', where: { file: controller, contains: 'customSource<Canary>(custom, GROUP, VERSION, CANARY_PLURAL' } },
   { group: 'routeshift.io', resource: 'canaries', verb: 'watch', scope: 'cluster', where: { file: controller, contains: 'new Reflector<Canary>' } },
   // Merge-patch of metadata/spec (CanaryStore.patch). The CLI's requests (promote/abort/approve) make the same
   // patch with the user's own credentials.
@@ -64,10 +64,10 @@ const CALLS: ApiCall[] = [
   // PUT /status with resourceVersion.
   { group: 'routeshift.io', resource: 'canaries/status', verb: 'update', scope: 'cluster', where: { file: canaryStore, contains: 'replaceNamespacedCustomObjectStatus' } },
   { group: 'routeshift.io', resource: 'metrictemplates', verb: 'get', scope: 'cluster', where: { planned: 'templateRef lookups of MetricTemplates (analysis templates)' } },
-  { group: 'routeshift.io', resource: 'metrictemplates', verb: 'list', scope: 'cluster', where: { planned: 'MetricTemplate informer' } },
-  { group: 'routeshift.io', resource: 'metrictemplates', verb: 'watch', scope: 'cluster', where: { planned: 'MetricTemplate informer' } },
+  { group: 'routeshift.io', resource: 'metrictemplates', verb: 'list', scope: 'cluster', where: { file: controller, contains: 'customSource<MetricTemplate>(custom, GROUP, VERSION, METRIC_TEMPLATE_PLURAL' } },
+  { group: 'routeshift.io', resource: 'metrictemplates', verb: 'watch', scope: 'cluster', where: { file: controller, contains: 'new Reflector<MetricTemplate>' } },
   { group: 'gateway.networking.k8s.io', resource: 'httproutes', verb: 'get', scope: 'cluster', where: { file: routeClient, contains: 'getNamespacedCustomObject' } },
-  { group: 'gateway.networking.k8s.io', resource: 'httproutes', verb: 'list', scope: 'cluster', where: { file: controller, contains: "plural: 'httproutes'" } },
+  { group: 'gateway.networking.k8s.io', resource: 'httproutes', verb: 'list', scope: 'cluster', where: { file: controller, contains: "customSource<Route>(custom, GATEWAY_GROUP, GATEWAY_VERSION, 'httproutes'" } },
   { group: 'gateway.networking.k8s.io', resource: 'httproutes', verb: 'watch', scope: 'cluster', where: { file: controller, contains: 'new Reflector<Route>' } },
   { group: 'gateway.networking.k8s.io', resource: 'httproutes', verb: 'patch', scope: 'cluster', where: { file: routeClient, contains: 'patchNamespacedCustomObject' } },
   // The route client serves both kinds through ROUTE_PLURALS.
