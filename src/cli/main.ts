@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { setMaxListeners } from 'node:events';
 import { Command, Option } from 'commander';
 import { createLogger } from '../core/logger.js';
 import { errorMessage, InvalidSpecError } from '../core/errors.js';
@@ -10,6 +11,8 @@ const pkg = JSON.parse(readFileSync(fromRoot('package.json'), 'utf8')) as { vers
 /** Ends the process on SIGINT/SIGTERM through an AbortSignal, so every part shuts down in order. */
 function shutdownSignal(): AbortSignal {
   const ac = new AbortController();
+  // Shared by every request and sleep of every part of the process, by design.
+  setMaxListeners(0, ac.signal);
   const stop = (): void => {
     if (ac.signal.aborted) process.exit(130); // second signal: give up waiting
     ac.abort();

@@ -46,6 +46,8 @@ export interface ReconcilerDeps {
 const ACTIVE: ReadonlySet<Phase> = new Set<Phase>(['Initializing', 'Progressing', 'Waiting', 'Paused', 'Promoting', 'RollingBack']);
 /** After a final weight change, how soon to look again for the mesh to confirm it. */
 const CONFIRM_DELAY_MS = 1_000;
+/** How long the mesh may take to confirm a final weight before we say we are waiting. */
+const QUIET_WAIT_MS = 10_000;
 /** When the route changed under us (a failed `test` op), re-read soon. */
 const ROUTE_RETRY_MS = 1_000;
 
@@ -351,8 +353,10 @@ export class Reconciler {
     if (typeof applied === 'number' || applied === undefined) return applied;
     const readiness = routeProgrammed(applied.route, this.deps.controllerName ? { controllerName: this.deps.controllerName } : {});
     if (!readiness.ready) {
-      await this.event(t, Reason.WaitingForRoute, `Waiting for the mesh to program canary weight ${weight}: ${readiness.message}`);
-      return 2_000;
+      // A mesh takes a moment to program a change; only a wait that lasts is worth an Event.
+      const waited = t.now - (Date.parse(t.status.lastTransitionTime ?? '') || t.now);
+      if (waited >= QUIET_WAIT_MS) await this.event(t, Reason.WaitingForRoute, `Waiting for the mesh to program canary weight ${weight}: ${readiness.message}`);
+      return waited >= QUIET_WAIT_MS ? 2_000 : CONFIRM_DELAY_MS;
     }
     const started = Date.parse(t.status.rolloutStartTime ?? t.nowIso);
     const ok = phase === 'Succeeded';
