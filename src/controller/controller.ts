@@ -30,6 +30,9 @@ export interface ControllerOptions {
   leaderElection?: { namespace: string; name: string; identity: string; leaseDurationMs: number; renewDeadlineMs: number; retryPeriodMs: number };
 }
 
+/** How long a stopping controller lets the ticks in flight finish their writes. */
+const SHUTDOWN_GRACE_MS = 10_000;
+
 const key = (o: { metadata?: { namespace?: string; name?: string } }): string => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
 
 /** A Reflector's path and list call for one custom resource, in one namespace or cluster-wide. */
@@ -64,6 +67,7 @@ export class Controller {
   private leading = false;
   private schedulerAbort: AbortController | undefined;
   private schedulerDone: Promise<void> | undefined;
+  private tickAbort: AbortController | undefined;
 
   constructor(private readonly opts: ControllerOptions) {
     const kc = opts.kubeConfig;
@@ -135,9 +139,11 @@ export class Controller {
   }
 
   async run(signal: AbortSignal): Promise<void> {
-    const tasks: Array<Promise<void>> = [this.canaries.run(signal), this.routes.run(signal)];
-    if (this.templates) tasks.push(this.templates.run(signal));
+    const informers: Array<Promise<void>> = [this.canaries.run(signal), this.routes.run(signal)];
+    if (this.templates) informers.push(this.templates.run(signal));
     const le = this.opts.leaderElection;
+    const electorAbort = new AbortController();
+    let electorDone: Promise<void> = Promise.resolve();
     if (le) {
       const elector = new LeaderElector({
         store: kubeLeaseStore(this.opts.kubeConfig),
@@ -149,33 +155,50 @@ export class Controller {
         leaseDurationMs: le.leaseDurationMs,
         renewDeadlineMs: le.renewDeadlineMs,
         retryPeriodMs: le.retryPeriodMs,
-        onStartedLeading: () => this.startLeading(signal),
-        onStoppedLeading: () => this.stopLeading(),
+        onStartedLeading: () => this.startLeading(),
+        // Someone else may hold the lease now: stop at once, including writes in flight.
+        onStoppedLeading: () => this.stopLeading(true),
       });
-      tasks.push(elector.run(signal));
+      electorDone = elector.run(electorAbort.signal);
     } else {
-      this.startLeading(signal);
+      this.startLeading();
     }
-    await Promise.all(tasks);
-    this.stopLeading();
-    await this.schedulerDone;
+    await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
+    // Graceful stop: start no new tick, let the ticks in flight finish their writes (bounded), and only
+    // then give up the lease, so a successor never overlaps with our last write.
+    await this.drain(SHUTDOWN_GRACE_MS);
+    electorAbort.abort();
+    await electorDone;
+    this.stopLeading(true);
+    await Promise.all(informers);
   }
 
-  private startLeading(parent: AbortSignal): void {
+  private startLeading(): void {
     if (this.leading) return;
     this.leading = true;
     this.opts.metrics.leader.set(1);
     this.schedulerAbort = new AbortController();
-    const signal = AbortSignal.any([parent, this.schedulerAbort.signal]);
-    this.schedulerDone = this.scheduler.run(signal);
+    this.tickAbort = new AbortController();
+    this.schedulerDone = this.scheduler.run(this.schedulerAbort.signal, this.tickAbort.signal);
     for (const c of this.canaries.list()) if (this.inScope(c.metadata.namespace)) this.scheduler.schedule(key(c), 0);
   }
 
-  private stopLeading(): void {
+  /** Stops starting ticks; waits up to `graceMs` for the ones in flight, then aborts them. */
+  private async drain(graceMs: number): Promise<void> {
+    this.schedulerAbort?.abort();
+    const timer = new AbortController();
+    await Promise.race([this.schedulerDone, this.opts.clock.sleep(graceMs, timer.signal).catch(() => undefined)]);
+    timer.abort();
+    this.tickAbort?.abort();
+    await this.schedulerDone;
+  }
+
+  private stopLeading(abortInFlight: boolean): void {
     if (!this.leading) return;
     this.leading = false;
     this.opts.metrics.leader.set(0);
     this.schedulerAbort?.abort();
+    if (abortInFlight) this.tickAbort?.abort();
   }
 
   private async tick(k: string, signal: AbortSignal): Promise<number | undefined> {

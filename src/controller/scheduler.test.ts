@@ -112,4 +112,38 @@ describe('Scheduler', () => {
     expect(n).toBe(2);
     await t.stop();
   });
+
+  it('lets ticks in flight finish after a stop, and runs again when restarted', async () => {
+    const clock = new FakeClock(0);
+    let release: (() => void) | undefined;
+    const seen: string[] = [];
+    const s = new Scheduler({
+      clock,
+      logger: silentLogger(),
+      handler: async (key, signal) => {
+        seen.push(`${key}:start`);
+        await new Promise<void>((r) => (release = r));
+        seen.push(`${key}:end:${signal.aborted ? 'aborted' : 'ok'}`);
+        return 1000;
+      },
+    });
+    const stop = new AbortController();
+    const ticks = new AbortController();
+    const done = s.run(stop.signal, ticks.signal);
+    s.schedule('a', 0);
+    await clock.advance(0);
+    stop.abort();
+    await flushMicrotasks();
+    release?.();
+    await done;
+    expect(seen).toEqual(['a:start', 'a:end:ok']);
+    const again = new AbortController();
+    const done2 = s.run(again.signal);
+    s.schedule('a', 0); // the controller schedules every canary when it leads again
+    await clock.advance(0);
+    expect(seen.filter((x) => x === 'a:start')).toHaveLength(2);
+    again.abort();
+    release?.();
+    await done2;
+  });
 });

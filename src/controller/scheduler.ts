@@ -76,8 +76,12 @@ export class Scheduler {
     return this.due.size;
   }
 
-  /** Runs until `signal` aborts; then waits for ticks in flight to finish. */
-  async run(signal: AbortSignal): Promise<void> {
+  /**
+   * Runs until `signal` aborts; then waits for ticks in flight to finish. Ticks get `tickSignal`
+   * (default `signal`), so a graceful stop can let the current writes complete.
+   */
+  async run(signal: AbortSignal, tickSignal: AbortSignal = signal): Promise<void> {
+    this.stopped = signal.aborted; // a scheduler may run again, e.g. when leadership comes back
     signal.addEventListener('abort', () => {
       this.stopped = true;
       this.wake?.abort();
@@ -88,7 +92,7 @@ export class Scheduler {
       if (top && top.due <= now && this.active < this.concurrency) {
         this.pop();
         this.due.delete(top.key);
-        this.start(top, now, signal);
+        this.start(top, now, tickSignal);
         continue;
       }
       this.wake = new AbortController();
