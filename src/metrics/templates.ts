@@ -314,6 +314,7 @@ function resolveInto(
     window = formatPromDuration(
       parseDuration(metric.interval ?? canary.spec.analysis.interval, metric.interval ? `${path}.interval` : 'spec.analysis.interval'),
     );
+    if (metric.mode === 'sequential') window = sequentialWindow(canary.spec.analysis.interval);
   } catch (err) {
     fail(err as RouteshiftError);
   }
@@ -388,6 +389,17 @@ function resolveInto(
   }
   if (!ok) return undefined;
   return { name: metric.name, path, spec: metric, window, canary: sides.canary, stable: sides.stable };
+}
+
+/**
+ * The window of a sequential metric's counts: exactly the analysis interval. The test adds up each tick's
+ * `increase(...[window])`, and ticks come one analysis interval apart, so a longer window would count the
+ * same requests twice (validateCanary rejects a metric `interval` that differs; this holds without it).
+ * Not rounded up to whole seconds as formatPromDuration does: 1500ms must not become 2s.
+ */
+export function sequentialWindow(analysisInterval: string): string {
+  const ms = Math.max(1, Math.round(parseDuration(analysisInterval, 'spec.analysis.interval')));
+  return ms % 1000 === 0 ? formatPromDuration(ms) : `${ms}ms`;
 }
 
 function pickSources(

@@ -8,6 +8,7 @@ import {
   type MetricTemplate,
 } from '../api/canary.js';
 import { checkSchema, crdSchema } from '../api/validate-schema.js';
+import { parseDuration } from '../core/duration.js';
 import { validateTemplateQuery } from './promql.js';
 import { metricProblems, type TemplateSet } from './templates.js';
 
@@ -97,7 +98,7 @@ function stepProblems(analysis: Record<string, unknown>): Problem[] {
   return out;
 }
 
-function metricSpecProblems(metrics: unknown[]): Problem[] {
+function metricSpecProblems(metrics: unknown[], analysisInterval: unknown): Problem[] {
   const out: Problem[] = [];
   const seen = new Map<string, number>();
   metrics.forEach((m, i) => {
@@ -113,8 +114,36 @@ function metricSpecProblems(metrics: unknown[]): Problem[] {
     if (m.thresholdRange === undefined && m.relative === undefined && m.mode !== 'sequential') {
       out.push({ path, message: 'nothing to check: set thresholdRange, relative, or mode: sequential' });
     }
+    const window = m.mode === 'sequential' ? sequentialWindowProblem(m.interval, analysisInterval, path) : undefined;
+    if (window) out.push(window);
   });
   return out;
+}
+
+function durationMs(v: unknown): number | undefined {
+  if (typeof v !== 'string') return undefined;
+  try {
+    return parseDuration(v);
+  } catch {
+    return undefined; // reported by the schema or by template resolution
+  }
+}
+
+/**
+ * The sequential test adds up one `increase(...[window])` per tick, and ticks come one analysis interval
+ * apart: a longer window counts requests twice (a 1m window every 10s counts each request six times, and the
+ * test would see evidence that is not there); a shorter one drops requests. So the window is the interval.
+ */
+function sequentialWindowProblem(interval: unknown, analysisInterval: unknown, path: string): Problem | undefined {
+  const own = durationMs(interval);
+  const analysis = durationMs(analysisInterval);
+  if (own === undefined || analysis === undefined || own === analysis) return undefined;
+  return {
+    path: `${path}.interval`,
+    message:
+      `a sequential metric counts the requests of each analysis interval once: its window must be the analysis interval ` +
+      `(${String(analysisInterval)}), not ${String(interval)}; remove interval`,
+  };
 }
 
 /** Every problem of one Canary object. */
@@ -132,7 +161,7 @@ export function validateCanary(obj: unknown, templates: TemplateSet, opts: Valid
   if (!isObject(analysis)) return problems;
   problems.push(...stepProblems(analysis));
   const metrics = Array.isArray(analysis.metrics) ? analysis.metrics : [];
-  problems.push(...metricSpecProblems(metrics));
+  problems.push(...metricSpecProblems(metrics, analysis.interval));
 
   // Template resolution needs a structurally sound Canary; metrics with schema problems of their own are skipped.
   const schemaPaths = schemaProblems.map((p) => p.path);
