@@ -120,4 +120,38 @@ describe('rollout on the sandbox', () => {
     expect((await reasons('bad-ref')).map((e) => e.reason)).toContain('RouteMismatch');
     expect(await routeWeights()).toEqual(before);
   }, 60_000);
+
+  it('waits with InvalidSpec on a missing MetricTemplate, then runs once the template is created', async () => {
+    await createAll(sb.kubeConfig, [
+      {
+        apiVersion: 'gateway.networking.k8s.io/v1',
+        kind: 'HTTPRoute',
+        metadata: { name: 'tmpl-split', namespace: NS },
+        spec: {
+          parentRefs: [{ name: 'backend-v4', kind: 'Service', group: '', port: 80 }],
+          rules: [{ backendRefs: [{ name: 'backend-v4', port: 80, weight: 100 }, { name: 'backend-v2', port: 80, weight: 0 }] }],
+        },
+      },
+    ]);
+    const c = demoCanary({ stable: 'backend-v4', canary: 'backend-v2' });
+    c.metadata.name = 'tmpl';
+    c.spec.routeRef.name = 'tmpl-split';
+    c.spec.analysis.metrics = [{ name: 'errors-per-second', templateRef: { name: 'error-rate' }, interval: '10s', thresholdRange: { max: 1 } }];
+    await createAll(sb.kubeConfig, [c]);
+    const invalid = await waitFor('tmpl', (x) => x.status?.conditions?.some((k) => k.reason === 'InvalidSpec') ?? false, 30_000);
+    expect(invalid.status?.conditions?.find((k) => k.type === 'Ready')?.message).toContain('error-rate');
+    await createAll(sb.kubeConfig, [
+      {
+        apiVersion: 'routeshift.io/v1alpha1',
+        kind: 'MetricTemplate',
+        metadata: { name: 'error-rate', namespace: NS },
+        spec: {
+          query:
+            'sum(rate(istio_requests_total{reporter="destination",destination_service_namespace="{{ namespace }}",destination_service_name="{{ target }}",response_code=~"5.."}[{{ interval }}])) or vector(0)',
+        },
+      },
+    ]);
+    const done = await waitFor('tmpl', (x) => x.status?.phase === 'Succeeded');
+    expect(done.status?.lastAnalysis?.[0]).toMatchObject({ name: 'errors-per-second', verdict: 'pass' });
+  }, 120_000);
 });
