@@ -18,12 +18,19 @@ export interface Analysis {
  * configured directories) and the default mesh provider. Validation runs every tick before measuring,
  * so a template problem is an InvalidSpec condition, not a failed check.
  */
-export async function createAnalysis(o: { provider: MetricProvider; config: ControllerConfig; logger: Logger; signal?: AbortSignal }): Promise<Analysis> {
+export async function createAnalysis(o: {
+  provider: MetricProvider;
+  config: ControllerConfig;
+  logger: Logger;
+  signal?: AbortSignal;
+  /** Provider for a template that names its own Prometheus (spec.provider.address). */
+  providerFor?: (address: string) => MetricProvider;
+}): Promise<Analysis> {
   const templates = await loadTemplates({ extraPaths: o.config.templates.dirs, ...(o.signal ? { signal: o.signal } : {}) });
   const defaultProvider = o.config.defaults.provider;
   return {
     templates,
     validate: (canary) => validateCanary(canary, templates, { defaultProvider }),
-    measure: (canary, signal) => measure({ canary, templates, provider: o.provider, signal, defaultProvider }),
+    measure: (canary, signal) => measure({ canary, templates, provider: o.provider, signal, defaultProvider, ...(o.providerFor ? { providerFor: o.providerFor } : {}) }),
   };
 }

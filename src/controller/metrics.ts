@@ -21,6 +21,8 @@ export class ControllerMetrics {
   readonly tickLateness = new Histogram({ name: 'routeshift_tick_lateness_seconds', help: 'How late a canary tick started against when it was due', buckets: [0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10], registers: [this.registry] });
   readonly notifications = new Counter({ name: 'routeshift_notifications_total', help: 'Notifications sent, by provider and result', labelNames: ['provider', 'result'], registers: [this.registry] });
   readonly hookCalls = new Counter({ name: 'routeshift_webhook_calls_total', help: 'Webhook/gate calls by type and result', labelNames: ['type', 'result'], registers: [this.registry] });
+  readonly info = new Gauge({ name: 'routeshift_canary_info', help: 'Always 1: which Services and route a canary works on (join on namespace, name)', labelNames: ['namespace', 'name', 'stable', 'canary', 'route'], registers: [this.registry] });
+  private readonly infoLabels = new Map<string, { stable: string; canary: string; route: string }>();
   readonly leader = new Gauge({ name: 'routeshift_leader', help: '1 while this replica holds the lease', registers: [this.registry] });
 
   constructor(withDefaults = true) {
@@ -33,7 +35,19 @@ export class ControllerMetrics {
     this.failedChecks.set({ namespace, name }, failed ?? 0);
   }
 
+  /** One series per canary; a changed pair replaces the old series rather than adding one. */
+  setInfo(namespace: string, name: string, stable: string, canary: string, route: string): void {
+    const k = `${namespace}/${name}`;
+    const prior = this.infoLabels.get(k);
+    if (prior && (prior.stable !== stable || prior.canary !== canary || prior.route !== route)) this.info.remove({ namespace, name, ...prior });
+    this.infoLabels.set(k, { stable, canary, route });
+    this.info.set({ namespace, name, stable, canary, route }, 1);
+  }
+
   forgetCanary(namespace: string, name: string, metricNames: string[]): void {
+    const prior = this.infoLabels.get(`${namespace}/${name}`);
+    if (prior) this.info.remove({ namespace, name, ...prior });
+    this.infoLabels.delete(`${namespace}/${name}`);
     for (const p of PHASES) this.phase.remove({ namespace, name, phase: p });
     this.weight.remove({ namespace, name });
     this.failedChecks.remove({ namespace, name });

@@ -77,7 +77,11 @@ export class Reconciler {
       return await this.step(t);
     } finally {
       const s = t.canary.status ?? {};
-      this.deps.metrics?.setCanary(canary.metadata.namespace ?? 'default', canary.metadata.name, s.phase, s.canaryWeight, s.failedChecks);
+      const ns = canary.metadata.namespace ?? 'default';
+      this.deps.metrics?.setCanary(ns, canary.metadata.name, s.phase, s.canaryWeight, s.failedChecks);
+      if (canary.spec?.stable && canary.spec.canary && canary.spec.routeRef) {
+        this.deps.metrics?.setInfo(ns, canary.metadata.name, canary.spec.stable.name, canary.spec.canary.name, canary.spec.routeRef.name);
+      }
     }
   }
 
@@ -103,7 +107,8 @@ export class Reconciler {
         return this.finish(t, 0, 'Failed');
       case 'Paused':
         if (t.canary.spec.suspend) return undefined;
-        await this.commit(t, (s) => ({ ...s, phase: 'Progressing', message: 'Resumed' }));
+        // A rollout paused before its first step goes back to initialising (gates, first weight).
+        await this.commit(t, (s) => ({ ...s, phase: (s.stepIndex ?? -1) < 0 ? 'Initializing' : 'Progressing', message: 'Resumed' }));
         await this.event(t, Reason.Resumed, `Rollout resumed at canary weight ${t.status.canaryWeight ?? 0}`);
         return 0;
       case 'Initializing':
@@ -165,6 +170,12 @@ export class Reconciler {
   }
 
   private async initialize(t: Tick): Promise<number | undefined> {
+    if (t.canary.spec.suspend) {
+      // A suspended Canary holds a new rollout before anything moves: no gates, no first step.
+      await this.commit(t, (s) => ({ ...s, phase: 'Paused', message: 'Paused (spec.suspend) before the first step' }));
+      await this.event(t, Reason.Paused, `Rollout paused before its first step at canary weight ${t.status.canaryWeight ?? 0}`);
+      return undefined;
+    }
     const approve = this.newRequest(t, ANNOTATIONS.approve);
     const confirm = await this.deps.gates(t.canary, 'confirm-rollout', t.status.canaryWeight ?? 0, approve !== undefined, t.signal);
     const closed = confirm.filter((g) => !g.passed);

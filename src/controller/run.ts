@@ -75,7 +75,18 @@ export async function startControllerRuntime(o: RuntimeOptions): Promise<{ port:
     onRequest: (e) => metrics.promRequests.observe({ outcome: e.outcome }, e.durationMs / 1000),
     logger,
   });
-  const analysis = await createAnalysis({ provider, config, logger, signal: o.signal });
+  // A template naming its own Prometheus gets a provider of its own (cached per address), with the
+  // same timeouts but none of the configured credentials, which belong to the configured address.
+  const others = new Map<string, ReturnType<typeof createMetricProvider>>();
+  const providerFor = (address: string) => {
+    let p = others.get(address);
+    if (!p) {
+      p = createMetricProvider({ address, timeoutMs: parseDuration(config.prometheus.timeout), retries: config.prometheus.retries, logger });
+      others.set(address, p);
+    }
+    return p;
+  };
+  const analysis = await createAnalysis({ provider, config, logger, signal: o.signal, providerFor });
   const recorder = new Recorder(instrumentSink(kubeEventSink(kc), metrics), logger, clock);
   const hooks = createHookRunner({ clock, logger, onCall: (r) => metrics.hookCalls.inc({ type: r.type, result: r.ok ? 'ok' : 'fail' }) });
   const gates = async (canary: Canary, type: HookType, weight: number, approved: boolean, signal: AbortSignal) => {
@@ -91,7 +102,8 @@ export async function startControllerRuntime(o: RuntimeOptions): Promise<{ port:
         weight,
         revision: canary.status?.revision ?? '',
         type,
-        metadata: {},
+        // A smoke test can call the canary without being edited at each release.
+        metadata: { stable: canary.spec.stable.name, canary: canary.spec.canary.name, route: canary.spec.routeRef.name },
       },
       { signal, approved },
     );
@@ -206,6 +218,7 @@ export async function startControllerRuntime(o: RuntimeOptions): Promise<{ port:
     await Promise.race([notifier.flush(), clock.sleep(2_000).catch(() => undefined)]);
     notifier.stop();
     provider.close();
+    for (const p of others.values()) p.close();
     await health.close();
   });
   return { port: health.port, done, controller };

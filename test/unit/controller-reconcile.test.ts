@@ -350,6 +350,18 @@ describe('Reconciler phase machine', () => {
     expect(t.reasons()).toEqual(expect.arrayContaining(['Paused', 'Resumed']));
   });
 
+  it('a suspended Canary holds a new rollout before its first step', async () => {
+    const t = setup(canary());
+    t.store.edit((c) => (c.spec.suspend = true));
+    await t.run(5);
+    expect(t.store.canary.status?.phase).toBe('Paused');
+    expect(t.store.canary.status?.stepIndex).toBe(-1);
+    expect(t.reasons()).not.toContain('WeightAdvanced');
+    t.store.edit((c) => (c.spec.suspend = false));
+    await t.run();
+    expect(t.store.canary.status?.phase).toBe('Succeeded');
+  });
+
   it('holds without counting a failure while a confirm-promotion gate is closed', async () => {
     const t = setup();
     t.setGates([{ name: 'approval', type: 'confirm-promotion', passed: false, message: "confirm-promotion gate 'approval' closed: HTTP 403" }]);
