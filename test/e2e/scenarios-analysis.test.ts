@@ -6,7 +6,7 @@
 import type { Canary } from '../../src/api/canary.js';
 import { startPrometheus, type PrometheusServer } from '../../src/sandbox/prometheus.js';
 import type { Sandbox } from '../../src/sandbox/sandbox.js';
-import { demoCanary, echoDeployment, seedObjects } from '../../src/sandbox/seed.js';
+import { demoCanary, echoDeployment, NS, seedObjects } from '../../src/sandbox/seed.js';
 import { canaryEvents, createAll, getCanary, newSandbox, routeWeights, sleep, startController, waitForCanary, type ControllerProcess, type SeenEvent } from '../support/harness.js';
 import { release } from '../support/releases.js';
 
@@ -16,6 +16,8 @@ let secondPrometheus: PrometheusServer | undefined;
 
 beforeAll(async () => {
   sb = await newSandbox();
+  // The namespace here, so each test can also run alone (-t).
+  await createAll(sb.kubeConfig, [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } }]);
   controller = startController(sb);
 }, 60_000);
 
@@ -30,11 +32,11 @@ const count = (events: SeenEvent[], reason: string): number => events.filter((e)
 describe('analysis scenarios on the sandbox', () => {
   it('rolls back a canary whose p99 latency (800 ms injected) is over the 500 ms limit, naming the value', async () => {
     // The seed, with backend-v2 slowed down by the sandbox's fault annotation.
-    const objects = seedObjects().map((o) =>
-      (o as { kind?: string; metadata?: { name?: string } }).kind === 'Deployment' && (o as { metadata: { name: string } }).metadata.name === 'backend-v2'
-        ? echoDeployment('v2', { replicas: 2, latencyMs: 800 })
-        : o,
-    );
+    const isKind = (o: object, kind: string, name?: string): boolean =>
+      (o as { kind?: string }).kind === kind && (name === undefined || (o as { metadata?: { name?: string } }).metadata?.name === name);
+    const objects = seedObjects()
+      .filter((o) => !isKind(o, 'Namespace'))
+      .map((o) => (isKind(o, 'Deployment', 'backend-v2') ? echoDeployment('v2', { replicas: 2, latencyMs: 800 }) : o));
     await createAll(sb.kubeConfig, objects);
     await createAll(sb.kubeConfig, [demoCanary({ interval: '4s', maxP99Ms: 500 })]);
 
@@ -81,16 +83,18 @@ describe('analysis scenarios on the sandbox', () => {
     // held analysis on, nothing may move.
     const deadline = Date.now() + 20_000;
     let events = await canaryEvents(sb, 'hold');
-    while (!events.some((e) => e.reason === 'AnalysisHeld' && /query error/.test(e.message)) && Date.now() < deadline) {
+    // Every query failing for want of Prometheus is a MetricsUnavailable hold (docs/events.md).
+    const heldOnPrometheus = (e: SeenEvent): boolean => e.reason === 'MetricsUnavailable' && /query error/.test(e.message);
+    while (!events.some(heldOnPrometheus) && Date.now() < deadline) {
       await sleep(300);
       events = await canaryEvents(sb, 'hold');
     }
-    const firstHeld = events.find((e) => e.reason === 'AnalysisHeld' && /query error/.test(e.message));
+    const firstHeld = events.find(heldOnPrometheus);
     expect(firstHeld?.message).toMatch(/PrometheusUnreachable/);
     const atHold = await getCanary(sb, 'hold');
     const weightsAtHold = await routeWeights(sb, r.route);
     const advancedAtHold = count(events, 'WeightAdvanced');
-    const heldAtHold = count(events, 'AnalysisHeld');
+    const heldAtHold = count(events, 'MetricsUnavailable');
 
     await sleep(10_000); // more than three intervals without Prometheus
     const during = await getCanary(sb, 'hold');
@@ -102,7 +106,8 @@ describe('analysis scenarios on the sandbox', () => {
     expect(count(eventsDuring, 'WeightAdvanced')).toBe(advancedAtHold);
     expect(count(eventsDuring, 'PromotionStarted')).toBe(0);
     expect(count(eventsDuring, 'RollbackStarted')).toBe(0);
-    expect(count(eventsDuring, 'AnalysisHeld')).toBeGreaterThanOrEqual(heldAtHold + 2);
+    expect(count(eventsDuring, 'MetricsUnavailable')).toBeGreaterThanOrEqual(heldAtHold + 2);
+    expect(count(eventsDuring, 'CheckFailed')).toBe(0);
     expect(during.status?.lastAnalysis?.map((x) => x.verdict)).toEqual(['error', 'error']);
 
     // Prometheus comes back at the address the controller was given, with an empty TSDB.
