@@ -1,0 +1,152 @@
+/**
+ * Fault injection: the controller SIGKILLed at 50 seeded-random moments while rollouts run side by
+ * side (each round one healthy and one broken canary, a new round as soon as one ends). Every rollout
+ * must end in the right phase, announce each weight step once, visit every step on the route, and
+ * the route must stay valid in every version the API server held. Needs `npm run build`.
+ */
+import type { Sandbox } from '../../src/sandbox/sandbox.js';
+import { NS } from '../../src/sandbox/seed.js';
+import {
+  canaryFor,
+  canaryPath,
+  createWithRetry,
+  deleteWithRetry,
+  FaultTally,
+  readCanary,
+  RouteAuditor,
+  rolloutObjects,
+  routePath,
+  sandboxClient,
+  seededRandom,
+  transitionReasons,
+  weightSteps,
+  type KubeHttp,
+} from '../support/faults.js';
+import { canaryEvents, newSandbox, sleep, startController, type ControllerProcess } from '../support/harness.js';
+
+const KILLS = 50;
+const SEED = 20251128;
+const STEPS = [20, 40, 60, 80];
+
+let sb: Sandbox;
+let k: KubeHttp;
+let auditor: RouteAuditor;
+let controller: ControllerProcess | undefined;
+const tally = new FaultTally();
+
+beforeAll(async () => {
+  sb = await newSandbox();
+  k = sandboxClient(sb);
+  auditor = new RouteAuditor(k);
+  await createWithRetry(k, [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } }]);
+}, 60_000);
+
+afterAll(async () => {
+  await controller?.stop('SIGKILL');
+  auditor?.stop();
+  k?.close();
+  await sb?.stop();
+  process.stdout.write(`faults-kill:\n${tally.summary()}\n`);
+});
+
+interface Rollout {
+  name: string;
+  broken: boolean;
+  ended?: 'Succeeded' | 'Failed' | 'Invalid';
+}
+
+async function launch(name: string, broken: boolean): Promise<Rollout> {
+  auditor.track(name, `${name}-canary`);
+  await createWithRetry(k, rolloutObjects(name, broken));
+  await createWithRetry(k, [canaryFor(name, { stepWeights: STEPS })]);
+  return { name, broken };
+}
+
+/** Waits for the controller's first log line, so a kill lands in its working life, not only in Node's startup. */
+async function started(c: ControllerProcess, timeoutMs = 20_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end && !c.output.some((l) => l.includes('routeshift controller starting'))) await sleep(25);
+}
+
+describe('controller killed with SIGKILL at random moments', () => {
+  it(`ends every rollout right, each step once, the route valid, across ${KILLS} kills`, async () => {
+    const random = seededRandom(SEED);
+    const rollouts: Rollout[] = [];
+    let round = 0;
+    const newRound = async (): Promise<void> => {
+      round++;
+      rollouts.push(await launch(`kill-good-${round}`, false), await launch(`kill-bad-${round}`, true));
+    };
+    await newRound();
+
+    const problems: string[] = [];
+    /** Checks a finished rollout, then removes its objects so later rounds keep the load generator's traffic. */
+    const evaluate = async (r: Rollout): Promise<void> => {
+      const want = r.broken ? 'Failed' : 'Succeeded';
+      const events = await canaryEvents(sb, r.name);
+      const steps = weightSteps(events);
+      const reasons = transitionReasons(events);
+      const audit = auditor.audit(r.name);
+      const expectedSteps = r.broken ? [STEPS[0]] : STEPS;
+      const expectedReasons = r.broken
+        ? ['RolloutStarted', 'WeightAdvanced', 'RollbackStarted', 'RolledBack']
+        : ['RolloutStarted', ...STEPS.map(() => 'WeightAdvanced'), 'PromotionStarted', 'Promoted'];
+      const expectedHistory = r.broken ? [0, STEPS[0], 0] : [0, ...STEPS, 100];
+      const mine: string[] = [];
+      if (r.ended !== want) mine.push(`ended ${r.ended}, expected ${want}`);
+      if (JSON.stringify(steps.map((x) => x.to)) !== JSON.stringify(expectedSteps) || steps.some((x) => x.count !== 1)) {
+        mine.push(`WeightAdvanced Events ${JSON.stringify(steps.map((x) => `${x.to}x${x.count}`))}, expected each of ${expectedSteps.join(',')} once`);
+      }
+      if (JSON.stringify(reasons) !== JSON.stringify(expectedReasons)) mine.push(`transitions ${reasons.join(',')}`);
+      if (JSON.stringify(audit.history) !== JSON.stringify(expectedHistory)) mine.push(`route canary weights ${audit.history.join(' -> ')}, expected ${expectedHistory.join(' -> ')}`);
+      mine.push(...audit.violations);
+      tally.record(r.broken ? 'broken rollout under kills' : 'healthy rollout under kills', mine.length === 0, `${r.name}: ${mine.join('; ')}`);
+      problems.push(...mine.map((m) => `${r.name}: ${m}`));
+      await deleteWithRetry(k, canaryPath(r.name));
+      await deleteWithRetry(k, routePath(r.name));
+      for (const d of ['stable', 'canary']) await deleteWithRetry(k, `/apis/apps/v1/namespaces/${NS}/deployments/${r.name}-${d}`);
+    };
+    const refresh = async (): Promise<void> => {
+      for (const r of rollouts.filter((x) => !x.ended)) {
+        const phase = (await readCanary(k, r.name))?.status?.phase;
+        if (phase === 'Succeeded' || phase === 'Failed' || phase === 'Invalid') {
+          r.ended = phase;
+          await evaluate(r);
+        }
+      }
+      // Keep two rollouts in flight: a finished round is replaced by a new one.
+      if (rollouts.every((x) => x.ended)) await newRound();
+    };
+
+    for (let kill = 1; kill <= KILLS; kill++) {
+      controller = startController(sb);
+      await started(controller);
+      await sleep(Math.floor(random() * 2500));
+      await controller.stop('SIGKILL');
+      controller = undefined;
+      await refresh();
+    }
+    controller = startController(sb);
+    const end = Date.now() + 90_000;
+    while (rollouts.some((r) => !r.ended) && Date.now() < end) {
+      await sleep(500);
+      for (const r of rollouts.filter((x) => !x.ended)) {
+        const phase = (await readCanary(k, r.name))?.status?.phase;
+        if (phase === 'Succeeded' || phase === 'Failed' || phase === 'Invalid') {
+          r.ended = phase;
+          await evaluate(r);
+        }
+      }
+    }
+    await controller.stop();
+    controller = undefined;
+    for (const r of rollouts.filter((x) => !x.ended)) {
+      problems.push(`${r.name}: did not end (phase ${(await readCanary(k, r.name))?.status?.phase})`);
+      tally.record(r.broken ? 'broken rollout under kills' : 'healthy rollout under kills', false, `${r.name}: did not end`);
+    }
+    for (let i = 0; i < KILLS; i++) tally.record('SIGKILL', problems.length === 0, 'see rollout problems');
+    process.stdout.write(`faults-kill: ${KILLS} kills over ${round} rounds (${rollouts.length} rollouts)\n${problems.join('\n')}\n`);
+    expect(problems).toEqual([]);
+    expect(rollouts.filter((r) => r.ended).length).toBeGreaterThanOrEqual(4);
+  }, 330_000);
+});

@@ -1,0 +1,350 @@
+/**
+ * Fault-injection helpers for test/e2e/faults-*.test.ts: a seeded RNG, per-rollout fixtures (own
+ * Deployments, Services and route, so rollouts run side by side), an auditor that checks every
+ * version of the routes it watches, a Prometheus proxy that can go down, slow, NaN or empty, and a
+ * tally of tried / survived / lost for docs/benchmarks.md.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Canary, MetricSpec } from '../../src/api/canary.js';
+import { KubeHttp, type WatchLine } from '../../src/bench/kube-http.js';
+import type { Sandbox } from '../../src/sandbox/sandbox.js';
+import { NS } from '../../src/sandbox/seed.js';
+import type { SeenEvent } from './harness.js';
+
+export { KubeHttp };
+
+/** mulberry32: small, fast, and the same sequence for the same seed on every machine. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+// --- fixtures ----------------------------------------------------------------------------------
+
+function echo(name: string, version: string, app: string, statusCode?: number): object {
+  const args = [`-text=${name}`];
+  if (statusCode) args.push(`-status-code=${statusCode}`);
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace: NS },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: { app, version } },
+      template: {
+        metadata: { labels: { app, version } },
+        spec: { containers: [{ name: 'echo', image: 'hashicorp/http-echo', args, ports: [{ containerPort: 5678 }] }] },
+      },
+    },
+  };
+}
+
+function svc(name: string, selector: Record<string, string>): object {
+  return { apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: NS }, spec: { selector, ports: [{ name: 'http', port: 80, targetPort: 5678 }] } };
+}
+
+export function routeFor(name: string): { apiVersion: string; kind: string; metadata: { name: string; namespace: string }; spec: Record<string, unknown> } {
+  return {
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: 'HTTPRoute',
+    metadata: { name, namespace: NS },
+    spec: {
+      parentRefs: [{ name, kind: 'Service', group: '', port: 80 }],
+      rules: [
+        {
+          matches: [{ path: { type: 'PathPrefix', value: '/' } }],
+          backendRefs: [
+            { name: `${name}-stable`, port: 80, weight: 100 },
+            { name: `${name}-canary`, port: 80, weight: 0 },
+          ],
+        },
+      ],
+    },
+  };
+}
+
+/**
+ * Everything one rollout needs, named after it: stable and canary Deployments (the canary answering
+ * 500 when `broken`), their Services, a root Service the load generator calls, and the route.
+ */
+export function rolloutObjects(name: string, broken: boolean): object[] {
+  return [
+    echo(`${name}-stable`, 'stable', name),
+    echo(`${name}-canary`, 'canary', name, broken ? 500 : undefined),
+    svc(`${name}-stable`, { app: name, version: 'stable' }),
+    svc(`${name}-canary`, { app: name, version: 'canary' }),
+    svc(name, { app: name }),
+    routeFor(name),
+  ];
+}
+
+export interface CanaryOptions {
+  stepWeights?: number[];
+  interval?: string;
+  threshold?: number;
+  window?: string;
+  inconclusiveLimit?: number;
+  metrics?: MetricSpec[];
+}
+
+export function canaryFor(name: string, o: CanaryOptions = {}): Canary {
+  const window = o.window ?? '10s';
+  return {
+    apiVersion: 'routeshift.io/v1alpha1',
+    kind: 'Canary',
+    metadata: { name, namespace: NS },
+    spec: {
+      routeRef: { name },
+      stable: { name: `${name}-stable`, port: 80 },
+      canary: { name: `${name}-canary`, port: 80 },
+      provider: 'istio',
+      analysis: {
+        interval: o.interval ?? '2s',
+        threshold: o.threshold ?? 2,
+        inconclusiveLimit: o.inconclusiveLimit ?? 20,
+        stepWeights: o.stepWeights ?? [20, 40, 60, 80],
+        metrics: o.metrics ?? [
+          { name: 'request-success-rate', interval: window, thresholdRange: { min: 99 } },
+          { name: 'request-duration', interval: window, thresholdRange: { max: 500 } },
+        ],
+      },
+    },
+  };
+}
+
+const PLURALS: Record<string, string> = { Namespace: 'namespaces', Deployment: 'deployments', Service: 'services', HTTPRoute: 'httproutes', Canary: 'canaries' };
+
+export function collectionPath(obj: object): string {
+  const o = obj as { apiVersion: string; kind: string; metadata: { namespace?: string } };
+  const plural = PLURALS[o.kind];
+  if (!plural) throw new Error(`no collection path for kind ${o.kind}`);
+  const prefix = o.apiVersion === 'v1' ? '/api/v1' : `/apis/${o.apiVersion}`;
+  return `${prefix}${o.metadata.namespace ? `/namespaces/${o.metadata.namespace}` : ''}/${plural}`;
+}
+
+/** Creates objects, retrying injected 409/429/5xx answers (a 409 for an object already there counts as done). */
+export async function createWithRetry(k: KubeHttp, objects: object[], attempts = 20): Promise<void> {
+  for (const obj of objects) {
+    for (let i = 1; ; i++) {
+      const res = await k.request<{ reason?: string; message?: string }>('POST', collectionPath(obj), obj);
+      if (res.status < 300 || (res.status === 409 && res.body?.reason === 'AlreadyExists')) break;
+      if (i >= attempts || ![409, 429, 500, 503].includes(res.status)) throw new Error(`create ${collectionPath(obj)}: HTTP ${res.status} ${res.body?.message ?? ''}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+export async function deleteWithRetry(k: KubeHttp, path: string, attempts = 20): Promise<void> {
+  for (let i = 1; ; i++) {
+    const res = await k.request('DELETE', path);
+    if (res.status < 300 || res.status === 404 || i >= attempts) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export function canaryPath(name: string): string {
+  return `/apis/routeshift.io/v1alpha1/namespaces/${NS}/canaries/${name}`;
+}
+
+export function routePath(name: string): string {
+  return `/apis/gateway.networking.k8s.io/v1/namespaces/${NS}/httproutes/${name}`;
+}
+
+export async function readCanary(k: KubeHttp, name: string): Promise<Canary | undefined> {
+  const res = await k.request<Canary>('GET', canaryPath(name));
+  return res.status === 200 ? res.body : undefined;
+}
+
+// --- route audit -------------------------------------------------------------------------------
+
+interface RouteObj {
+  metadata?: { name?: string; generation?: number };
+  spec?: { rules?: Array<{ backendRefs?: Array<{ name?: string; weight?: number }> }> } & Record<string, unknown>;
+}
+
+/** The spec with every backendRef weight removed: what must never change while we shift traffic. */
+function shape(spec: unknown): string {
+  const copy = structuredClone(spec) as RouteObj['spec'];
+  for (const rule of copy?.rules ?? []) for (const b of rule.backendRefs ?? []) delete b.weight;
+  return JSON.stringify(copy);
+}
+
+export interface RouteAudit {
+  /** Canary weights seen, consecutive duplicates collapsed. */
+  history: number[];
+  versions: number;
+  violations: string[];
+}
+
+/**
+ * Watches every HTTPRoute in the namespace and checks each version of the routes it was told about:
+ * weights never all zero, and nothing but weights different from the route as created.
+ */
+export class RouteAuditor {
+  private readonly audits = new Map<string, RouteAudit & { shape: string | undefined; canary: string }>();
+  private readonly ac = new AbortController();
+
+  constructor(private readonly k: KubeHttp) {
+    void k.listWatch(`/apis/gateway.networking.k8s.io/v1/namespaces/${NS}/httproutes`, (line) => this.onLine(line), this.ac.signal);
+  }
+
+  /**
+   * Start auditing `name` (call before creating it); `canaryBackend` names the backendRef whose weight
+   * is tracked. The first version seen (as created, with the API server's defaults) is the reference.
+   */
+  track(name: string, canaryBackend: string): void {
+    this.audits.set(name, { history: [], versions: 0, violations: [], shape: undefined, canary: canaryBackend });
+  }
+
+  audit(name: string): RouteAudit {
+    const a = this.audits.get(name);
+    if (!a) throw new Error(`route ${name} is not audited`);
+    return { history: [...a.history], versions: a.versions, violations: [...a.violations] };
+  }
+
+  private onLine(line: WatchLine): void {
+    if (line.type === 'DELETED') return;
+    const r = line.object as RouteObj;
+    const a = this.audits.get(r.metadata?.name ?? '');
+    if (!a) return;
+    a.versions++;
+    const refs = (r.spec?.rules ?? []).flatMap((rule) => rule.backendRefs ?? []);
+    const weights = refs.map((b) => b.weight ?? 1);
+    if (weights.length === 0 || weights.every((w) => w === 0)) a.violations.push(`generation ${r.metadata?.generation}: every weight is 0 (${JSON.stringify(refs)})`);
+    const s = shape(r.spec);
+    a.shape ??= s;
+    if (s !== a.shape) a.violations.push(`generation ${r.metadata?.generation}: more than weights changed: ${s}`);
+    const w = refs.find((b) => b.name === a.canary)?.weight;
+    if (w !== undefined && a.history.at(-1) !== w) a.history.push(w);
+  }
+
+  stop(): void {
+    this.ac.abort();
+  }
+}
+
+// --- events ------------------------------------------------------------------------------------
+
+/** The weight each WeightAdvanced Event moved to, in order, with the Event's count. */
+export function weightSteps(events: readonly SeenEvent[]): Array<{ to: number; count: number; message: string }> {
+  return events
+    .filter((e) => e.reason === 'WeightAdvanced')
+    .map((e) => {
+      const m = /-> (\d+)/.exec(e.message) ?? /first step, (\d+)/.exec(e.message);
+      return { to: m ? Number(m[1]) : NaN, count: e.count, message: e.message };
+    });
+}
+
+const TRANSITIONS = ['RolloutStarted', 'WeightAdvanced', 'PromotionStarted', 'Promoted', 'RollbackStarted', 'RolledBack'];
+
+/** Transition reasons in order, each repeated by its count (so a repeated Event shows up twice). */
+export function transitionReasons(events: readonly SeenEvent[]): string[] {
+  return events.filter((e) => TRANSITIONS.includes(e.reason)).flatMap((e) => Array.from({ length: e.count }, () => e.reason));
+}
+
+// --- Prometheus fault proxy --------------------------------------------------------------------
+
+export type PromMode = 'pass' | 'down' | 'slow' | 'nan' | 'empty';
+
+export interface PromFaultProxy {
+  url: string;
+  mode: PromMode;
+  /** Query requests seen, by the mode they were answered in. */
+  counts: Record<PromMode, number>;
+  stop(): Promise<void>;
+}
+
+/**
+ * HTTP proxy in front of Prometheus. `down` resets every connection (as a stopped server would after
+ * the pooled sockets go), `slow` holds each query `slowMs` before forwarding, `nan` and `empty` answer
+ * queries themselves with a NaN sample or an empty vector. Non-query paths always pass.
+ */
+export async function startPromFaultProxy(upstream: string, slowMs: number): Promise<PromFaultProxy> {
+  const target = new URL(upstream);
+  const agent = new http.Agent({ keepAlive: true });
+  const state: PromFaultProxy = { url: '', mode: 'pass', counts: { pass: 0, down: 0, slow: 0, nan: 0, empty: 0 }, stop: async () => {} };
+  const forward = (req: http.IncomingMessage, res: http.ServerResponse, body: Buffer): void => {
+    const up = http.request(
+      { host: target.hostname, port: target.port, path: req.url, method: req.method, headers: { ...req.headers, host: target.host }, agent },
+      (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      },
+    );
+    up.on('error', () => res.destroy());
+    up.end(body);
+  };
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const isQuery = (req.url ?? '').startsWith('/api/v1/query');
+      if (!isQuery) return forward(req, res, body);
+      const mode = state.mode;
+      state.counts[mode]++;
+      const answer = (result: unknown[]): void => {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'success', data: { resultType: 'vector', result } }));
+      };
+      switch (mode) {
+        case 'down':
+          req.socket.destroy();
+          return;
+        case 'slow': {
+          const t = setTimeout(() => forward(req, res, body), slowMs);
+          res.on('close', () => clearTimeout(t));
+          return;
+        }
+        case 'nan':
+          return answer([{ metric: {}, value: [Date.now() / 1000, 'NaN'] }]);
+        case 'empty':
+          return answer([]);
+        default:
+          return forward(req, res, body);
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  state.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  state.stop = () =>
+    new Promise<void>((resolve) => {
+      agent.destroy();
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
+  return state;
+}
+
+// --- tally -------------------------------------------------------------------------------------
+
+/** Tried / survived / lost per fault, printed at the end of a file for docs/benchmarks.md. */
+export class FaultTally {
+  private readonly rows = new Map<string, { tried: number; survived: number; lost: string[] }>();
+
+  record(fault: string, ok: boolean, detail = ''): void {
+    const row = this.rows.get(fault) ?? { tried: 0, survived: 0, lost: [] };
+    row.tried++;
+    if (ok) row.survived++;
+    else row.lost.push(detail);
+    this.rows.set(fault, row);
+  }
+
+  lost(): string[] {
+    return [...this.rows.entries()].flatMap(([f, r]) => r.lost.map((d) => `${f}: ${d}`));
+  }
+
+  summary(): string {
+    return [...this.rows.entries()].map(([f, r]) => `${f}: tried ${r.tried}, survived ${r.survived}, lost ${r.tried - r.survived}`).join('\n');
+  }
+}
+
+export function sandboxClient(sb: Sandbox): KubeHttp {
+  return new KubeHttp(sb.api.url, 'sandbox-faults-test');
+}
