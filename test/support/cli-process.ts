@@ -30,7 +30,8 @@ export interface CliOptions {
 export function startCli(args: string[], opts: CliOptions = {}): CliProcess {
   const child = spawn(process.execPath, [fromRoot('dist/cli/main.js'), ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NO_COLOR: '1', ...opts.env },
+    // NODE_OPTIONS: jest's --experimental-vm-modules would make the CLI print a warning on stderr.
+    env: { ...process.env, NO_COLOR: '1', NODE_OPTIONS: '', ...opts.env },
     ...(opts.cwd ? { cwd: opts.cwd } : {}),
   });
   let out = '';
