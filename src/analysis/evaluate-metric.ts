@@ -39,6 +39,12 @@ export function screenOutcomes(
 ): MetricOutcome | undefined {
   for (const q of queries) {
     const o = q.outcome;
+    if (o?.kind === 'error' && o.transient) {
+      // The metrics backend is down or slow: that says nothing about the canary. Hold (inconclusive,
+      // bounded by inconclusiveLimit) instead of counting toward a rollback of a possibly healthy canary.
+      const msg = `${q.label}metrics unavailable (${o.code}: ${o.message}); holding`;
+      return outcome(metric, time, threshold, 'error', 'inconclusive', msg, previousStreak);
+    }
     if (o?.kind === 'error') {
       const e = applyQueryError(metric, previousStreak);
       const counted = e.effect === 'fail' ? `, counted as a failed check` : '';

@@ -10,7 +10,10 @@ const DUR: MetricSpec = { name: 'request-duration', thresholdRange: { max: 500 }
 const v = (value: number): QueryOutcome => ({ kind: 'value', value });
 const NO_DATA: QueryOutcome = { kind: 'no-data' };
 const NAN: QueryOutcome = { kind: 'not-a-number', raw: 'NaN' };
-const ERR: QueryOutcome = { kind: 'error', code: 'Timeout', message: 'prometheus did not answer in 5s', transient: true };
+/** A query error about the query itself (not the backend being down): it counts toward failure after a streak. */
+const ERR: QueryOutcome = { kind: 'error', code: 'Timeout', message: 'prometheus did not answer in 5s', transient: false };
+/** The backend down (unreachable, 5xx, timing out after retries): never a failed check, only a hold. */
+const DOWN: QueryOutcome = { kind: 'error', code: 'PrometheusUnreachable', message: 'connect ECONNREFUSED', transient: true };
 const MULTI: QueryOutcome = { kind: 'multiple-series', count: 3 };
 
 function spec(analysis: Partial<AnalysisSpec> = {}, top: Partial<CanarySpec> = {}): CanarySpec {
@@ -217,6 +220,13 @@ const cases: Case[] = [
     counters: { errorStreaks: { 'request-success-rate': 1 } },
   },
   // --- query errors ----------------------------------------------------------------------------------
+  {
+    name: 'Prometheus down holds without starting an error streak, however long it lasts',
+    in: input({ measurements: withSR(DOWN), statusOver: { failedChecks: 4, errorStreaks: { 'request-success-rate': 5 } } }),
+    decision: { action: 'hold', reason: 'Inconclusive' },
+    message: 'Holding at weight 10: request-success-rate metrics unavailable (PrometheusUnreachable: connect ECONNREFUSED); holding, 1/10 inconclusive',
+    counters: { failedChecks: 4, inconclusiveChecks: 1, errorStreaks: { 'request-success-rate': 5 } },
+  },
   {
     name: 'a first query error is inconclusive and starts a streak',
     in: input({ measurements: withSR(ERR) }),
