@@ -503,8 +503,8 @@ export class Reconciler {
       name = transitionEventName(t.canary.metadata.name, next.revision ?? '', next.stepIndex ?? -1, next.phase ?? '', reason);
       return { ...next, pendingEvent: { name, reason, message } };
     });
-    await this.event(t, reason, message, fields, name);
-    await this.commit(t, (s) => s); // announced: drop the debt (commit strips pendingEvent)
+    // Announced: drop the debt (commit strips pendingEvent). A failed Event write keeps it for the next tick.
+    if (await this.event(t, reason, message, fields, name)) await this.commit(t, (s) => s);
   }
 
   /** Re-announces a transition whose Event may not have been written (see transition). */
@@ -512,12 +512,12 @@ export class Reconciler {
     const p = t.status.pendingEvent;
     if (!p) return;
     t.resuming = true; // the route may lag the transition: finishing it is not drift
-    await this.event(t, p.reason as Reason, p.message, {}, p.name);
-    await this.commit(t, (s) => s);
+    if (await this.event(t, p.reason as Reason, p.message, {}, p.name)) await this.commit(t, (s) => s);
   }
 
-  private async event(t: Tick, reason: Reason, message: string, fields: Record<string, unknown> = {}, name?: string): Promise<void> {
-    await this.deps.recorder.record(
+  /** True once the Event is in the API. */
+  private async event(t: Tick, reason: Reason, message: string, fields: Record<string, unknown> = {}, name?: string): Promise<boolean> {
+    return this.deps.recorder.record(
       {
         object: { apiVersion: API_VERSION, kind: CANARY_KIND, metadata: t.canary.metadata },
         reason,

@@ -82,7 +82,8 @@ export class Recorder {
     this.listeners.push(listener);
   }
 
-  async record(e: RecordedEvent, signal: AbortSignal): Promise<void> {
+  /** Resolves true once the Event is in the API (written now, or a named one found already there), false when the write failed. */
+  async record(e: RecordedEvent, signal: AbortSignal): Promise<boolean> {
     const type = eventTypeOf(e.reason);
     const severity = severityOf(e.reason);
     const ns = e.object.metadata.namespace ?? 'default';
@@ -97,8 +98,10 @@ export class Recorder {
     }
     try {
       await this.write(e, type, ns, signal);
+      return true;
     } catch (err) {
       log.warn({ reason: e.reason, err: errorMessage(err) }, 'could not write Event');
+      return false;
     }
   }
 
@@ -108,7 +111,8 @@ export class Recorder {
       try {
         await this.sink.create(ns, this.build(e, type, ns, e.name, now), signal);
       } catch (err) {
-        if (!isConflict(err)) throw err; // already recorded before a restart
+        // Already recorded before a restart (AlreadyExists). A 409 Conflict is a failed write, not a duplicate.
+        if (!isConflict(err) || (err as { reason?: string }).reason === 'Conflict') throw err;
       }
       return;
     }
