@@ -5,10 +5,10 @@ const v = (value: number): QueryOutcome => ({ kind: 'value', value });
 const NO: QueryOutcome = { kind: 'no-data' };
 
 describe('readCounts', () => {
-  it('rounds increase() extrapolations and clamps bad to total', () => {
+  it('keeps increase() extrapolations as measured, clamps bad to total and negatives to 0', () => {
     expect(readCounts({ canaryTotal: v(29.7), canaryBad: v(30.4), stableTotal: v(270.2), stableBad: v(-0.3) })).toEqual({
       kind: 'ok',
-      increment: { canaryTotal: 30, canaryBad: 30, stableTotal: 270, stableBad: 0, canaryTraffic: true },
+      increment: { canaryTotal: 29.7, canaryBad: 29.7, stableTotal: 270.2, stableBad: 0, canaryTraffic: true },
     });
   });
 
@@ -40,7 +40,15 @@ describe('addCounts', () => {
   it('adds an interval to the evidence: counts only grow', () => {
     const inc = { canaryTotal: 30, canaryBad: 1, stableTotal: 270, stableBad: 0, canaryTraffic: true };
     const once = addCounts(undefined, 'sr', inc);
-    expect(once).toEqual({ name: 'sr', canaryTotal: 30, canaryBad: 1, stableTotal: 270, stableBad: 0, verdict: 'unknown' });
+    expect(once).toEqual({
+      name: 'sr',
+      canaryTotal: 30,
+      canaryBad: 1,
+      stableTotal: 270,
+      stableBad: 0,
+      raw: { canaryTotal: 30, canaryBad: 1, stableTotal: 270, stableBad: 0 },
+      verdict: 'unknown',
+    });
     expect(addCounts(once, 'sr', inc)).toMatchObject({ canaryTotal: 60, canaryBad: 2, stableTotal: 540, stableBad: 0 });
   });
 
@@ -52,5 +60,23 @@ describe('addCounts', () => {
       stableTotal: 10,
       stableBad: 2,
     });
+  });
+});
+
+describe('exact sums across windows', () => {
+  it('a bad request split across windows is not lost to per-window rounding', () => {
+    // increase() gives a fraction of one request in each of three windows: 0.4 + 0.4 + 0.4.
+    let ev = addCounts(undefined, 'sr', { canaryTotal: 10.2, canaryBad: 0.4, stableTotal: 90.1, stableBad: 0, canaryTraffic: true });
+    ev = addCounts(ev, 'sr', { canaryTotal: 9.9, canaryBad: 0.4, stableTotal: 89.8, stableBad: 0, canaryTraffic: true });
+    ev = addCounts(ev, 'sr', { canaryTotal: 10, canaryBad: 0.4, stableTotal: 90, stableBad: 0, canaryTraffic: true });
+    expect(ev.canaryBad).toBe(1);
+    expect(ev.canaryTotal).toBe(30);
+    expect(ev.raw?.canaryBad).toBeCloseTo(1.2, 6);
+  });
+
+  it('evidence from before exact sums continues from its whole counts and never shrinks', () => {
+    const old = { name: 'sr', canaryTotal: 100, canaryBad: 3, stableTotal: 900, stableBad: 1, verdict: 'unknown' as const };
+    const next = addCounts(old, 'sr', { canaryTotal: 0.2, canaryBad: 0, stableTotal: 0.3, stableBad: 0, canaryTraffic: false });
+    expect(next).toMatchObject({ canaryTotal: 100, canaryBad: 3, stableTotal: 900, stableBad: 1 });
   });
 });

@@ -2,7 +2,7 @@ import type { SequentialEvidence } from '../api/canary.js';
 import type { QueryOutcome } from '../metrics/provider.js';
 import type { Measurement } from './types.js';
 
-/** One interval's counter increases, rounded to whole requests. */
+/** One interval's counter increases, as measured (fractional: increase() extrapolates). */
 export interface CountIncrement {
   canaryTotal: number;
   canaryBad: number;
@@ -27,8 +27,9 @@ const LABELS: Record<keyof Counts, string> = {
 
 function count(o: QueryOutcome): number | undefined {
   if (o.kind !== 'value' || !Number.isFinite(o.value)) return undefined;
-  // increase() extrapolates to the window edges and can give 29.7 or a tiny negative: whole requests only.
-  return Math.max(0, Math.round(o.value));
+  // increase() extrapolates to the window edges and can give 29.7 or a tiny negative; rounding is done
+  // on the cumulative sums (see addCounts), never per window.
+  return Math.max(0, o.value);
 }
 
 /**
@@ -59,7 +60,7 @@ export function readCounts(counts: Measurement['counts']): CountsReading {
   const s = side(counts.stableTotal, counts.stableBad);
   return {
     kind: 'ok',
-    increment: { canaryTotal: c.total, canaryBad: c.bad, stableTotal: s.total, stableBad: s.bad, canaryTraffic: c.total > 0 },
+    increment: { canaryTotal: c.total, canaryBad: c.bad, stableTotal: s.total, stableBad: s.bad, canaryTraffic: c.total >= 0.5 },
   };
 }
 
@@ -77,14 +78,33 @@ function whole(v: number | undefined): number {
  */
 export function addCounts(previous: SequentialEvidence | undefined, name: string, inc: CountIncrement): SequentialEvidence {
   const p = previous ?? emptyEvidence(name);
-  const canaryTotal = whole(p.canaryTotal) + inc.canaryTotal;
-  const stableTotal = whole(p.stableTotal) + inc.stableTotal;
+  // Evidence written before exact sums were kept starts from its whole counts.
+  const base = p.raw ?? { canaryTotal: whole(p.canaryTotal), canaryBad: whole(p.canaryBad), stableTotal: whole(p.stableTotal), stableBad: whole(p.stableBad) };
+  const raw = {
+    canaryTotal: nonNegative(base.canaryTotal) + inc.canaryTotal,
+    canaryBad: nonNegative(base.canaryBad) + inc.canaryBad,
+    stableTotal: nonNegative(base.stableTotal) + inc.stableTotal,
+    stableBad: nonNegative(base.stableBad) + inc.stableBad,
+  };
+  // Whole counts never go down, even if a hand edit made raw smaller than them.
+  const canaryTotal = Math.max(whole(p.canaryTotal), Math.round(raw.canaryTotal));
+  const stableTotal = Math.max(whole(p.stableTotal), Math.round(raw.stableTotal));
   return {
     name,
     canaryTotal,
-    canaryBad: Math.min(canaryTotal, whole(p.canaryBad) + inc.canaryBad),
+    canaryBad: Math.min(canaryTotal, Math.max(whole(p.canaryBad), Math.round(raw.canaryBad))),
     stableTotal,
-    stableBad: Math.min(stableTotal, whole(p.stableBad) + inc.stableBad),
+    stableBad: Math.min(stableTotal, Math.max(whole(p.stableBad), Math.round(raw.stableBad))),
+    raw: { canaryTotal: round6(raw.canaryTotal), canaryBad: round6(raw.canaryBad), stableTotal: round6(raw.stableTotal), stableBad: round6(raw.stableBad) },
     verdict: p.verdict,
   };
+}
+
+function nonNegative(v: number | undefined): number {
+  return typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : 0;
+}
+
+/** Six decimals are plenty and keep status small and stable. */
+function round6(v: number): number {
+  return Math.round(v * 1e6) / 1e6;
 }

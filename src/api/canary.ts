@@ -201,6 +201,12 @@ export interface SequentialEvidence {
   canaryBad: number;
   stableTotal: number;
   stableBad: number;
+  /**
+   * The same four sums unrounded. increase() over one window is fractional (extrapolated to the
+   * window's edges); rounding each window alone loses a lone bad request that straddles two windows,
+   * so sums are kept exact and only the cumulative counts above are whole numbers.
+   */
+  raw?: { canaryTotal: number; canaryBad: number; stableTotal: number; stableBad: number };
   /** Log of the mixture likelihood ratio for "canary worse". */
   logLR?: number;
   estimate?: number;
