@@ -88,7 +88,16 @@ export function validatePromQL(query: string): PromQLValidation {
       position: lineColumn(query, top.from),
     };
   }
+  if (top && isString(top)) {
+    // Valid PromQL, but a string is no measurement: Prometheus answers resultType "string" at every tick.
+    return { ok: false, message: 'the query returns a string, not a number', position: lineColumn(query, top.from) };
+  }
   return { ok: true };
+}
+
+function isString(node: SyntaxNode | null): boolean {
+  if (!node) return false;
+  return node.name === 'StringLiteral' || (node.name === 'ParenExpr' && isString(node.firstChild));
 }
 
 /** A range vector, possibly under `offset`, `@` or parentheses. */
