@@ -5,6 +5,10 @@ import type { MetricProvider } from '../metrics/provider.js';
 import { loadTemplates, type TemplateSet } from '../metrics/templates.js';
 import { measure } from '../metrics/measure.js';
 import { validateCanary, type Problem } from '../metrics/validate.js';
+import { validateDecisionSettings } from '../analysis/validate.js';
+import { parseDuration } from '../core/duration.js';
+import { errorMessage } from '../core/errors.js';
+import { isConfirmType } from '../hooks/index.js';
 import type { ControllerConfig } from './config.js';
 
 export interface Analysis {
@@ -30,7 +34,46 @@ export async function createAnalysis(o: {
   const defaultProvider = o.config.defaults.provider;
   return {
     templates,
-    validate: (canary) => validateCanary(canary, templates, { defaultProvider }),
+    validate: (canary) => withControllerChecks(canary, validateCanary(canary, templates, { defaultProvider })),
     measure: (canary, signal) => measure({ canary, templates, provider: o.provider, signal, defaultProvider, ...(o.providerFor ? { providerFor: o.providerFor } : {}) }),
   };
+}
+
+/**
+ * What the reconciler and decide() rely on beyond validateCanary (found by e2e faults-malformed: each
+ * of these otherwise started a rollout and shifted traffic before failing): decide()'s own settings
+ * (steps 1..99, sequential settings), an interval that parses and is above zero (the delay between ticks), and
+ * webhooks that can be called (a url on every non-confirm hook, http or https). One problem per path,
+ * the metrics layer's first.
+ */
+function withControllerChecks(canary: Canary, problems: Problem[]): Problem[] {
+  const out = [...problems];
+  const add = (p: { path: string; message: string }): void => {
+    if (!out.some((q) => q.path === p.path)) out.push(p);
+  };
+  const analysis = canary.spec?.analysis;
+  if (!analysis) return out;
+  validateDecisionSettings(analysis).forEach(add);
+  // The CRD pattern admits "0s", which parseDuration refuses: every tick would throw after the first step.
+  try {
+    if (parseDuration(analysis.interval, 'spec.analysis.interval') <= 0) add({ path: 'spec.analysis.interval', message: `${analysis.interval} must be above 0 (it is the time between analyses)` });
+  } catch (err) {
+    add({ path: 'spec.analysis.interval', message: errorMessage(err) });
+  }
+  (analysis.webhooks ?? []).forEach((h, i) => {
+    const path = `spec.analysis.webhooks[${i}].url`;
+    if (!h.url) {
+      if (!isConfirmType(h.type)) add({ path, message: `a ${h.type} hook needs a url (only confirm-* hooks may omit it, as manual gates)` });
+      return;
+    }
+    let scheme = '';
+    try {
+      scheme = new URL(h.url).protocol;
+    } catch {
+      add({ path, message: `"${h.url}" is not a URL` });
+      return;
+    }
+    if (scheme !== 'http:' && scheme !== 'https:') add({ path, message: `unsupported url scheme "${scheme}" (http or https)` });
+  });
+  return out;
 }
