@@ -348,3 +348,169 @@ export class FaultTally {
 export function sandboxClient(sb: Sandbox): KubeHttp {
   return new KubeHttp(sb.api.url, 'sandbox-faults-test');
 }
+
+// --- malformed Canaries ------------------------------------------------------------------------
+
+export type MalformedExpectation = 'InvalidSpec' | 'RouteMismatch' | 'Rejected';
+
+export interface Malformed {
+  id: string;
+  expect: MalformedExpectation;
+  /** A word the error message must contain, so the user is pointed at the problem. */
+  mentions: string;
+  /** Edits the Canary (a plain copy of canaryFor(name)); `route` is its own route, edited likewise. */
+  mutate(c: Record<string, any>, route: Record<string, any>): void;
+}
+
+/** A route no mesh serves (its parent is a Gateway that does not exist), so it draws no load. */
+export function malformedRoute(name: string): Record<string, any> {
+  const r = routeFor(name) as Record<string, any>;
+  r.spec.parentRefs = [{ group: 'gateway.networking.k8s.io', kind: 'Gateway', name: 'no-such-gateway' }];
+  return r;
+}
+
+const metric = (c: Record<string, any>, i = 0): Record<string, any> => c.spec.analysis.metrics[i];
+
+/**
+ * Fifty-odd ways to get a Canary wrong, each with the error it must get: InvalidSpec (found in the
+ * spec), RouteMismatch (the spec does not fit the route), or Rejected (the CRD schema refuses it at
+ * apply time, before the controller sees it).
+ */
+export const MALFORMED: Malformed[] = [
+  // The route does not hold what the Canary names.
+  { id: 'route-missing', expect: 'RouteMismatch', mentions: 'no-such-route', mutate: (c) => (c.spec.routeRef.name = 'no-such-route') },
+  { id: 'route-other-namespace', expect: 'RouteMismatch', mentions: 'elsewhere', mutate: (c) => (c.spec.routeRef.namespace = 'elsewhere') },
+  { id: 'stable-not-in-route', expect: 'RouteMismatch', mentions: 'ghost-stable', mutate: (c) => (c.spec.stable.name = 'ghost-stable') },
+  { id: 'canary-not-in-route', expect: 'RouteMismatch', mentions: 'ghost-canary', mutate: (c) => (c.spec.canary.name = 'ghost-canary') },
+  { id: 'neither-in-route', expect: 'RouteMismatch', mentions: 'ghost', mutate: (c) => ((c.spec.stable.name = 'ghost-a'), (c.spec.canary.name = 'ghost-b')) },
+  { id: 'stable-port-mismatch', expect: 'RouteMismatch', mentions: '8080', mutate: (c) => (c.spec.stable.port = 8080) },
+  { id: 'canary-port-mismatch', expect: 'RouteMismatch', mentions: '8081', mutate: (c) => (c.spec.canary.port = 8081) },
+  { id: 'rule-index-out-of-range', expect: 'RouteMismatch', mentions: 'rule', mutate: (c) => (c.spec.routeRef.rule = 3) },
+  { id: 'rule-name-unknown', expect: 'RouteMismatch', mentions: 'no-such-rule', mutate: (c) => (c.spec.routeRef.rule = 'no-such-rule') },
+  { id: 'stable-other-namespace', expect: 'RouteMismatch', mentions: 'elsewhere', mutate: (c) => (c.spec.stable.namespace = 'elsewhere') },
+  {
+    id: 'backends-in-separate-rules',
+    expect: 'RouteMismatch',
+    mentions: 'rule',
+    mutate: (_c, r) => {
+      const [a, b] = r.spec.rules[0].backendRefs;
+      r.spec.rules = [{ backendRefs: [a] }, { backendRefs: [b] }];
+    },
+  },
+  {
+    id: 'canary-listed-twice',
+    expect: 'RouteMismatch',
+    mentions: 'canary',
+    mutate: (_c, r) => r.spec.rules[0].backendRefs.push({ ...r.spec.rules[0].backendRefs[1], weight: 0 }),
+  },
+  { id: 'weights-all-zero', expect: 'RouteMismatch', mentions: 'weight', mutate: (_c, r) => (r.spec.rules[0].backendRefs[0].weight = 0) },
+  // Services.
+  { id: 'same-service', expect: 'InvalidSpec', mentions: 'spec.canary.name', mutate: (c) => (c.spec.canary = { ...c.spec.stable }) },
+  // Steps.
+  { id: 'steps-descending', expect: 'InvalidSpec', mentions: 'stepWeights', mutate: (c) => (c.spec.analysis.stepWeights = [50, 20]) },
+  { id: 'steps-duplicate', expect: 'InvalidSpec', mentions: 'stepWeights', mutate: (c) => (c.spec.analysis.stepWeights = [20, 20, 40]) },
+  { id: 'steps-and-stepWeight', expect: 'InvalidSpec', mentions: 'stepWeight', mutate: (c) => (c.spec.analysis.stepWeight = 10) },
+  { id: 'steps-with-maxWeight', expect: 'InvalidSpec', mentions: 'maxWeight', mutate: (c) => (c.spec.analysis.maxWeight = 50) },
+  {
+    id: 'stepWeight-over-maxWeight',
+    expect: 'InvalidSpec',
+    mentions: 'stepWeight',
+    mutate: (c) => {
+      delete c.spec.analysis.stepWeights;
+      c.spec.analysis.stepWeight = 60;
+      c.spec.analysis.maxWeight = 50;
+    },
+  },
+  { id: 'no-steps', expect: 'InvalidSpec', mentions: 'stepWeight', mutate: (c) => delete c.spec.analysis.stepWeights },
+  { id: 'step-of-100', expect: 'InvalidSpec', mentions: 'stepWeights', mutate: (c) => (c.spec.analysis.stepWeights = [50, 100]) },
+  { id: 'step-of-0', expect: 'Rejected', mentions: 'stepWeights', mutate: (c) => (c.spec.analysis.stepWeights = [0, 50]) },
+  { id: 'step-of-150', expect: 'Rejected', mentions: 'stepWeights', mutate: (c) => (c.spec.analysis.stepWeights = [50, 150]) },
+  // Counts and durations.
+  { id: 'threshold-0', expect: 'Rejected', mentions: 'threshold', mutate: (c) => (c.spec.analysis.threshold = 0) },
+  { id: 'inconclusiveLimit-0', expect: 'Rejected', mentions: 'inconclusiveLimit', mutate: (c) => (c.spec.analysis.inconclusiveLimit = 0) },
+  { id: 'interval-not-a-duration', expect: 'Rejected', mentions: 'interval', mutate: (c) => (c.spec.analysis.interval = 'ten seconds') },
+  { id: 'interval-zero', expect: 'InvalidSpec', mentions: 'interval', mutate: (c) => (c.spec.analysis.interval = '0s') },
+  { id: 'progressDeadline-not-a-duration', expect: 'Rejected', mentions: 'progressDeadline', mutate: (c) => (c.spec.analysis.progressDeadline = 'soon') },
+  { id: 'metric-window-not-a-duration', expect: 'Rejected', mentions: 'interval', mutate: (c) => (metric(c).interval = '1 minute') },
+  { id: 'metric-window-zero', expect: 'InvalidSpec', mentions: 'interval', mutate: (c) => (metric(c).interval = '0s') },
+  { id: 'errorsBeforeFailure-0', expect: 'Rejected', mentions: 'errorsBeforeFailure', mutate: (c) => (metric(c).errorsBeforeFailure = 0) },
+  { id: 'canary-port-0', expect: 'Rejected', mentions: 'port', mutate: (c) => (c.spec.canary.port = 0) },
+  // Thresholds.
+  { id: 'thresholds-min-above-max', expect: 'InvalidSpec', mentions: 'thresholdRange', mutate: (c) => (metric(c).thresholdRange = { min: 99, max: 90 }) },
+  { id: 'relative-min-above-max', expect: 'InvalidSpec', mentions: 'relative', mutate: (c) => (metric(c).relative = { compare: 'difference', min: 5, max: 1 }) },
+  { id: 'thresholds-empty', expect: 'InvalidSpec', mentions: 'thresholdRange', mutate: (c) => (metric(c).thresholdRange = {}) },
+  { id: 'nothing-to-check', expect: 'InvalidSpec', mentions: 'metrics[0]', mutate: (c) => delete metric(c).thresholdRange },
+  { id: 'duplicate-metric-names', expect: 'InvalidSpec', mentions: 'request-success-rate', mutate: (c) => (metric(c, 1).name = 'request-success-rate') },
+  // Templates and PromQL.
+  { id: 'unknown-template', expect: 'InvalidSpec', mentions: 'no-such-template', mutate: (c) => (metric(c).templateRef = { name: 'no-such-template' }) },
+  { id: 'unknown-template-other-namespace', expect: 'InvalidSpec', mentions: 'no-such-template', mutate: (c) => (metric(c).templateRef = { name: 'no-such-template', namespace: 'elsewhere' }) },
+  { id: 'unknown-builtin-metric', expect: 'InvalidSpec', mentions: 'request-foo', mutate: (c) => (metric(c).name = 'request-foo') },
+  { id: 'promql-syntax', expect: 'InvalidSpec', mentions: 'metrics[0]', mutate: (c) => (metric(c).query = 'sum(rate(istio_requests_total[1m]') },
+  { id: 'promql-unknown-variable', expect: 'InvalidSpec', mentions: 'nope', mutate: (c) => (metric(c).query = 'sum(rate(istio_requests_total{x="{{ nope }}"}[1m]))') },
+  { id: 'promql-range-vector', expect: 'InvalidSpec', mentions: 'metrics[0]', mutate: (c) => (metric(c).query = 'istio_requests_total[1m]') },
+  { id: 'promql-string', expect: 'InvalidSpec', mentions: 'metrics[0]', mutate: (c) => (metric(c).query = '"a string"') },
+  { id: 'promql-unknown-function', expect: 'InvalidSpec', mentions: 'nosuchfn', mutate: (c) => (metric(c).query = 'nosuchfn(up)') },
+  { id: 'promql-bad-range', expect: 'InvalidSpec', mentions: 'metrics[0]', mutate: (c) => (metric(c).query = 'sum(rate(istio_requests_total[abc]))') },
+  { id: 'requestsQuery-syntax', expect: 'InvalidSpec', mentions: 'requestsQuery', mutate: (c) => ((metric(c).minRequests = 10), (metric(c).requestsQuery = 'sum(')) },
+  // Sequential mode.
+  {
+    id: 'sequential-with-thresholdRange',
+    expect: 'InvalidSpec',
+    mentions: 'sequential',
+    mutate: (c) => ((metric(c).mode = 'sequential'), delete metric(c).interval),
+  },
+  {
+    id: 'sequential-tolerance-0',
+    expect: 'InvalidSpec',
+    mentions: 'tolerance',
+    mutate: (c) => {
+      Object.assign(metric(c), { mode: 'sequential', sequential: { tolerance: 0 } });
+      delete metric(c).thresholdRange;
+      delete metric(c).interval;
+    },
+  },
+  {
+    id: 'sequential-tolerance-150',
+    expect: 'InvalidSpec',
+    mentions: 'tolerance',
+    mutate: (c) => {
+      Object.assign(metric(c), { mode: 'sequential', sequential: { tolerance: 150 } });
+      delete metric(c).thresholdRange;
+      delete metric(c).interval;
+    },
+  },
+  {
+    id: 'sequential-catastrophic-0',
+    expect: 'InvalidSpec',
+    mentions: 'catastrophicErrorRate',
+    mutate: (c) => {
+      Object.assign(metric(c), { mode: 'sequential', sequential: { catastrophicErrorRate: 0 } });
+      delete metric(c).thresholdRange;
+      delete metric(c).interval;
+    },
+  },
+  { id: 'sequential-block-without-mode', expect: 'InvalidSpec', mentions: 'sequential', mutate: (c) => (metric(c).sequential = { tolerance: 1 }) },
+  {
+    id: 'sequential-window-mismatch',
+    expect: 'InvalidSpec',
+    mentions: 'interval',
+    mutate: (c) => {
+      metric(c).mode = 'sequential';
+      delete metric(c).thresholdRange;
+      metric(c).interval = '1m';
+    },
+  },
+  {
+    id: 'sequential-inline-query-without-counts',
+    expect: 'InvalidSpec',
+    mentions: 'metrics[0]',
+    mutate: (c) => {
+      Object.assign(metric(c), { name: 'custom', mode: 'sequential', query: 'sum(rate(istio_requests_total[2s]))' });
+      delete metric(c).thresholdRange;
+      delete metric(c).interval;
+    },
+  },
+  // Hooks.
+  { id: 'webhook-without-url', expect: 'InvalidSpec', mentions: 'webhooks', mutate: (c) => (c.spec.analysis.webhooks = [{ name: 'load', type: 'rollout' }]) },
+  { id: 'webhook-bad-url', expect: 'InvalidSpec', mentions: 'webhooks', mutate: (c) => (c.spec.analysis.webhooks = [{ name: 'load', type: 'rollout', url: 'not a url' }]) },
+];
