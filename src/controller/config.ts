@@ -16,6 +16,8 @@ export interface ControllerConfig {
     headers?: Record<string, string>;
     caFile?: string;
     insecureSkipVerify?: boolean;
+    /** Batch the queries of ticks starting within this window into one request (e.g. 50ms); unset: one request per query. */
+    batchWindow?: string;
   };
   defaults: { provider: MeshProvider; noData: NoDataPolicy; errorsBeforeFailure: number };
   templates: { dirs: string[] };
@@ -105,6 +107,7 @@ export function validateConfig(c: ControllerConfig): Array<{ path: string; messa
     ['leaderElection.leaseDuration', c.leaderElection.leaseDuration],
     ['leaderElection.renewDeadline', c.leaderElection.renewDeadline],
     ['leaderElection.retryPeriod', c.leaderElection.retryPeriod],
+    ...(c.prometheus.batchWindow !== undefined ? ([['prometheus.batchWindow', c.prometheus.batchWindow]] as Array<[string, string]>) : []),
   ];
   for (const [path, v] of durations) {
     try {

@@ -11,6 +11,7 @@ import { decide } from '../analysis/decide.js';
 import { stepsOf } from '../analysis/steps.js';
 import { createMetricProvider } from '../metrics/index.js';
 import { createAnalysis } from './analysis.js';
+import { BatchingProvider } from '../metrics/batch.js';
 import { Recorder } from '../events/recorder.js';
 import { kubeEventSink } from '../events/kube-sink.js';
 import { createHookRunner, hooksOfType, notifyEventHook, runGates } from '../hooks/index.js';
@@ -86,7 +87,10 @@ export async function startControllerRuntime(o: RuntimeOptions): Promise<{ port:
     }
     return p;
   };
-  const analysis = await createAnalysis({ provider, config, logger, signal: o.signal, providerFor });
+  // Opt-in query batching (src/metrics/batch.ts): the queries of ticks starting within one window share a request.
+  const batchWindow = config.prometheus.batchWindow;
+  const measuring = batchWindow ? new BatchingProvider(provider, { windowMs: parseDuration(batchWindow, 'prometheus.batchWindow'), logger }) : provider;
+  const analysis = await createAnalysis({ provider: measuring, config, logger, signal: o.signal, providerFor });
   const recorder = new Recorder(instrumentSink(kubeEventSink(kc), metrics), logger, clock);
   const hooks = createHookRunner({ clock, logger, onCall: (r) => metrics.hookCalls.inc({ type: r.type, result: r.ok ? 'ok' : 'fail' }) });
   const gates = async (canary: Canary, type: HookType, weight: number, approved: boolean, signal: AbortSignal) => {
