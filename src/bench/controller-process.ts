@@ -17,6 +17,8 @@ export interface ControllerChildOptions {
   namespace: string;
   concurrency?: number;
   logLevel?: string;
+  /** prometheus.batchWindow (query batching), e.g. "50ms"; unset: off. */
+  batchWindow?: string;
   /** Extra top-level config fields (merged into the YAML). */
   config?: Record<string, unknown>;
   env?: NodeJS.ProcessEnv;
@@ -54,7 +56,7 @@ export async function startControllerChild(o: ControllerChildOptions): Promise<C
   writeFileSync(
     configFile,
     JSON.stringify({
-      prometheus: { address: o.prometheusUrl, timeout: '5s', retries: 2 },
+      prometheus: { address: o.prometheusUrl, timeout: '5s', retries: 2, ...(o.batchWindow ? { batchWindow: o.batchWindow } : {}) },
       watch: { namespaces: [o.namespace] },
       leaderElection: { enabled: false },
       server: { host: '127.0.0.1', port: metricsPort },

@@ -30,6 +30,8 @@ export interface DetectionResult {
   toFailedSec: number | undefined;
   /** Canary weight when the fault was applied. */
   atWeight: number;
+  /** How long after the step to that weight the fault was applied (s): where in the interval it fell. */
+  offsetSec: number;
   failedChecks: number | undefined;
   outcome: string;
 }
@@ -45,7 +47,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 export async function runDetection(o: DetectionOptions = {}): Promise<DetectionResult[]> {
   const log = o.log ?? (() => {});
-  const runs = o.runsPerCase ?? 2;
+  const runs = o.runsPerCase ?? 3;
   const intervalSec = o.intervalSec ?? 10;
   const threshold = o.threshold ?? 2;
   const workDir = mkdtempSync(join(tmpdir(), 'routeshift-detect-'));
@@ -86,9 +88,13 @@ export async function runDetection(o: DetectionOptions = {}): Promise<DetectionR
           cur = await phase();
         }
         const atWeight = cur.status?.canaryWeight ?? 0;
+        // Runs spread the fault over the interval: right after the step, a third and two thirds into it.
+        const offsetSec = (((run - 1) % 3) * intervalSec) / 3;
         if (cur.status?.phase !== 'Progressing') {
-          results.push({ fault, run, intervalSec, threshold, toRouteSec: undefined, toFailedSec: undefined, atWeight, failedChecks: undefined, outcome: `did not reach weight 25 healthy (phase ${cur.status?.phase})` });
+          results.push({ fault, run, intervalSec, threshold, toRouteSec: undefined, toFailedSec: undefined, atWeight, offsetSec, failedChecks: undefined, outcome: `did not reach weight 25 healthy (phase ${cur.status?.phase})` });
         } else {
+          const stepAt = Date.parse(cur.status?.stepStartTime ?? '') || Date.now();
+          await sleep(Math.max(0, stepAt + offsetSec * 1000 - Date.now()));
           await setFault(fault === '5xx' ? { [ERROR_RATE_ANNOTATION]: '1' } : { [LATENCY_ANNOTATION]: '800' });
           const t0 = Date.now();
           let toRoute: number | undefined;
@@ -110,12 +116,13 @@ export async function runDetection(o: DetectionOptions = {}): Promise<DetectionR
             toRouteSec: toRoute === undefined ? undefined : toRoute / 1000,
             toFailedSec: toFailed === undefined ? undefined : toFailed / 1000,
             atWeight,
+            offsetSec,
             failedChecks: cur.status?.failedChecks,
             outcome: cur.status?.phase ?? 'unknown',
           });
         }
         const r = results.at(-1) as DetectionResult;
-        log(`  ${fault} run ${run}: at weight ${r.atWeight}, route at canary 0 after ${r.toRouteSec ?? '–'} s, Failed after ${r.toFailedSec ?? '–'} s (${r.outcome})`);
+        log(`  ${fault} run ${run}: at weight ${r.atWeight}, ${r.offsetSec.toFixed(1)} s into the step, route at canary 0 after ${r.toRouteSec ?? '–'} s, Failed after ${r.toFailedSec ?? '–'} s (${r.outcome})`);
         // Clean slate: no Canary, no fault, and the bad data out of the query window before the next run.
         await k.request('DELETE', `${canaryPath}/${name}`);
         await setFault({ [ERROR_RATE_ANNOTATION]: '0', [LATENCY_ANNOTATION]: '0' });
@@ -142,17 +149,21 @@ async function createObject(k: KubeHttp, obj: object): Promise<void> {
 }
 
 export function formatDetection(results: DetectionResult[]): string {
+  const interval = results[0]?.intervalSec ?? 10;
+  const threshold = results[0]?.threshold ?? 2;
   const lines = [
     'A healthy canary on the seed route (40 rps through the sandbox mesh) is made bad once it is at weight ≥ 25: `5xx` = every request answered 500, ' +
       '`p99` = 800 ms added to every request against a `request-duration` limit of 500 ms. Success rate ≥ 99 % and p99 ≤ 500 ms over 20 s windows, ' +
-      'Prometheus scraping every 1 s. "Route at canary 0" is when the weight patch landed; "Failed" is when the mesh had confirmed it and the rollout ended.',
+      `Prometheus scraping every 1 s, interval ${interval} s, threshold ${threshold}. The fault lands right after a step, a third or two thirds of an interval into it; ` +
+      'the next analysis fails, and the one after reaches the threshold, so detection is expected between interval × (threshold − 1) and interval × threshold after the fault, plus the time to patch. ' +
+      '"Route at canary 0" is when the weight patch landed; "Failed" is when the mesh had confirmed it and the rollout ended.',
     '',
-    '| fault | run | interval × threshold (s) | weight when bad | fault → route at canary 0 (s) | fault → Failed (s) | failed checks | outcome |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+    '| fault | run | interval × threshold (s) | weight when bad | fault this long after the step (s) | fault → route at canary 0 (s) | fault → Failed (s) | failed checks | outcome |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
   ];
   const f = (v: number | undefined): string => (v === undefined ? '–' : v.toFixed(1));
   for (const r of results) {
-    lines.push(`| ${r.fault} | ${r.run} | ${r.intervalSec * r.threshold} | ${r.atWeight} | ${f(r.toRouteSec)} | ${f(r.toFailedSec)} | ${r.failedChecks ?? '–'} | ${r.outcome} |`);
+    lines.push(`| ${r.fault} | ${r.run} | ${r.intervalSec * r.threshold} | ${r.atWeight} | ${r.offsetSec.toFixed(1)} | ${f(r.toRouteSec)} | ${f(r.toFailedSec)} | ${r.failedChecks ?? '–'} | ${r.outcome} |`);
   }
   return lines.join('\n');
 }

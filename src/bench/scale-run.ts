@@ -27,6 +27,8 @@ export interface ScaleOptions {
   concurrency?: number;
   scrapeIntervalMs?: number;
   logLevel?: string;
+  /** prometheus.batchWindow for the controller; unset: no batching. */
+  batchWindow?: string;
   /** Extra controller config fields (e.g. to switch a feature on). */
   controllerConfig?: Record<string, unknown>;
   /** Give up waiting for every canary's first step after this long. */
@@ -43,6 +45,8 @@ export interface Quantiles {
 
 export interface ScaleResult {
   count: number;
+  /** prometheus.batchWindow, or 'off'. */
+  batching: string;
   loadAverage: string;
   /** Creating N routes + N canaries (and their route status) through the API. */
   setupMs: number;
@@ -61,6 +65,9 @@ export interface ScaleResult {
   decisionToPatch: Quantiles;
   rssMiB: { end: number; max: number };
   heapUsedMiB: number | undefined;
+  /** V8 heap reserved, and memory outside it (buffers), from the controller's default metrics. */
+  heapTotalMiB: number | undefined;
+  externalMiB: number | undefined;
   /** CPU seconds per wall second (1 = one full core). */
   cpuCores: number;
   /** The same for the bench process (API server, route-status stand-in, target) and for Prometheus. */
@@ -223,6 +230,7 @@ export async function runScalePoint(count: number, o: ScaleOptions): Promise<Sca
       ...(o.concurrency ? { concurrency: o.concurrency } : {}),
       ...(o.logLevel ? { logLevel: o.logLevel } : {}),
       ...(o.controllerConfig ? { config: o.controllerConfig } : {}),
+      ...(o.batchWindow ? { batchWindow: o.batchWindow } : {}),
       // e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to see where the controller's time goes
       ...(process.env.BENCH_CONTROLLER_NODE_ARGS ? { nodeArgs: process.env.BENCH_CONTROLLER_NODE_ARGS.split(' ').filter(Boolean) } : {}),
     });
@@ -283,6 +291,7 @@ export async function runScalePoint(count: number, o: ScaleOptions): Promise<Sca
       const analysisSamples = inWindow(analyses).map((a) => a.late);
       const result: ScaleResult = {
         count,
+        batching: o.batchWindow ?? 'off',
         loadAverage: la,
         setupMs,
         readyMs,
@@ -299,6 +308,8 @@ export async function runScalePoint(count: number, o: ScaleOptions): Promise<Sca
         decisionToPatch: quantiles(inWindow(decisionToPatch).map((d) => d.ms)),
         rssMiB: { end: mib(p1.rssBytes), max: mib(maxRss) },
         heapUsedMiB: heap ? mib(heap) : undefined,
+        heapTotalMiB: m1 ? mib(sumOf(m1, 'nodejs_heap_size_total_bytes')) : undefined,
+        externalMiB: m1 ? mib(sumOf(m1, 'nodejs_external_memory_bytes')) : undefined,
         cpuCores: (p1.cpuSeconds - p0.cpuSeconds) / windowSec,
         harnessCores: (h1.user + h1.system) / 1e6 / windowSec,
         prometheusCores: (pp1.cpuSeconds - pp0.cpuSeconds) / windowSec,

@@ -32,6 +32,8 @@ export interface ScaleArgs {
   detection: boolean;
   scale: boolean;
   controllerConfig: Record<string, unknown> | undefined;
+  /** Each count runs once per setting: 'off' or a prometheus.batchWindow such as 50ms. */
+  batching: string[];
 }
 
 export function parseScaleArgs(argv: string[]): ScaleArgs {
@@ -45,6 +47,7 @@ export function parseScaleArgs(argv: string[]): ScaleArgs {
     detection: true,
     scale: true,
     controllerConfig: undefined,
+    batching: ['off'],
   };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
@@ -73,6 +76,12 @@ export function parseScaleArgs(argv: string[]): ScaleArgs {
       case '--controller-config':
         a.controllerConfig = JSON.parse(need()) as Record<string, unknown>;
         break;
+      case '--batching':
+        a.batching = need()
+          .split(',')
+          .map((x) => x.trim());
+        for (const b of a.batching) if (b !== 'off') parseDuration(b, '--batching');
+        break;
       case '--out':
         a.out = need();
         break;
@@ -97,13 +106,13 @@ const q = (x: Quantiles): string => `${f(x.p50)} / ${f(x.p99)} / ${f(x.max)}`;
 
 export function formatScaleTable(results: ScaleResult[]): string {
   const lines = [
-    '| canaries | tick lateness p50 / p99 / max (s, scheduler) | analysis lateness p50 / p99 / max (ms) | decision → patch p50 / p99 / max (ms) | RSS end / max (MiB) | heap used (MiB) | CPU (cores) | API req / canary / interval | Prometheus queries / canary / interval | analyses / canary / interval | ready / all started (s) |',
-    '| ---: | --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- |',
+    '| canaries | batching | tick lateness p50 / p99 / max (s, scheduler) | analysis lateness p50 / p99 / max (ms) | decision → patch p50 / p99 / max (ms) | RSS end / max (MiB) | heap used (MiB) | CPU (cores) | API req / canary / interval | Prometheus queries / canary / interval | analyses / canary / interval | ready / all started (s) |',
+    '| ---: | --- | --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- |',
   ];
   for (const r of results) {
     const t = r.tickLateness;
     lines.push(
-      `| ${r.count} | ${f(t.p50, 3)} / ${f(t.p99, 3)} / ≤${f(t.maxBound, 3)} | ${q(r.analysisLateness)} | ${q(r.decisionToPatch)} | ${f(r.rssMiB.end)} / ${f(r.rssMiB.max)} | ${f(r.heapUsedMiB)} | ${f(r.cpuCores, 2)} | ${f(r.apiPerCanaryInterval, 2)} | ${f(r.promPerCanaryInterval, 2)} | ${f(r.analysesPerCanaryInterval, 2)} | ${f(r.readyMs === undefined ? undefined : r.readyMs / 1000, 1)} / ${f(r.allStartedMs === undefined ? undefined : r.allStartedMs / 1000, 1)} |`,
+      `| ${r.count} | ${r.batching} | ${f(t.p50, 3)} / ${f(t.p99, 3)} / ≤${f(t.maxBound, 3)} | ${q(r.analysisLateness)} | ${q(r.decisionToPatch)} | ${f(r.rssMiB.end)} / ${f(r.rssMiB.max)} | ${f(r.heapUsedMiB)} | ${f(r.cpuCores, 2)} | ${f(r.apiPerCanaryInterval, 2)} | ${f(r.promPerCanaryInterval, 2)} | ${f(r.analysesPerCanaryInterval, 2)} | ${f(r.readyMs === undefined ? undefined : r.readyMs / 1000, 1)} / ${f(r.allStartedMs === undefined ? undefined : r.allStartedMs / 1000, 1)} |`,
     );
   }
   return lines.join('\n');
@@ -118,6 +127,7 @@ function breakdownLines(results: ScaleResult[]): string[] {
       `load average at start ${r.loadAverage}`,
       `CPU of the harness ${r.harnessCores.toFixed(2)} cores, of Prometheus ${r.prometheusCores.toFixed(2)} cores`,
       `Prometheus request mean ${f(r.promLatencyMs.mean)} ms, p99 ${f(r.promLatencyMs.p99)} ms`,
+      `V8 heap reserved ${f(r.heapTotalMiB)} MiB, external ${f(r.externalMiB)} MiB`,
       `setup ${(r.setupMs / 1000).toFixed(1)} s`,
       `window ${r.windowSec.toFixed(0)} s, ${r.tickLateness.ticks} ticks`,
       `API errors ${r.apiErrors}`,
@@ -125,7 +135,7 @@ function breakdownLines(results: ScaleResult[]): string[] {
       `"reconcile failed" log lines ${r.reconcileErrors}`,
       ...r.notes,
     ];
-    return `- ${r.count}: ${parts.join(', ')}; ${extra.join('; ')}`;
+    return `- ${r.count} (batching ${r.batching}): ${parts.join(', ')}; ${extra.join('; ')}`;
   });
 }
 
@@ -172,20 +182,23 @@ export async function main(argv: string[]): Promise<void> {
   const failures: string[] = [];
   if (args.scale) {
     for (const count of args.counts) {
-      say(`scale: ${count} canaries, ${(args.durationMs / 1000).toFixed(0)} s window (load average ${loadAverage()})`);
-      try {
-        const r = await runScalePoint(count, {
-          durationMs: args.durationMs,
-          intervalSec: args.intervalSec,
-          ...(args.concurrency ? { concurrency: args.concurrency } : {}),
-          ...(args.controllerConfig ? { controllerConfig: args.controllerConfig } : {}),
-          log: say,
-        });
-        results.push(r);
-        say(formatScaleTable([r]).split('\n').slice(2).join('\n'));
-      } catch (err) {
-        failures.push(`${count}: ${errorMessage(err)}`);
-        say(`  ${count}: failed: ${errorMessage(err)}`);
+      for (const batching of args.batching) {
+        say(`scale: ${count} canaries, batching ${batching}, ${(args.durationMs / 1000).toFixed(0)} s window (load average ${loadAverage()})`);
+        try {
+          const r = await runScalePoint(count, {
+            durationMs: args.durationMs,
+            intervalSec: args.intervalSec,
+            ...(args.concurrency ? { concurrency: args.concurrency } : {}),
+            ...(args.controllerConfig ? { controllerConfig: args.controllerConfig } : {}),
+            ...(batching !== 'off' ? { batchWindow: batching } : {}),
+            log: say,
+          });
+          results.push(r);
+          say(formatScaleTable([r]).split('\n').slice(2).join('\n'));
+        } catch (err) {
+          failures.push(`${count} (batching ${batching}): ${errorMessage(err)}`);
+          say(`  ${count}: failed: ${errorMessage(err)}`);
+        }
       }
     }
     if (results.length) say(`\n${formatScaleTable(results)}\n${breakdownLines(results).join('\n')}`);
