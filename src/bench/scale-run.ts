@@ -164,6 +164,7 @@ export async function runScalePoint(count: number, o: ScaleOptions): Promise<Sca
     // Every request of the controller, with the time it was answered. The server calls add() after
     // replying; we keep only the controller's (its token) and skip the bounded in-memory log.
     const requests: Array<{ at: number; e: RequestLogEntry }> = [];
+    let recording = false; // only the window's requests are kept: at 5,000 canaries that is millions otherwise
     const lastStatusPut = new Map<string, number>();
     const firstStep = new Set<string>();
     const decisionToPatch: Array<{ at: number; ms: number }> = [];
@@ -171,7 +172,7 @@ export async function runScalePoint(count: number, o: ScaleOptions): Promise<Sca
     api.requestLog.add = (e: RequestLogEntry): void => {
       if (e.user !== CONTROLLER_USER) return;
       const at = performance.now();
-      requests.push({ at, e });
+      if (recording) requests.push({ at, e });
       // BENCH_TRACE=<i>: print the controller's requests for canary-<i> and route-<i> as they are answered.
       if (trace && (e.name === `canary-${trace}` || e.name === `route-${trace}`)) process.stderr.write(`${at.toFixed(0)} ${e.verb} ${e.resource}/${e.name}${e.subresource ? `/${e.subresource}` : ''} ${e.code}\n`);
       if (e.code >= 300 || !e.name) return;
@@ -260,9 +261,11 @@ export async function runScalePoint(count: number, o: ScaleOptions): Promise<Sca
       const p0 = sampleProc(pid);
       const pp0 = sampleProc(prom.pid);
       const h0 = process.cpuUsage();
+      recording = true;
       const w0 = performance.now();
       await sleep(o.durationMs);
       const w1 = performance.now();
+      recording = false;
       const p1 = sampleProc(pid);
       const pp1 = sampleProc(prom.pid);
       const h1 = process.cpuUsage(h0);
