@@ -46,6 +46,8 @@ export interface ReconcilerDeps {
 const ACTIVE: ReadonlySet<Phase> = new Set<Phase>(['Initializing', 'Progressing', 'Waiting', 'Paused', 'Promoting', 'RollingBack']);
 /** After a final weight change, how soon to look again for the mesh to confirm it. */
 const CONFIRM_DELAY_MS = 1_000;
+/** How soon an Event that failed to write is tried again. */
+const PENDING_EVENT_RETRY_MS = 2_000;
 /** How long the mesh may take to confirm a final weight before we say we are waiting. */
 const QUIET_WAIT_MS = 10_000;
 /** When the route changed under us (a failed `test` op), re-read soon. */
@@ -74,7 +76,9 @@ export class Reconciler {
     };
     if ((canary.metadata as { deletionTimestamp?: string }).deletionTimestamp) return undefined;
     try {
-      return await this.step(t);
+      const next = await this.step(t);
+      // An owed transition Event (its write failed) is retried soon, even by an idle Canary.
+      return t.status.pendingEvent ? Math.min(next ?? PENDING_EVENT_RETRY_MS, PENDING_EVENT_RETRY_MS) : next;
     } finally {
       const s = t.canary.status ?? {};
       const ns = canary.metadata.namespace ?? 'default';

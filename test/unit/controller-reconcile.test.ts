@@ -289,6 +289,26 @@ describe('Reconciler phase machine', () => {
     expect(t.store.canary.status?.canaryWeight).toBe(25);
   });
 
+  it('retries an owed transition Event that failed to write, even once the rollout has ended', async () => {
+    const t = setup();
+    await t.run(30, (s) => s.phase === 'Promoting');
+    const create = t.sink.create.bind(t.sink);
+    let failures = 1;
+    t.sink.create = async (ns, e) => {
+      if (e.reason === 'Promoted' && failures-- > 0) throw new KubeApiError(500, 'injected');
+      return create(ns, e);
+    };
+    await t.clock.advance(1_000);
+    const next = await t.reconciler.reconcile(structuredClone(t.store.canary), t.signal);
+    expect(t.store.canary.status?.phase).toBe('Succeeded');
+    expect(t.reasons()).not.toContain('Promoted');
+    expect(next).toBeDefined();
+    await t.reconciler.reconcile(structuredClone(t.store.canary), t.signal);
+    expect(t.reasons().filter((r) => r === 'Promoted')).toHaveLength(1);
+    expect(t.store.canary.status?.pendingEvent).toBeUndefined();
+    expect(await t.reconciler.reconcile(structuredClone(t.store.canary), t.signal)).toBeUndefined();
+  });
+
   it('refuses a route whose backendRefs do not match, leaving it untouched', async () => {
     const t = setup();
     t.store.canary.spec.canary = { name: 'backend-v9', port: 80 };
