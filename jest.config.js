@@ -11,6 +11,7 @@ const common = {
   cacheDirectory: '<rootDir>/.jest-cache',
 };
 export default {
+  testSequencer: '<rootDir>/test/support/sequencer.cjs',
   // Only honoured at the top level; e2e tests start servers and run whole rollouts.
   testTimeout: 180000,
   projects: [

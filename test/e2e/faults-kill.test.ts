@@ -108,7 +108,9 @@ describe('controller killed with SIGKILL at random moments', () => {
     };
     const refresh = async (): Promise<void> => {
       for (const r of rollouts.filter((x) => !x.ended)) {
-        const phase = (await readCanary(k, r.name))?.status?.phase;
+        // Ended: a final phase whose Event is announced (a kill between the two leaves it owed in status).
+        const status = (await readCanary(k, r.name))?.status;
+        const phase = status?.pendingEvent ? undefined : status?.phase;
         if (phase === 'Succeeded' || phase === 'Failed' || phase === 'Invalid') {
           r.ended = phase;
           await evaluate(r);
@@ -131,7 +133,9 @@ describe('controller killed with SIGKILL at random moments', () => {
     while (rollouts.some((r) => !r.ended) && Date.now() < end) {
       await sleep(500);
       for (const r of rollouts.filter((x) => !x.ended)) {
-        const phase = (await readCanary(k, r.name))?.status?.phase;
+        // Ended: a final phase whose Event is announced (a kill between the two leaves it owed in status).
+        const status = (await readCanary(k, r.name))?.status;
+        const phase = status?.pendingEvent ? undefined : status?.phase;
         if (phase === 'Succeeded' || phase === 'Failed' || phase === 'Invalid') {
           r.ended = phase;
           await evaluate(r);

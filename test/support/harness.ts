@@ -64,7 +64,8 @@ export async function waitForCanary(sb: Sandbox, name: string, pred: (c: Canary)
   let last: Canary | undefined;
   while (Date.now() < end) {
     last = await getCanary(sb, name, namespace);
-    if (pred(last)) return last;
+    // A transition is complete once its Event is written (status.pendingEvent cleared).
+    if (pred(last) && !last.status?.pendingEvent) return last;
     await sleep(300);
   }
   throw new Error(`timed out waiting on Canary ${namespace}/${name}; last status: ${JSON.stringify(last?.status)}`);
