@@ -1,11 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants as fsConstants, mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import axios from 'axios';
 import { AbortedError, RouteshiftError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import { freeLoopbackPort } from '../core/net.js';
 
 /**
  * Runs Debian's real Prometheus as a child process (no systemd), for tests, the sandbox and CI.
@@ -83,17 +83,6 @@ export function findPrometheusBinary(): string | undefined {
   return candidatePaths().find(isExecutable);
 }
 
-async function freeLoopbackPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 function promDuration(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000}s` : `${Math.max(1, Math.round(ms))}ms`;

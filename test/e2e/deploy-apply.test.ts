@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import { CoordinationV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { parse, stringify } from 'yaml';
 import { fromRoot } from '../../src/core/paths.js';
+import { freeLoopbackPort as freePort } from '../../src/core/net.js';
 import type { Sandbox } from '../../src/sandbox/sandbox.js';
 import { demoCanary, seedObjects } from '../../src/sandbox/seed.js';
 import { createAll, newSandbox, sleep, startController, waitForCanary, type ControllerProcess } from '../support/harness.js';
@@ -29,15 +30,6 @@ async function kubectl(...args: string[]): Promise<string> {
   return stdout;
 }
 
-async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
 
 beforeAll(async () => {
   sb = await newSandbox();

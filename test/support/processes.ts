@@ -1,6 +1,6 @@
 /** Process-table reads from /proc (Linux), to check that a command leaves no process behind. */
 import { readdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freeLoopbackPort } from '../../src/core/net.js';
 
 interface ProcStat {
   pid: number;
@@ -54,14 +54,4 @@ export function commandLine(pid: number): string {
 }
 
 /** A loopback port nothing listens on at the time of the call. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export const freePort = freeLoopbackPort;

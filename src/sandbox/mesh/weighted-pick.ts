@@ -1,3 +1,5 @@
+import { seededRandom } from '../../core/random.js';
+
 /** Gateway API defaults an omitted backendRef weight to 1; negative values are invalid and count as 0. */
 export function effectiveWeight(weight: number | undefined): number {
   if (weight === undefined) return 1;
@@ -28,14 +30,5 @@ export function pickWeighted<T extends { weight?: number }>(items: readonly T[],
   return undefined;
 }
 
-/** A small, seedable PRNG (mulberry32) so statistical tests are reproducible. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small, seedable PRNG so statistical tests are reproducible. */
+export { seededRandom };
