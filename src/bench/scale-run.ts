@@ -58,7 +58,8 @@ export interface ScaleResult {
   started: number;
   windowSec: number;
   /** Scheduler lateness from routeshift_tick_lateness_seconds (seconds, bucket-interpolated; max = bucket bound). */
-  tickLateness: { p50: number | undefined; p99: number | undefined; maxBound: number | undefined; ticks: number };
+  /** Quantiles past the histogram's last finite bucket (10 s) are `open`: the true value is above it. */
+  tickLateness: { p50: number | undefined; p99: number | undefined; p50Open: boolean; p99Open: boolean; maxBound: number | undefined; ticks: number };
   /** Analysis start against stepStart/lastAnalysis + interval, from status (ms, exact). */
   analysisLateness: Quantiles;
   /** Status write of the decision -> route patch answered (ms). */
@@ -283,6 +284,8 @@ export async function runScalePoint(count: number, o: ScaleOptions): Promise<Sca
       }
       for (const k of Object.keys(breakdown)) breakdown[k] = (breakdown[k] as number) / canaryIntervals;
       const lat = m0 && m1 ? histogramDelta(histogramOf(m1, 'routeshift_tick_lateness_seconds'), histogramOf(m0, 'routeshift_tick_lateness_seconds')) : undefined;
+      const p50 = lat ? histogramQuantile(0.5, lat) : undefined;
+      const p99 = lat ? histogramQuantile(0.99, lat) : undefined;
       const maxBound = lat && lat.count > 0 ? lat.buckets.find((b) => b.count >= lat.count)?.le : undefined;
       const promCount = m0 && m1 ? sumOf(m1, 'routeshift_prometheus_request_duration_seconds_count') - sumOf(m0, 'routeshift_prometheus_request_duration_seconds_count') : NaN;
       const promOk = (s: TextSample[]): number =>
@@ -302,8 +305,10 @@ export async function runScalePoint(count: number, o: ScaleOptions): Promise<Sca
         started,
         windowSec,
         tickLateness: {
-          p50: lat ? histogramQuantile(0.5, lat)?.value : undefined,
-          p99: lat ? histogramQuantile(0.99, lat)?.value : undefined,
+          p50: p50?.value,
+          p99: p99?.value,
+          p50Open: p50?.open ?? false,
+          p99Open: p99?.open ?? false,
           maxBound,
           ticks: lat?.count ?? 0,
         },
