@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import http from 'node:http';
 import { RouteshiftError } from '../core/errors.js';
 
@@ -90,6 +91,7 @@ export class KubeHttp {
    * relisting after 410 Gone. `onLine` sees the listed items as ADDED.
    */
   async listWatch(path: string, onLine: (line: WatchLine) => void, signal: AbortSignal): Promise<void> {
+    setMaxListeners(0, signal); // one long-lived signal for every list and re-watch
     let rv = '';
     while (!signal.aborted) {
       try {

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { KubeHttp, WatchLine } from './kube-http.js';
 
 /**
@@ -26,6 +27,7 @@ export interface RouteStatusStub {
 
 export function startRouteStatusStub(client: KubeHttp, namespace: string): RouteStatusStub {
   const ac = new AbortController();
+  setMaxListeners(0, ac.signal); // shared by every status write in flight
   const collection = `/apis/gateway.networking.k8s.io/v1/namespaces/${namespace}/httproutes`;
   const pending = new Map<string, number>(); // route name -> generation to confirm
   const inflight = new Set<string>();
