@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import http from 'node:http';
+import { freeLoopbackPort } from '../core/net.js';
 import { fromRoot } from '../core/paths.js';
 
 /**
@@ -37,20 +37,8 @@ export interface ControllerChild {
   stop(): Promise<void>;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 export async function startControllerChild(o: ControllerChildOptions): Promise<ControllerChild> {
-  const metricsPort = await freePort();
+  const metricsPort = await freeLoopbackPort();
   const configFile = join(o.workDir, 'controller.yaml');
   // JSON is YAML.
   writeFileSync(

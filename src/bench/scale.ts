@@ -115,7 +115,7 @@ export function formatScaleTable(results: ScaleResult[]): string {
     const t = r.tickLateness;
     // The histogram's last finite bucket is 10 s: beyond it only "more than 10 s" is known.
     const open = (v: number | undefined, isOpen: boolean): string => (isOpen ? `> ${f(v, 0)}` : f(v, 3));
-    const max = t.maxBound === Infinity ? '> 10' : `≤ ${f(t.maxBound, 3)}`;
+    const max = t.maxBound === undefined ? '–' : t.maxBound === Infinity ? '> 10' : `≤ ${f(t.maxBound, 3)}`;
     lines.push(
       `| ${r.count} | ${r.batching} | ${open(t.p50, t.p50Open)} / ${open(t.p99, t.p99Open)} / ${max} | ${q(r.analysisLateness)} | ${q(r.decisionToPatch)} | ${f(r.rssMiB.end)} / ${f(r.rssMiB.max)} | ${f(r.heapUsedMiB)} | ${f(r.cpuCores, 2)} | ${f(r.apiPerCanaryInterval, 2)} | ${f(r.promPerCanaryInterval, 2)} | ${f(r.analysesPerCanaryInterval, 2)} | ${f(r.readyMs === undefined ? undefined : r.readyMs / 1000, 1)} / ${f(r.allStartedMs === undefined ? undefined : r.allStartedMs / 1000, 1)} |`,
     );
