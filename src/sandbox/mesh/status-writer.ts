@@ -1,3 +1,4 @@
+import { sharedAbortController } from '../../core/abort.js';
 import type { Logger } from '../../core/logger.js';
 import { errorMessage } from '../../core/errors.js';
 import { isConflict, isNotFound, type KubeRest } from './kube/rest.js';
@@ -20,7 +21,7 @@ export function routePath(namespace: string, name: string): string {
 export class RouteStatusWriter {
   private readonly queue = new Map<string, { live: HTTPRoute; config: MeshConfig }>();
   private running: Promise<void> | undefined;
-  private readonly abort = new AbortController();
+  private readonly abort = sharedAbortController();
   private retryTimer: NodeJS.Timeout | undefined;
 
   constructor(

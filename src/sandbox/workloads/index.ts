@@ -1,3 +1,5 @@
+import { setMaxListeners } from 'node:events';
+import { sharedAbortController } from '../../core/abort.js';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '../../core/logger.js';
 import { errorMessage } from '../../core/errors.js';
@@ -56,7 +58,7 @@ class WorkloadController implements Workloads {
   /** Slices this controller wrote (or found from an earlier run), as last written. */
   private readonly managed = new Map<string, EndpointSlice>();
   private readonly loggedProblems = new Map<string, string>();
-  private readonly abort = new AbortController();
+  private readonly abort = sharedAbortController();
   private dirty = false;
   private loop: Promise<void> | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -109,6 +111,7 @@ class WorkloadController implements Workloads {
     await this.idle();
     // Pods are gone: take their endpoints out (best effort, the API server may already be down).
     const deadline = AbortSignal.timeout(2000);
+    setMaxListeners(0, deadline); // one deadline for every slice deletion at once
     await Promise.all(
       [...this.managed.values()].map((s) =>
         this.rest

@@ -1,3 +1,4 @@
+import { sharedAbortController } from '../../../core/abort.js';
 import { makeInformer, type KubeConfig, type KubernetesObject, type KubernetesListObject } from '@kubernetes/client-node';
 import type { Logger } from '../../../core/logger.js';
 import { errorMessage } from '../../../core/errors.js';
@@ -23,7 +24,7 @@ export class ResourceCache<T extends KubeObject> implements ObjectStore<T> {
   private restartTimer: NodeJS.Timeout | undefined;
   private readonly listeners: Array<(kind: ChangeKind, obj: T) => void> = [];
   /** Cancels a list in flight when the cache stops. */
-  private readonly abort = new AbortController();
+  private readonly abort = sharedAbortController();
   private resolveSynced!: () => void;
   /** Resolves after the first successful list has filled the cache. */
   readonly synced: Promise<void> = new Promise((r) => (this.resolveSynced = r));
