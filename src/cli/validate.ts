@@ -1,6 +1,31 @@
 import { readFileSync } from 'node:fs';
+import { parseAllDocuments } from 'yaml';
+import type { Canary } from '../api/canary.js';
+import { withControllerChecks } from '../controller/analysis.js';
 import { loadTemplates } from '../metrics/templates.js';
-import { validateDocuments } from '../metrics/validate.js';
+import { validateDocuments, type Problem } from '../metrics/validate.js';
+
+/** validateDocuments plus the checks the controller adds on load, so the CLI refuses what the controller would. */
+function allProblems(text: string, templates: Awaited<ReturnType<typeof loadTemplates>>): Problem[] {
+  const docs = parseAllDocuments(text);
+  // A manifest bundle (Deployments, Services, the HTTPRoute and the Canary) is checked for its
+  // routeshift objects; other API groups are not ours to judge.
+  const foreign = new Set<number>();
+  docs.forEach((doc, i) => {
+    const v = doc.errors.length ? undefined : (doc.toJS() as { apiVersion?: unknown } | null)?.apiVersion;
+    if (typeof v === 'string' && !v.startsWith('routeshift.io/')) foreign.add(i + 1);
+  });
+  const problems = validateDocuments(text, templates).filter((p) => !(p.document !== undefined && foreign.has(p.document)));
+  docs.forEach((doc, i) => {
+    if (doc.errors.length) return;
+    const obj = doc.toJS() as Canary | null;
+    if (obj?.kind !== 'Canary' || !obj.spec?.analysis) return;
+    for (const p of withControllerChecks(obj, [])) {
+      if (!problems.some((q) => q.document === i + 1 && q.path === p.path)) problems.push({ ...p, document: i + 1, object: `Canary/${obj.metadata?.name ?? '?'}` });
+    }
+  });
+  return problems;
+}
 
 /** `routeshift validate -f FILE...`: every problem of every object, with file, document and path; exit 1 on any. */
 export async function runValidate(files: string[], templateDirs: string[], out: NodeJS.WritableStream): Promise<number> {
@@ -15,7 +40,7 @@ export async function runValidate(files: string[], templateDirs: string[], out: 
       problems++;
       continue;
     }
-    for (const p of validateDocuments(text, templates)) {
+    for (const p of allProblems(text, templates)) {
       const where = [file, p.document ? `document ${p.document}` : '', p.object ?? ''].filter(Boolean).join(': ');
       out.write(`${where}: ${p.path ? `${p.path}: ` : ''}${p.message}\n`);
       problems++;

@@ -46,7 +46,7 @@ export async function createAnalysis(o: {
  * webhooks that can be called (a url on every non-confirm hook, http or https). One problem per path,
  * the metrics layer's first.
  */
-function withControllerChecks(canary: Canary, problems: Problem[]): Problem[] {
+export function withControllerChecks(canary: Canary, problems: Problem[]): Problem[] {
   const out = [...problems];
   const add = (p: { path: string; message: string }): void => {
     if (!out.some((q) => q.path === p.path)) out.push(p);

@@ -32,6 +32,8 @@ export interface ControllerOptions {
 
 /** How long a stopping controller lets the ticks in flight finish their writes. */
 const SHUTDOWN_GRACE_MS = 10_000;
+/** The first tick of each canary after gaining the lease lands somewhere in this window. */
+const START_JITTER_MS = 1_000;
 
 const key = (o: { metadata?: { namespace?: string; name?: string } }): string => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
 
@@ -180,7 +182,8 @@ export class Controller {
     this.schedulerAbort = new AbortController();
     this.tickAbort = new AbortController();
     this.schedulerDone = this.scheduler.run(this.schedulerAbort.signal, this.tickAbort.signal);
-    for (const c of this.canaries.list()) if (this.inScope(c.metadata.namespace)) this.scheduler.schedule(key(c), 0);
+    // Spread the first ticks over a second: canaries that start together would otherwise stay in step.
+    for (const c of this.canaries.list()) if (this.inScope(c.metadata.namespace)) this.scheduler.schedule(key(c), Math.floor(Math.random() * START_JITTER_MS));
   }
 
   /** Stops starting ticks; waits up to `graceMs` for the ones in flight, then aborts them. */
