@@ -337,8 +337,8 @@ describe.each(['deploy', ...OVERLAYS])('%s renders', (dir) => {
     expect(deploy.metadata?.namespace).toBe(NAMESPACE);
     expect(deploy.spec?.replicas).toBe(2);
     expect(c.args).toEqual(['controller', '--config', '/etc/routeshift/config.yaml']);
-    expect(c.resources?.requests).toEqual({ cpu: '50m', memory: '96Mi' });
-    expect(c.resources?.limits?.memory).toBe('256Mi');
+    expect(c.resources?.requests).toEqual({ cpu: '250m', memory: '192Mi' });
+    expect(c.resources?.limits?.memory).toBe('384Mi');
     const port = c.ports?.find((p) => p.name === 'http-metrics');
     expect(port?.containerPort).toBe(loadRendered(r()).server.port);
     for (const [probe, path] of [
