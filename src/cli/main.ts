@@ -4,7 +4,7 @@ import { Command, Option } from 'commander';
 import { createLogger } from '../core/logger.js';
 import { errorMessage, InvalidSpecError } from '../core/errors.js';
 import { fromRoot } from '../core/paths.js';
-import { registerOperatorCommands } from './operator.js';
+import { registerOperatorCommands } from './commands/index.js';
 
 const pkg = JSON.parse(readFileSync(fromRoot('package.json'), 'utf8')) as { version: string };
 
@@ -109,7 +109,7 @@ export function buildProgram(): Command {
 export async function main(argv: string[]): Promise<void> {
   try {
     const program = buildProgram();
-    await registerOperatorCommands(program);
+    registerOperatorCommands(program);
     await program.parseAsync(argv);
   } catch (err) {
     process.stderr.write(`error: ${errorMessage(err)}\n`);
