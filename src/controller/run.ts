@@ -18,6 +18,7 @@ import { createHookRunner, hooksOfType, notifyEventHook, runGates } from '../hoo
 import { createNotifier } from '../notify/index.js';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { callOptions } from '../kube/options.js';
+import { withKeepAlive } from '../kube/keep-alive.js';
 import type { MetricReport } from '../api/canary.js';
 import { KubeRouteClient } from '../routing/index.js';
 import type { ControllerConfig } from './config.js';
@@ -38,11 +39,11 @@ export interface RuntimeOptions {
 }
 
 function loadKubeConfig(o: RuntimeOptions): KubeConfig {
-  if (o.kubeConfig) return o.kubeConfig;
+  if (o.kubeConfig) return withKeepAlive(o.kubeConfig);
   const kc = new KubeConfig();
   if (o.kubeconfigPath) kc.loadFromFile(o.kubeconfigPath);
   else kc.loadFromDefault();
-  return kc;
+  return withKeepAlive(kc);
 }
 
 function secretFile(path: string | undefined): string | undefined {
