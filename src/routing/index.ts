@@ -16,6 +16,7 @@ export { readWeights, weightsFor, canaryPercentOf, effectiveWeight, DEFAULT_WEIG
 export { buildWeightPatch, type TargetWeights } from './patch.js';
 export { routeProgrammed, type RouteReadiness, type ReadinessOptions, type ReadinessReason } from './readiness.js';
 export { KubeRouteClient, type KubeRouteClientOptions } from './kube-route-client.js';
+export { CachedRouteClient, type RouteLookup } from './cached-route-client.js';
 export {
   setWeights,
   routeKeyFor,
