@@ -32,11 +32,40 @@ export async function createAnalysis(o: {
 }): Promise<Analysis> {
   const templates = await loadTemplates({ extraPaths: o.config.templates.dirs, ...(o.signal ? { signal: o.signal } : {}) });
   const defaultProvider = o.config.defaults.provider;
+  const cache = new ValidationCache();
   return {
     templates,
-    validate: (canary) => withControllerChecks(canary, validateCanary(canary, templates, { defaultProvider })),
+    validate: (canary) => cache.get(canary, templates.revision, () => withControllerChecks(canary, validateCanary(canary, templates, { defaultProvider }))),
     measure: (canary, signal) => measure({ canary, templates, provider: o.provider, signal, defaultProvider, ...(o.providerFor ? { providerFor: o.providerFor } : {}) }),
   };
+}
+
+/** Entries kept; a controller holds at most one spec per Canary that it is ticking. */
+const VALIDATION_CACHE_SIZE = 10_000;
+
+/**
+ * Validation runs every tick but its answer only changes with the spec or the templates. Parsing every
+ * PromQL query again was a tenth of the controller's CPU at a thousand canaries (docs/benchmarks.md).
+ * Keyed by the spec's text, not metadata.generation, so a caller that builds Canaries without one is safe.
+ */
+export class ValidationCache {
+  private readonly entries = new Map<string, Problem[]>();
+
+  constructor(private readonly size = VALIDATION_CACHE_SIZE) {}
+
+  get(canary: Canary, templatesRevision: number, compute: () => Problem[]): Problem[] {
+    const k = `${templatesRevision}\0${canary.metadata.namespace ?? ''}\0${canary.metadata.name}\0${JSON.stringify(canary.spec)}`;
+    let problems = this.entries.get(k);
+    if (problems) {
+      // Least recently used goes first: re-insert on a hit.
+      this.entries.delete(k);
+    } else {
+      problems = compute();
+      if (this.entries.size >= this.size) this.entries.delete(this.entries.keys().next().value as string);
+    }
+    this.entries.set(k, problems);
+    return problems.map((p) => ({ ...p }));
+  }
 }
 
 /**

@@ -56,6 +56,7 @@ export class PromQLError extends RouteshiftError {
 /** Templates by namespace and name; built-ins and file templates have no namespace and serve every Canary. */
 export class TemplateSet {
   private readonly byKey = new Map<string, MetricTemplate>();
+  private changes = 0;
 
   constructor(templates: Iterable<MetricTemplate> = []) {
     for (const t of templates) this.add(t);
@@ -64,11 +65,18 @@ export class TemplateSet {
   /** Adds or replaces; a later template of the same namespace/name wins (a ConfigMap can override a built-in). */
   add(template: MetricTemplate): this {
     this.byKey.set(key(template.metadata.namespace, template.metadata.name), template);
+    this.changes++;
     return this;
   }
 
   remove(name: string, namespace?: string): boolean {
+    this.changes++;
     return this.byKey.delete(key(namespace, name));
+  }
+
+  /** Grows on every add and remove: results computed from the set are stale once it moves. */
+  get revision(): number {
+    return this.changes;
   }
 
   /** In `namespace` first, then the cluster-wide (built-in or file) template of that name. */

@@ -73,3 +73,18 @@ describe('validateTemplateQuery', () => {
     expect(validateTemplateQuery('x{n="{{ namespace }}"}', { vars: { namespace: 'shop' } })).toEqual({ ok: true, rendered: 'x{n="shop"}' });
   });
 });
+
+describe('validatePromQL remembers answers by query text', () => {
+  it('answers the same text with the same frozen result, good or bad', () => {
+    const good = 'sum(rate(istio_requests_total{destination_service_name="cache-test"}[1m]))';
+    const first = validatePromQL(good);
+    expect(validatePromQL(good)).toBe(first);
+    expect(Object.isFrozen(first)).toBe(true);
+    const bad = 'sum(rate(istio_requests_total{destination_service_name="cache-test"}[1m])';
+    const a = validatePromQL(bad);
+    expect(a.ok).toBe(false);
+    expect(validatePromQL(bad)).toBe(a);
+    // A different text is judged on its own.
+    expect(validatePromQL(bad + ')')).toEqual({ ok: true });
+  });
+});
