@@ -1,12 +1,12 @@
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { CANARY_PLURAL, GROUP, METRIC_TEMPLATE_PLURAL, VERSION, type Canary, type MetricTemplate } from '../api/canary.js';
+import { CANARY_PLURAL, GROUP, METRIC_TEMPLATE_PLURAL, VERSION, canaryKey, type Canary, type MetricTemplate } from '../api/canary.js';
 import type { TemplateSet } from '../metrics/templates.js';
 import type { Clock } from '../core/clock.js';
 import { errorMessage } from '../core/errors.js';
 import { callOptions } from '../kube/options.js';
 import { toKubeApiError } from '../kube/errors.js';
-import { GATEWAY_GROUP, GATEWAY_VERSION, type Route } from '../routing/index.js';
+import { CachedRouteClient, GATEWAY_GROUP, GATEWAY_VERSION, type Route } from '../routing/index.js';
 import { kubeCanaryStore, type CanaryStore } from './canary-store.js';
 import { kubeLeaseStore, LeaderElector } from './leader.js';
 import type { ControllerMetrics } from './metrics.js';
@@ -66,6 +66,7 @@ export class Controller {
   private readonly scheduler: Scheduler;
   private readonly reconciler: Reconciler;
   private readonly store: CanaryStore;
+  private readonly routeClient: CachedRouteClient;
   private leading = false;
   private schedulerAbort: AbortController | undefined;
   private schedulerDone: Promise<void> | undefined;
@@ -119,7 +120,9 @@ export class Controller {
       onStart: (_k, late) => opts.metrics.tickLateness.observe(late / 1000),
       handler: (k, signal) => this.tick(k, signal),
     });
-    this.reconciler = new Reconciler({ ...opts.deps, store: this.store, clock: opts.clock, logger: opts.logger, metrics: opts.metrics });
+    // Ticks read routes from the informer; patches still go to the API with their `test` ops.
+    this.routeClient = new CachedRouteClient(opts.deps.routes, (ref) => (ref.kind === 'HTTPRoute' ? this.routes.get(ref.namespace, ref.name) : undefined));
+    this.reconciler = new Reconciler({ ...opts.deps, routes: this.routeClient, store: this.store, clock: opts.clock, logger: opts.logger, metrics: opts.metrics });
   }
 
   /** The cached Canary (as last seen by the informer), for notification routing. */
@@ -227,6 +230,7 @@ export class Controller {
     const k = key(obj);
     if (type === 'delete') {
       this.scheduler.cancel(k);
+      this.reconciler.forget(canaryKey(obj));
       this.opts.metrics.forgetCanary(obj.metadata.namespace ?? '', obj.metadata.name, (obj.status?.lastAnalysis ?? []).map((r) => r.name));
       return;
     }
@@ -239,6 +243,7 @@ export class Controller {
   }
 
   private onRoute(type: 'add' | 'update' | 'delete', route: Route): void {
+    this.routeClient.observe(route);
     if (!this.leading) return;
     const ns = route.metadata.namespace;
     for (const c of this.canaries.list()) {
