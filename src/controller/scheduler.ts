@@ -38,6 +38,8 @@ export class Scheduler {
   private readonly running = new Set<string>();
   private readonly rerun = new Map<string, number>();
   private wake: AbortController | undefined;
+  /** When the run loop's current sleep ends (-Infinity: it waits for a free worker, which wakes it). */
+  private sleepUntil = 0;
   private readonly concurrency: number;
   private active = 0;
   private seq = 0;
@@ -60,7 +62,8 @@ export class Scheduler {
     if (current !== undefined && current <= at) return;
     this.due.set(key, at);
     this.push({ key, due: at, seq: this.seq++ });
-    this.wake?.abort();
+    // Waking the loop costs an abort; only an entry due before its sleep ends needs it.
+    if (at < this.sleepUntil) this.wake?.abort();
   }
 
   cancel(key: string): void {
@@ -96,13 +99,16 @@ export class Scheduler {
         continue;
       }
       this.wake = new AbortController();
-      const waitMs = top && this.active < this.concurrency ? top.due - now : 3_600_000;
+      const free = this.active < this.concurrency;
+      this.sleepUntil = top && free ? top.due : free ? now + 3_600_000 : -Infinity;
+      const waitMs = top && free ? top.due - now : 3_600_000;
       try {
         await this.opts.clock.sleep(waitMs, this.wake.signal);
       } catch {
         // woken early: something was scheduled, finished, or we are stopping
       }
       this.wake = undefined;
+      this.sleepUntil = 0;
     }
     while (this.active > 0) await new Promise<void>((r) => this.idle.push(r));
   }
@@ -118,6 +124,7 @@ export class Scheduler {
         return this.opts.errorBackoffMs ?? 5_000;
       })
       .then((next) => {
+        const wasFull = this.active >= this.concurrency;
         this.active--;
         this.running.delete(entry.key);
         const again = this.rerun.get(entry.key);
@@ -127,7 +134,7 @@ export class Scheduler {
           const at = again === undefined ? nextAt : nextAt === undefined ? again : Math.min(again, nextAt);
           if (at !== undefined) this.schedule(entry.key, at - this.opts.clock.now());
         }
-        this.wake?.abort();
+        if (wasFull || this.stopped) this.wake?.abort();
         if (this.active === 0) this.idle.splice(0).forEach((r) => r());
       });
   }
