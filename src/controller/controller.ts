@@ -1,6 +1,6 @@
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { CANARY_PLURAL, GROUP, METRIC_TEMPLATE_PLURAL, VERSION, canaryKey, type Canary, type MetricTemplate } from '../api/canary.js';
+import { CANARY_PLURAL, GROUP, METRIC_TEMPLATE_PLURAL, VERSION, type Canary, type MetricTemplate } from '../api/canary.js';
 import type { TemplateSet } from '../metrics/templates.js';
 import type { Clock } from '../core/clock.js';
 import { errorMessage } from '../core/errors.js';
@@ -230,7 +230,6 @@ export class Controller {
     const k = key(obj);
     if (type === 'delete') {
       this.scheduler.cancel(k);
-      this.reconciler.forget(canaryKey(obj));
       this.opts.metrics.forgetCanary(obj.metadata.namespace ?? '', obj.metadata.name, (obj.status?.lastAnalysis ?? []).map((r) => r.name));
       return;
     }

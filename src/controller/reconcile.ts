@@ -61,19 +61,7 @@ type Tick = { canary: Canary; status: CanaryStatus; now: number; nowIso: string;
  * controller killed between the two finishes the move on restart, and no step is skipped or repeated.
  */
 export class Reconciler {
-  /**
-   * Transition Events written whose debt is still in status (by canary key): the next status write drops
-   * it, so a separate write just to clear it is saved. Lost on restart, when the Event is announced again
-   * under its fixed name and the API answers AlreadyExists.
-   */
-  private readonly announced = new Map<string, string>();
-
   constructor(private readonly deps: ReconcilerDeps) {}
-
-  /** The Canary is gone: drop what is remembered about it. */
-  forget(key: string): void {
-    this.announced.delete(key);
-  }
 
   /** One tick for one Canary; returns ms until the next, or undefined to wait for a change. */
   async reconcile(canary: Canary, signal: AbortSignal): Promise<number | undefined> {
@@ -90,7 +78,7 @@ export class Reconciler {
     try {
       const next = await this.step(t);
       // An owed transition Event (its write failed) is retried soon, even by an idle Canary.
-      return this.owes(t) ? Math.min(next ?? PENDING_EVENT_RETRY_MS, PENDING_EVENT_RETRY_MS) : next;
+      return t.status.pendingEvent ? Math.min(next ?? PENDING_EVENT_RETRY_MS, PENDING_EVENT_RETRY_MS) : next;
     } finally {
       const s = t.canary.status ?? {};
       const ns = canary.metadata.namespace ?? 'default';
@@ -511,8 +499,6 @@ export class Reconciler {
   /**
    * A rollout transition: status (with the Event it owes) first, then the Event under a name fixed by
    * revision, step and reason. If the process dies in between, the next tick announces it.
-   * Once the Event is written the debt is dropped: by the next status write of a rollout that goes on
-   * (saving a write per step), at once when the rollout ends (no write may follow).
    */
   private async transition(t: Tick, reason: Reason, message: string, mutate: (s: CanaryStatus) => CanaryStatus, fields: Record<string, unknown> = {}): Promise<void> {
     let name = '';
@@ -521,26 +507,14 @@ export class Reconciler {
       name = transitionEventName(t.canary.metadata.name, next.revision ?? '', next.stepIndex ?? -1, next.phase ?? '', reason);
       return { ...next, pendingEvent: { name, reason, message } };
     });
-    // A failed Event write keeps the debt for the next tick.
-    if (!(await this.event(t, reason, message, fields, name))) return;
-    if (t.status.phase !== undefined && ACTIVE.has(t.status.phase)) this.announced.set(canaryKey(t.canary), name);
-    else await this.commit(t, (s) => s); // commit strips pendingEvent
-  }
-
-  /** Whether status holds a transition Event not known to be written. */
-  private owes(t: Tick): boolean {
-    const p = t.status.pendingEvent;
-    return p !== undefined && this.announced.get(canaryKey(t.canary)) !== p.name;
+    // Announced: drop the debt (commit strips pendingEvent). A failed Event write keeps it for the next tick.
+    if (await this.event(t, reason, message, fields, name)) await this.commit(t, (s) => s);
   }
 
   /** Re-announces a transition whose Event may not have been written (see transition). */
   private async announcePending(t: Tick): Promise<void> {
     const p = t.status.pendingEvent;
-    if (!p) {
-      this.announced.delete(canaryKey(t.canary));
-      return;
-    }
-    if (!this.owes(t)) return; // written; the next status write drops it
+    if (!p) return;
     t.resuming = true; // the route may lag the transition: finishing it is not drift
     if (await this.event(t, p.reason as Reason, p.message, {}, p.name)) await this.commit(t, (s) => s);
   }

@@ -259,34 +259,6 @@ describe('Reconciler phase machine', () => {
     expect(moves.filter((m) => m.includes('-> 75'))).toHaveLength(1);
   });
 
-  it('writes status once per step: the Event debt goes with the next write, and a restart does not repeat it', async () => {
-    const t = setup();
-    await t.run(3, (s) => (s.stepIndex ?? -1) >= 1); // at 25, the analysis window just started
-    const st = t.store.canary.status as CanaryStatus;
-    // The step's Event is written, its debt left for the next write instead of a write of its own.
-    expect(st.pendingEvent?.reason).toBe('WeightAdvanced');
-    expect(t.reasons().filter((r) => r === 'WeightAdvanced')).toHaveLength(2);
-    // Ticks inside the window neither write nor re-announce, and keep the interval's pace (no quick retry).
-    const writes = t.store.writes;
-    const events = t.sink.events.length;
-    await t.clock.advance(1_000);
-    const delay = await t.reconciler.reconcile(structuredClone(t.store.canary), t.signal);
-    expect(delay).toBeGreaterThan(5_000);
-    expect(t.store.writes).toBe(writes);
-    expect(t.sink.events.length).toBe(events);
-    // A restarted controller does not know the Event was written: it announces it once more under
-    // the same name, the API answers AlreadyExists, and no second Event appears.
-    const fresh = new Reconciler((t.reconciler as unknown as { deps: ConstructorParameters<typeof Reconciler>[0] }).deps);
-    await fresh.reconcile(structuredClone(t.store.canary), t.signal);
-    expect(t.reasons().filter((r) => r === 'WeightAdvanced')).toHaveLength(2);
-    expect(t.store.canary.status?.pendingEvent).toBeUndefined();
-    // The next step's status write carries the analysis and the step: one write, one Event.
-    const before = t.store.writes;
-    await t.run(3, (s) => (s.stepIndex ?? -1) >= 2);
-    expect(t.store.writes - before).toBe(1);
-    expect(t.reasons().filter((r) => r === 'WeightAdvanced')).toHaveLength(3);
-  });
-
   it('restores weights someone else changed, and says so', async () => {
     const t = setup();
     await t.run(3, (s) => (s.stepIndex ?? -1) >= 1);
