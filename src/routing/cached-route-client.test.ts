@@ -1,17 +1,11 @@
 import { CachedRouteClient } from './cached-route-client.js';
 import { RouteMismatchError } from './errors.js';
-import type { LocateInput } from './locate.js';
 import { setWeights } from './route-client.js';
-import { FakeRouteClient, seedRoute } from './testing.js';
+import { FakeRouteClient, SEED_LOCATE_INPUT, SEED_ROUTE_KEY, seedRoute } from './testing.js';
 import type { Route, RouteKey } from './types.js';
 
-const ref: RouteKey = { kind: 'HTTPRoute', namespace: 'istio-test', name: 'backend-split' };
-const input: LocateInput = {
-  routeRef: { name: 'backend-split' },
-  stable: { name: 'backend-v1', port: 80 },
-  canary: { name: 'backend-v2', port: 80 },
-  canaryNamespace: 'istio-test',
-};
+const ref = SEED_ROUTE_KEY;
+const input = SEED_LOCATE_INPUT;
 const live = (): AbortSignal => new AbortController().signal;
 
 /** An API (the fake) and an informer cache that follows it only when told to (`sync`). */

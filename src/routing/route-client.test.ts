@@ -1,17 +1,11 @@
 import { AbortedError } from '../core/errors.js';
 import { RouteApiError, RouteMismatchError, RouteNotFoundError } from './errors.js';
-import type { LocateInput } from './locate.js';
 import { abortable, mapRouteApiError, routeKeyFor, setWeights } from './route-client.js';
-import { FakeRouteClient, seedRoute } from './testing.js';
+import { FakeRouteClient, SEED_LOCATE_INPUT, SEED_ROUTE_KEY, seedRoute } from './testing.js';
 import type { RouteKey } from './types.js';
 
-const ref: RouteKey = { kind: 'HTTPRoute', namespace: 'istio-test', name: 'backend-split' };
-const input: LocateInput = {
-  routeRef: { name: 'backend-split' },
-  stable: { name: 'backend-v1', port: 80 },
-  canary: { name: 'backend-v2', port: 80 },
-  canaryNamespace: 'istio-test',
-};
+const ref = SEED_ROUTE_KEY;
+const input = SEED_LOCATE_INPUT;
 const live = (): AbortSignal => new AbortController().signal;
 
 async function rejection(p: Promise<unknown>): Promise<unknown> {

@@ -8,6 +8,7 @@ import { RouteMismatchError, RouteNotFoundError } from './errors.js';
 import { applyJsonPatch, JsonPatchError, jsonEqual, type JsonPatchOp } from './json-patch.js';
 import type { RouteClient } from './route-client.js';
 import { describeRouteKey } from './route-client.js';
+import type { LocateInput } from './locate.js';
 import type { Route, RouteKey } from './types.js';
 
 function keyOf(ref: RouteKey): string {
@@ -97,6 +98,15 @@ export class FakeRouteClient implements RouteClient {
     return clone(next);
   }
 }
+
+/** The seed route's key and the Canary side of locating its owned backends (backend-v1 stable, v2 canary). */
+export const SEED_ROUTE_KEY: RouteKey = Object.freeze({ kind: 'HTTPRoute', namespace: 'istio-test', name: 'backend-split' });
+export const SEED_LOCATE_INPUT: LocateInput = Object.freeze({
+  routeRef: { name: 'backend-split' },
+  stable: { name: 'backend-v1', port: 80 },
+  canary: { name: 'backend-v2', port: 80 },
+  canaryNamespace: 'istio-test',
+});
 
 /**
  * The seed's 90/10 route (gamma-canary-blog) as the API server returns it: defaults filled in
