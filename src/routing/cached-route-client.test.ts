@@ -2,7 +2,7 @@ import { CachedRouteClient } from './cached-route-client.js';
 import { RouteMismatchError } from './errors.js';
 import { setWeights } from './route-client.js';
 import { FakeRouteClient, SEED_LOCATE_INPUT, SEED_ROUTE_KEY, seedRoute } from './testing.js';
-import type { Route, RouteKey } from './types.js';
+import type { Route } from './types.js';
 
 const ref = SEED_ROUTE_KEY;
 const input = SEED_LOCATE_INPUT;

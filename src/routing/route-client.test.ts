@@ -2,7 +2,6 @@ import { AbortedError } from '../core/errors.js';
 import { RouteApiError, RouteMismatchError, RouteNotFoundError } from './errors.js';
 import { abortable, mapRouteApiError, routeKeyFor, setWeights } from './route-client.js';
 import { FakeRouteClient, SEED_LOCATE_INPUT, SEED_ROUTE_KEY, seedRoute } from './testing.js';
-import type { RouteKey } from './types.js';
 
 const ref = SEED_ROUTE_KEY;
 const input = SEED_LOCATE_INPUT;
