@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: routeshift's scale and detection figures, measured on this machine.
  *
- *   node dist/bench/scale.js                                   # counts 10,100,1000, each with batching off and 50ms, 60 s windows, then detection
+ *   node dist/bench/scale.js                                   # counts 10,100,1000, each with batching off and 20ms, 60 s windows, then detection
  *   node dist/bench/scale.js --counts 10,100,1000,5000 --duration 60s
  *   node dist/bench/scale.js --counts 100 --duration 20s --batching off --no-write --skip-detection
  *   BENCH_TRACE=7 ...                                          # print the controller's requests for canary-7 as they are answered
@@ -49,7 +49,7 @@ export function parseScaleArgs(argv: string[]): ScaleArgs {
     detection: true,
     scale: true,
     controllerConfig: undefined,
-    batching: ['off', '50ms'],
+    batching: ['off', '20ms'],
   };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
