@@ -1,9 +1,23 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import http from 'node:http';
 import { freeLoopbackPort } from '../core/net.js';
 import { fromRoot } from '../core/paths.js';
+import { parse as parseYaml } from 'yaml';
+
+/**
+ * NODE_OPTIONS as deploy/base/deployment.yaml gives the controller container (its V8 heap limit), so
+ * the benchmark measures the memory of what is deployed. Undefined when the manifest sets none.
+ */
+export function deployedNodeOptions(manifest = fromRoot('deploy/base/deployment.yaml')): string | undefined {
+  const doc = parseYaml(readFileSync(manifest, 'utf8')) as {
+    spec?: { template?: { spec?: { containers?: Array<{ name?: string; env?: Array<{ name?: string; value?: string }> }> } } };
+  };
+  const containers = doc.spec?.template?.spec?.containers ?? [];
+  const controller = containers.find((c) => c.name === 'controller') ?? containers[0];
+  return controller?.env?.find((e) => e.name === 'NODE_OPTIONS')?.value;
+}
 
 /**
  * `routeshift controller` as a child process, so its resident memory and CPU time can be read from
@@ -37,6 +51,11 @@ export interface ControllerChild {
   stop(): Promise<void>;
 }
 
+function nodeOptionsEnv(): NodeJS.ProcessEnv {
+  const deployed = deployedNodeOptions();
+  return deployed ? { NODE_OPTIONS: [process.env.NODE_OPTIONS, deployed].filter(Boolean).join(' ') } : {};
+}
+
 export async function startControllerChild(o: ControllerChildOptions): Promise<ControllerChild> {
   const metricsPort = await freeLoopbackPort();
   const configFile = join(o.workDir, 'controller.yaml');
@@ -58,7 +77,7 @@ export async function startControllerChild(o: ControllerChildOptions): Promise<C
   const startedAt = Date.now();
   const child = spawn(process.execPath, [...(o.nodeArgs ?? []), fromRoot('dist/cli/main.js'), 'controller', '--config', configFile, '--kubeconfig', o.kubeconfigPath, '--no-leader-elect'], {
     stdio: ['ignore', fd, fd],
-    env: { ...process.env, ...(o.env ?? {}) },
+    env: { ...process.env, ...nodeOptionsEnv(), ...(o.env ?? {}) },
   });
   closeSync(fd);
   const get = (path: string, timeoutMs = 10_000): Promise<{ status: number; body: string } | undefined> =>

@@ -102,3 +102,18 @@ describe('bench arguments', () => {
     expect(() => parseScaleArgs(['--frobnicate'])).toThrow('unknown flag');
   });
 });
+
+describe('deployedNodeOptions', () => {
+  it('reads the controller container NODE_OPTIONS from deploy/base/deployment.yaml', async () => {
+    const { deployedNodeOptions } = await import('./controller-process.js');
+    const { readFileSync } = await import('node:fs');
+    const { parse } = await import('yaml');
+    const { fromRoot } = await import('../core/paths.js');
+    const manifest = parse(readFileSync(fromRoot('deploy/base/deployment.yaml'), 'utf8')) as {
+      spec: { template: { spec: { containers: Array<{ env?: Array<{ name: string; value?: string }> }> } } };
+    };
+    const env = manifest.spec.template.spec.containers.flatMap((c) => c.env ?? []).find((e) => e.name === 'NODE_OPTIONS');
+    expect(env?.value).toMatch(/--max-old-space-size=\d+/);
+    expect(deployedNodeOptions()).toBe(env?.value);
+  });
+});

@@ -12,6 +12,7 @@
  * load), a canary turned bad mid-rollout, time until the stable holds all the traffic.
  * Results go between the bench:scale markers of docs/benchmarks.md.
  */
+import { deployedNodeOptions } from './controller-process.js';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseDuration } from '../core/duration.js';
@@ -156,7 +157,7 @@ function section(args: ScaleArgs, command: string, results: ScaleResult[], detec
       '### Scale',
       '',
       `N canaries progressing at once (interval ${args.intervalSec} s, two metrics each: Istio success rate and p99 over 30 s windows, 99 steps of 1%) ` +
-        `in one controller process (\`routeshift controller\`, concurrency ${args.concurrency ?? 16}, log level info), against the sandbox API server ` +
+        `in one controller process (\`routeshift controller\`, concurrency ${args.concurrency ?? 16}, log level info, NODE_OPTIONS ${deployedNodeOptions() ?? 'none'} as deploy/base/deployment.yaml sets it), against the sandbox API server ` +
         'and a real Prometheus scraping one target with the Istio series of every canary Service (5 s scrape). A stand-in writes route status ' +
         '(Accepted/ResolvedRefs for each generation) in place of the mesh. Each point: fresh servers, warm-up until every canary is at its first step ' +
         `plus one interval, then a ${(args.durationMs / 1000).toFixed(0)} s window. Memory and CPU are the controller process's own (/proc VmRSS, utime+stime); ` +
