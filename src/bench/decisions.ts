@@ -18,6 +18,7 @@ import type { QueryOutcome } from '../metrics/provider.js';
 import { decide } from '../analysis/decide.js';
 import { logGamma } from '../analysis/special.js';
 import type { Measurement, RollbackReason } from '../analysis/types.js';
+import { idealIntervals, promotionBounds, promotionBoundsMarkdown, rollbackBounds, rollbackBoundsMarkdown, type PromotionBound, type RollbackBound } from './feasibility.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // Random numbers: seeded, so a run can be repeated.
@@ -342,8 +343,47 @@ export function formatMarkdown(report: BenchReport, modes: readonly Mode[] = MOD
   return lines.join('\n');
 }
 
+/** Exact bounds for the report's cells (feasibility.ts): what any test could reach under the same traffic. */
+export interface Bounds {
+  rollback: RollbackBound[];
+  promotion: PromotionBound[];
+}
+
+export function computeBounds(cells: readonly Cell[]): Bounds {
+  const rates = [...new Set(cells.filter((c) => c.kind === 'good').map((c) => c.rps))].sort((a, b) => a - b);
+  return { rollback: rollbackBounds(cells), promotion: promotionBounds(rates) };
+}
+
+function boundFor(bounds: Bounds, cell: Cell, against: RollbackBound['against']): RollbackBound | undefined {
+  return bounds.rollback.find((b) => b.cell.rps === cell.rps && b.cell.canarySuccess === cell.canarySuccess && b.against === against);
+}
+
+/**
+ * "Rolled back within k intervals at the median/p90", next to what any test could do: the bound with the fastest
+ * steps is the largest probability any rule has of rolling back by interval k (docs/analysis.md), so a bound below
+ * 50% (90%) proves the median (p90) goal unreachable under this traffic.
+ */
+function withinGoal(r: CellResult, k: number, bounds: Bounds): string {
+  const median = r.toRollback?.median;
+  const p90 = r.toRollback?.p90;
+  const ok = median !== undefined && median <= k;
+  const best = boundFor(bounds, r.cell, 'margin')?.fastest[k - 1] ?? 1;
+  const tol = boundFor(bounds, r.cell, 'tolerance')?.fastest[k - 1];
+  const at = (v: number): string => pct(v * 100, 100);
+  let note = '';
+  if (best < 0.5) {
+    const earliest = idealIntervals(r.cell, 'margin', 0.5);
+    note = `; **unreachable by any test**: at most ${at(best)} rolled back by interval ${k}, the earliest median any test can reach is ${earliest ?? '> 60'}`;
+  } else if (best < 0.9) {
+    note = `; any test: at most ${at(best)} by interval ${k}${tol !== undefined ? ` (${at(tol)} against stable + tolerance)` : ''}, so a p90 of ${k} is unreachable`;
+  } else if (!ok || (p90 ?? Infinity) > k) {
+    note = `; any test: up to ${at(best)} by interval ${k}${tol !== undefined ? ` (${at(tol)} against stable + tolerance)` : ''}`;
+  }
+  return `${r.cell.rps} rps ${ok ? 'reached' : '**not reached**'} (median ${median ?? '-'}, p90 ${p90 ?? '-'}${note})`;
+}
+
 /** The sequential mode's goals (issue 8), measured on this report: each line says whether it was reached. */
-export function goalSummary(report: BenchReport): string[] {
+export function goalSummary(report: BenchReport, bounds: Bounds = computeBounds(report.results.map((r) => r.cell))): string[] {
   const seq = report.results.filter((r) => r.mode === 'sequential');
   const thr = report.results.filter((r) => r.mode === 'threshold');
   const share = (n: number, of: number): string => pct(n, of);
@@ -360,16 +400,16 @@ export function goalSummary(report: BenchReport): string[] {
       `Counting time-outs as rollbacks: ${mark(timeouts.length === 0)}${timeouts.length ? ` (${timeouts.join('; ')})` : ''}.`,
   );
   const fifty = seq.filter((r) => r.cell.kind === 'bad' && r.cell.canarySuccess === 0.5);
+  lines.push(`- A 50%-error canary rolled back in 1 interval (at the median; intervals to rollback include time-outs): ${fifty.map((r) => withinGoal(r, 1, bounds)).join('; ')}.`);
+  const ninety7 = seq.filter((r) => r.cell.canarySuccess === 0.97 && r.cell.kind === 'bad');
   lines.push(
-    `- A 50%-error canary rolled back in 1 interval: ` +
-      fifty.map((r) => `${r.cell.rps} rps ${mark((r.toRollback?.p90 ?? Infinity) <= 1)} (median ${r.toRollback?.median ?? '-'}, p90 ${r.toRollback?.p90 ?? '-'})`).join('; ') +
-      '.',
-  );
-  const ninety7 = seq.filter((r) => r.cell.canarySuccess === 0.97 && r.cell.rps >= 5);
-  lines.push(
-    `- 97% success at >= 5 rps rolled back within 3 intervals: ` +
-      ninety7.map((r) => `${r.cell.rps} rps ${mark((r.toRollback?.median ?? Infinity) <= 3)} (median ${r.toRollback?.median ?? '-'}, p90 ${r.toRollback?.p90 ?? '-'})`).join('; ') +
-      '.',
+    `- 97% success at >= 5 rps rolled back within 3 intervals (at the median): ${ninety7
+      .filter((r) => r.cell.rps >= 5)
+      .map((r) => withinGoal(r, 3, bounds))
+      .join('; ')}. (Below 5 rps, not a goal: ${ninety7
+      .filter((r) => r.cell.rps < 5)
+      .map((r) => withinGoal(r, 3, bounds))
+      .join('; ')}.)`,
   );
   const goodFast = seq.filter((r) => r.cell.kind === 'good' && r.cell.canarySuccess === 0.998 && r.cell.rps >= 5);
   lines.push(
@@ -383,6 +423,16 @@ export function goalSummary(report: BenchReport): string[] {
         .join('; ') +
       '.',
   );
+  const slow = bounds.promotion.filter((b) => b.rps < 5);
+  if (slow.length > 0) {
+    lines.push(
+      `- Good canaries below 5 rps (not a goal of the issue; they time out): any test needs ${slow[0]?.idealClean} clean canary requests to promote at the bad-promotion bound, ` +
+        slow
+          .map((b) => `at ${b.rps} rps expected by interval ${b.idealCleanInterval ?? '-'} (a 99.8% canary promoted at the median after ${b.idealMedian ?? '-'} at best; the sequential mode after ${b.oursInterval ?? '-'})`)
+          .join(', ') +
+        ', beyond the default time-out of 10 inconclusive intervals in a row: only a longer `inconclusiveLimit`, or handing the decision to a person, avoids rolling such canaries back.',
+    );
+  }
   return lines;
 }
 
@@ -399,7 +449,7 @@ export function replaceSection(doc: string, section: string): string {
   return `${doc}${sep}${block}\n`;
 }
 
-function section(report: BenchReport, command: string): string {
+function section(report: BenchReport, command: string, bounds: Bounds): string {
   const machine = `${cpus()[0]?.model ?? 'unknown CPU'} (${cpus().length} cores shared), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
   return [
     '## Decisions: rollback and promotion under synthetic traffic',
@@ -418,9 +468,29 @@ function section(report: BenchReport, command: string): string {
     '',
     formatMarkdown(report),
     '',
-    'Goals for the sequential mode (computed from the table above):',
+    '### Best any test can do (exact, no simulation)',
     '',
-    ...goalSummary(report),
+    'The same traffic model, computed exactly ([analysis.md](analysis.md#what-any-test-can-do) derives it): the largest probability that *any* rule, ' +
+      'sequential or not, rolls a bad canary back by interval k while rolling back a canary at the null share with probability at most 1% ' +
+      '(the false-rollback bound). It is the power of the Neyman–Pearson test that knows the stable\'s and the canary\'s true shares, on the canary\'s ' +
+      'requests up to interval k: "held at 10" keeps the canary at its first weight until an answer, "steps" moves it up every interval ' +
+      '(more requests; no schedule of these steps gets more). Nulls: stable + margin is what the sequential "worse" test rejects (0.25 pp), ' +
+      'stable + tolerance (2 pp) the worst acceptable canary. Interval 1 is at weight 10 for every rule. Below 50% by interval k, a median ' +
+      'of k intervals is out of reach for every test; below 90%, a p90 of k.',
+    '',
+    rollbackBoundsMarkdown(bounds.rollback),
+    '',
+    'Promotion: to promote at the 1% bad-promotion bound, a test must rule out a canary at stable + tolerance (2.1% bad). A canary at 2.1% ' +
+      'serves n good requests in a row with probability 0.979^n, so any test that promotes on a clean record needs n with 0.979^n <= 1%. ' +
+      '"Expected by interval" uses the fastest steps; "promoted at the median" is where the Neyman–Pearson power for a 99.8% canary ' +
+      'reaches 50% (never before interval 5, the steps). The sequential mode\'s column is its own test on expected counts (canary clean, ' +
+      'stable at 0.1%): the price of not knowing the stable\'s share and of being valid at every interval.',
+    '',
+    promotionBoundsMarkdown(bounds.promotion),
+    '',
+    'Goals for the sequential mode (computed from the tables above):',
+    '',
+    ...goalSummary(report, bounds),
   ].join('\n');
 }
 
@@ -452,14 +522,15 @@ export function main(argv: string[]): void {
   if (args.runs !== undefined) opts.runs = args.runs;
   if (args.seed !== undefined) opts.seed = args.seed;
   const report = runDecisionBench(opts);
+  const bounds = computeBounds(report.results.map((r) => r.cell));
   const table = formatMarkdown(report);
-  process.stdout.write(`${table}\n\n${goalSummary(report).join('\n')}\n\n${report.runs} runs per cell and mode in ${(report.elapsedMs / 1000).toFixed(1)} s\n`);
+  process.stdout.write(`${table}\n\n${goalSummary(report, bounds).join('\n')}\n\n${report.runs} runs per cell and mode in ${(report.elapsedMs / 1000).toFixed(1)} s\n`);
   if (args.write) {
     const path = resolve(process.cwd(), args.out);
     const command = `node dist/bench/decisions.js${argv.length ? ` ${argv.join(' ')}` : ''}`;
     const doc = existsSync(path) ? readFileSync(path, 'utf8') : '# Benchmarks\n\n';
     mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, replaceSection(doc, section(report, command)));
+    writeFileSync(path, replaceSection(doc, section(report, command, bounds)));
     process.stdout.write(`wrote ${path}\n`);
   }
 }
