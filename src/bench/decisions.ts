@@ -105,7 +105,7 @@ export interface Cell {
   kind: 'good' | 'bad' | 'edge';
 }
 
-export type ModeId = 'flagger' | 'threshold' | 'sequential';
+export type ModeId = 'flagger' | 'threshold' | 'sequential' | 'sequential-pause';
 
 export interface Mode {
   id: ModeId;
@@ -115,12 +115,12 @@ export interface Mode {
 
 const INTERVAL_MS = 60_000;
 
-function baseSpec(metric: MetricSpec): CanarySpec {
+function baseSpec(metric: MetricSpec, analysis: Partial<CanarySpec['analysis']> = {}): CanarySpec {
   return {
     routeRef: { name: 'bench' },
     stable: { name: 'app-stable', port: 80 },
     canary: { name: 'app-canary', port: 80 },
-    analysis: { interval: '1m', threshold: 5, stepWeight: 10, maxWeight: 50, metrics: [metric] },
+    analysis: { interval: '1m', threshold: 5, stepWeight: 10, maxWeight: 50, metrics: [metric], ...analysis },
   };
 }
 
@@ -141,6 +141,11 @@ export const MODES: readonly Mode[] = [
     label: 'sequential mode (defaults)',
     spec: baseSpec({ name: 'request-success-rate', mode: 'sequential' }),
   },
+  {
+    id: 'sequential-pause',
+    label: 'sequential mode, onInconclusiveLimit: pause',
+    spec: baseSpec({ name: 'request-success-rate', mode: 'sequential' }, { onInconclusiveLimit: 'pause' }),
+  },
 ];
 
 const cell = (rps: number, canarySuccess: number, kind: Cell['kind']): Cell => ({ rps, canarySuccess, stableSuccess: 0.999, kind });
@@ -156,7 +161,8 @@ export const CELLS: readonly Cell[] = [
 // ---------------------------------------------------------------------------------------------------------
 // One simulated rollout.
 
-export type RunEnd = 'promoted' | 'rolled-back' | 'timed-out' | 'unfinished';
+/** 'handed-over': the time-out handed the decision to a person (onInconclusiveLimit: pause); the run ends there. */
+export type RunEnd = 'promoted' | 'rolled-back' | 'timed-out' | 'handed-over' | 'unfinished';
 
 export interface RunResult {
   end: RunEnd;
@@ -214,6 +220,8 @@ export function simulateRun(mode: Mode, cell: Cell, rand: () => number, maxTicks
       return { end: 'promoted', intervals: tick };
     } else if (d.action === 'rollback') {
       return { end: d.reason === 'InconclusiveLimit' ? 'timed-out' : 'rolled-back', reason: d.reason, intervals: tick };
+    } else if (d.reason === 'AwaitingDecision') {
+      return { end: 'handed-over', intervals: tick };
     }
   }
   return { end: 'unfinished', intervals: maxTicks };
@@ -235,6 +243,8 @@ export interface CellResult {
   promoted: number;
   rolledBack: number;
   timedOut: number;
+  /** Handed to a person at the time-out (onInconclusiveLimit: pause): neither a rollback nor a promotion. */
+  handedOver: number;
   unfinished: number;
   reasons: Partial<Record<RollbackReason, number>>;
   toRollback?: Distribution;
@@ -266,7 +276,7 @@ function distribution(values: number[]): Distribution | undefined {
 
 export function runCell(mode: Mode, cell: Cell, runs: number, seed: number, maxTicks: number): CellResult {
   const rand = rng(seed);
-  const res: CellResult = { cell, mode: mode.id, runs, promoted: 0, rolledBack: 0, timedOut: 0, unfinished: 0, reasons: {} };
+  const res: CellResult = { cell, mode: mode.id, runs, promoted: 0, rolledBack: 0, timedOut: 0, handedOver: 0, unfinished: 0, reasons: {} };
   const toRollback: number[] = [];
   const toPromotion: number[] = [];
   for (let i = 0; i < runs; i++) {
@@ -276,6 +286,8 @@ export function runCell(mode: Mode, cell: Cell, runs: number, seed: number, maxT
       toPromotion.push(r.intervals);
     } else if (r.end === 'unfinished') {
       res.unfinished++;
+    } else if (r.end === 'handed-over') {
+      res.handedOver++;
     } else {
       if (r.end === 'timed-out') res.timedOut++;
       else res.rolledBack++;
@@ -329,15 +341,15 @@ function cellLabel(c: Cell): string {
 export function formatMarkdown(report: BenchReport, modes: readonly Mode[] = MODES): string {
   const lines: string[] = [];
   lines.push(
-    '| cell (canary success @ total rps) | mode | rolled back | promoted | timed out | intervals to rollback (mean / median / p90) | intervals to promotion (mean / median / p90) |',
+    '| cell (canary success @ total rps) | mode | rolled back | promoted | timed out | handed to a person | intervals to rollback (mean / median / p90) | intervals to promotion (mean / median / p90) |',
   );
-  lines.push('| --- | --- | ---: | ---: | ---: | --- | --- |');
+  lines.push('| --- | --- | ---: | ---: | ---: | ---: | --- | --- |');
   for (const r of report.results) {
     const mode = modes.find((m) => m.id === r.mode);
     const rolled = r.unfinished > 0 ? `${pct(r.rolledBack, r.runs)} (+${pct(r.unfinished, r.runs)} unfinished)` : pct(r.rolledBack, r.runs);
     const bold = (s: string, wrong: boolean): string => (wrong && s !== '0.0%' ? `**${s}**` : s);
     lines.push(
-      `| ${cellLabel(r.cell)} | ${mode?.id ?? r.mode} | ${bold(rolled, r.cell.kind === 'good')} | ${bold(pct(r.promoted, r.runs), r.cell.kind === 'bad')} | ${bold(pct(r.timedOut, r.runs), r.cell.kind === 'good')} | ${dist(r.toRollback)} | ${dist(r.toPromotion)} |`,
+      `| ${cellLabel(r.cell)} | ${mode?.id ?? r.mode} | ${bold(rolled, r.cell.kind === 'good')} | ${bold(pct(r.promoted, r.runs), r.cell.kind === 'bad')} | ${bold(pct(r.timedOut, r.runs), r.cell.kind === 'good')} | ${pct(r.handedOver, r.runs)} | ${dist(r.toRollback)} | ${dist(r.toPromotion)} |`,
     );
   }
   return lines.join('\n');
@@ -349,7 +361,9 @@ export interface Bounds {
   promotion: PromotionBound[];
 }
 
-export function computeBounds(cells: readonly Cell[]): Bounds {
+export function computeBounds(all: readonly Cell[]): Bounds {
+  // A report lists each cell once per mode.
+  const cells = [...new Set(all)];
   const rates = [...new Set(cells.filter((c) => c.kind === 'good').map((c) => c.rps))].sort((a, b) => a - b);
   return { rollback: rollbackBounds(cells), promotion: promotionBounds(rates) };
 }
@@ -389,16 +403,30 @@ export function goalSummary(report: BenchReport, bounds: Bounds = computeBounds(
   const share = (n: number, of: number): string => pct(n, of);
   const mark = (ok: boolean): string => (ok ? 'reached' : '**not reached**');
   const lines: string[] = [];
-  const bad = seq.filter((r) => r.cell.kind === 'bad');
-  const worstPromo = Math.max(...bad.map((r) => r.promoted / r.runs));
-  lines.push(`- Bad promotions <= 1% in every cell: ${mark(worstPromo <= 0.01)} (worst ${share(worstPromo * 100, 100)}).`);
-  const good = seq.filter((r) => r.cell.kind === 'good');
-  const worstFalse = Math.max(...good.map((r) => r.rolledBack / r.runs));
-  const timeouts = good.filter((r) => r.timedOut > 0).map((r) => `${cellLabel(r.cell)}: ${share(r.timedOut, r.runs)}`);
+  const pause = report.results.filter((r) => r.mode === 'sequential-pause');
+  const worst = (rs: CellResult[], f: (r: CellResult) => number): number => Math.max(0, ...rs.map((r) => f(r) / r.runs));
+  const bad = (rs: CellResult[]): CellResult[] => rs.filter((r) => r.cell.kind === 'bad');
+  const good = (rs: CellResult[]): CellResult[] => rs.filter((r) => r.cell.kind === 'good');
+  const worstPromo = worst(bad([...seq, ...pause]), (r) => r.promoted);
+  lines.push(`- Bad promotions <= 1% in every cell (both sequential rows): ${mark(worstPromo <= 0.01)} (worst ${share(worstPromo * 100, 100)}).`);
+  const worstFalse = worst(good([...seq, ...pause]), (r) => r.rolledBack);
+  const timeouts = good(seq)
+    .filter((r) => r.timedOut > 0)
+    .map((r) => `${cellLabel(r.cell)}: ${share(r.timedOut, r.runs)}`);
   lines.push(
-    `- False rollbacks <= 1% (rolled back on evidence): ${mark(worstFalse <= 0.01)} (worst ${share(worstFalse * 100, 100)}). ` +
-      `Counting time-outs as rollbacks: ${mark(timeouts.length === 0)}${timeouts.length ? ` (${timeouts.join('; ')})` : ''}.`,
+    `- False rollbacks <= 1% (rolled back on evidence, both sequential rows): ${mark(worstFalse <= 0.01)} (worst ${share(worstFalse * 100, 100)}). ` +
+      `Counting time-outs as rollbacks (\`sequential\`, onInconclusiveLimit: rollback): ${mark(timeouts.length === 0)}${timeouts.length ? ` (${timeouts.join('; ')})` : ''}.`,
   );
+  if (pause.length > 0) {
+    const handed = good(pause)
+      .filter((r) => r.handedOver > 0)
+      .map((r) => `${cellLabel(r.cell)}: ${share(r.handedOver, r.runs)}`);
+    const worstPauseFalse = worst(good(pause), (r) => r.rolledBack + r.timedOut);
+    lines.push(
+      `- With onInconclusiveLimit: pause (\`sequential-pause\`) no time-out rolls back: good canaries rolled back ${share(worstPauseFalse * 100, 100)} at worst; ` +
+        `handed to a person instead${handed.length ? ` (${handed.join('; ')})` : ': none'}. A hand-over is neither a rollback nor a promotion: the canary keeps its weight until someone decides.`,
+    );
+  }
   const fifty = seq.filter((r) => r.cell.kind === 'bad' && r.cell.canarySuccess === 0.5);
   lines.push(`- A 50%-error canary rolled back in 1 interval (at the median; intervals to rollback include time-outs): ${fifty.map((r) => withinGoal(r, 1, bounds)).join('; ')}.`);
   const ninety7 = seq.filter((r) => r.cell.canarySuccess === 0.97 && r.cell.kind === 'bad');
@@ -461,7 +489,8 @@ function section(report: BenchReport, command: string, bounds: Bounds): string {
       'the canary getting its current weight; stable succeeds 99.9%. Steps 10..50 by 10, threshold 5. ' +
       '`flagger`: success rate >= 99% per interval, an interval without canary requests is a failed check (Flagger counts NaN as a failure). ' +
       '`threshold`: the same with noData=hold (inconclusive; 10 in a row roll back). `sequential`: mode sequential with its defaults. ' +
-      '"timed out" = rolled back by inconclusiveLimit (10 inconclusive intervals in a row); "rolled back" counts the other rollbacks. ' +
+      '`sequential-pause`: the same with `onInconclusiveLimit: pause`, where the time-out hands the decision to a person (the run ends there). ' +
+      '"timed out" = rolled back by inconclusiveLimit (10 inconclusive intervals in a row); "handed to a person" = held there for a decision instead; "rolled back" counts the other rollbacks. ' +
       '"edge" is 1.4 pp worse than stable: inside the sequential tolerance (2 pp) but beyond its rollback margin (0.25 pp), where either outcome is acceptable. ' +
       'Bold: the wrong outcome for the cell (a promoted bad canary, a rolled-back or timed-out good one). ' +
       'Intervals count analysis ticks from the first step (weight 10) to the decision; the fastest promotion is 5 (10, 20, 30, 40, 50, then 100).',
