@@ -2,7 +2,7 @@ import type { SequentialEvidence } from '../api/canary.js';
 import { formatPromDuration, parseDuration } from '../core/duration.js';
 import { evaluateThresholdMetric } from './evaluate-metric.js';
 import { closedGates, gateSummary } from './gates.js';
-import { failureThreshold, inconclusiveLimit, type MetricOutcome } from './policy.js';
+import { failureThreshold, handedOver, inconclusiveLimit, onInconclusiveLimit, type MetricOutcome } from './policy.js';
 import { evaluateSequentialMetric, type Stage } from './sequential.js';
 import { isLastStep, nextStep, stepsOf } from './steps.js';
 import type { Decision, DecisionInput, DecisionResult, GateResult } from './types.js';
@@ -21,7 +21,12 @@ export function decide(input: DecisionInput): DecisionResult {
   const weight = status.canaryWeight ?? (stepIndex >= 0 ? (steps[Math.min(stepIndex, lastIndex)] as number) : 0);
   const time = new Date(now).toISOString();
   const failedChecks = status.failedChecks ?? 0;
-  const inconclusiveChecks = status.inconclusiveChecks ?? 0;
+  // After the time-out handed the rollout to a person (onInconclusiveLimit: pause), `routeshift resume` starts a
+  // new round of analyses; until someone decides, nothing moves up (rule 5).
+  const limit = inconclusiveLimit(analysis);
+  const resumed = handedOver(analysis, status) && input.requests?.resume === true;
+  const waiting = handedOver(analysis, status) && !resumed;
+  const inconclusiveChecks = resumed ? 0 : (status.inconclusiveChecks ?? 0);
 
   const promoteNext = stepIndex >= 0 && isLastStep(steps, stepIndex);
   const next = nextStep(steps, stepIndex);
@@ -42,6 +47,16 @@ export function decide(input: DecisionInput): DecisionResult {
     return out;
   };
   const at = `at weight ${weight}`;
+  const awaiting = (why: string, counters: { failedChecks?: number; inconclusiveChecks?: number } = {}): DecisionResult =>
+    result(
+      {
+        action: 'hold',
+        reason: 'AwaitingDecision',
+        message: `Waiting for a decision ${at}: ${why} (onInconclusiveLimit: pause); routeshift resume analyses again, promote promotes, abort rolls back`,
+      },
+      counters,
+    );
+  const noAnswer = `no answer from the analysis in ${limit} intervals in a row`;
 
   // 1. Operator requests and suspension come before any analysis; counters and evidence stay as they were.
   if (input.requests?.abort) {
@@ -99,15 +114,22 @@ export function decide(input: DecisionInput): DecisionResult {
         { failedChecks: count, inconclusiveChecks: 0 },
       );
     }
+    if (waiting) return awaiting(`${noAnswer}; since then ${failed.join(', ')} ${tally}`, { failedChecks: count });
     return holdOrDeadline(input, result, at, `${failed.join(', ')} ${tally}`, 'CheckFailed', { failedChecks: count, inconclusiveChecks: 0 });
   }
 
-  // 5. No answer: too little data, no data, or a query error not counted yet.
+  // 5. Handed to a person: the analysis goes on (and may still roll back above), but nothing moves up.
+  if (waiting) return awaiting(noAnswer);
+
+  // 6. No answer: too little data, no data, or a query error not counted yet. At inconclusiveLimit the rollout
+  // times out: a rollback, or a hand-over to a person (onInconclusiveLimit: pause).
   const inconclusive = outcomes.filter((o) => o.effect === 'inconclusive');
   if (inconclusive.length > 0) {
     const count = inconclusiveChecks + 1;
-    const limit = inconclusiveLimit(analysis);
     const tally = `${count}/${limit} inconclusive`;
+    if (count >= limit && onInconclusiveLimit(analysis) === 'pause') {
+      return awaiting(`${summaries(inconclusive)}, ${tally}`, { inconclusiveChecks: count });
+    }
     if (count >= limit) {
       return result(
         { action: 'rollback', reason: 'InconclusiveLimit', message: `Rolling back: ${summaries(inconclusive)}, ${tally}` },
@@ -117,7 +139,7 @@ export function decide(input: DecisionInput): DecisionResult {
     return holdOrDeadline(input, result, at, `${summaries(inconclusive)}, ${tally}`, 'Inconclusive', { inconclusiveChecks: count });
   }
 
-  // 6. Everything passed: the next step, or promotion after the last one, each behind its confirm gate.
+  // 7. Everything passed: the next step, or promotion after the last one, each behind its confirm gate.
   const passed = spec.skipAnalysis ? 'analysis skipped' : outcomes.length > 0 ? summaries(outcomes) : 'no metrics to check';
   if (next === undefined || promoteNext) {
     const closed = closedGates(gates, 'confirm-promotion');

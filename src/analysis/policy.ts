@@ -1,4 +1,4 @@
-import type { AnalysisSpec, MetricReport, MetricSpec, NoDataPolicy, SequentialEvidence } from '../api/canary.js';
+import type { AnalysisSpec, CanaryStatus, InconclusiveLimitAction, MetricReport, MetricSpec, NoDataPolicy, SequentialEvidence } from '../api/canary.js';
 
 /** How one metric counts in this tick's decision. */
 export type Effect = 'pass' | 'fail' | 'inconclusive';
@@ -38,6 +38,20 @@ export function failureThreshold(analysis: AnalysisSpec): number {
 export function inconclusiveLimit(analysis: AnalysisSpec): number {
   const n = analysis.inconclusiveLimit;
   return n !== undefined && n >= 1 ? Math.floor(n) : failureThreshold(analysis) * 2;
+}
+
+/** What reaching inconclusiveLimit does; default rollback. */
+export function onInconclusiveLimit(analysis: AnalysisSpec): InconclusiveLimitAction {
+  return analysis.onInconclusiveLimit === 'pause' ? 'pause' : 'rollback';
+}
+
+/**
+ * The rollout timed out into a person's decision (onInconclusiveLimit: pause) and nobody has decided yet: it holds
+ * at its weight until `routeshift resume` (analyse again), `promote` or `abort`. Derived from spec and status, so a
+ * restarted controller keeps waiting.
+ */
+export function handedOver(analysis: AnalysisSpec, status: Pick<CanaryStatus, 'inconclusiveChecks'>): boolean {
+  return onInconclusiveLimit(analysis) === 'pause' && (status.inconclusiveChecks ?? 0) >= inconclusiveLimit(analysis);
 }
 
 /** The effect of "nothing was measured" under the metric's noData policy, and the report verdict. */

@@ -1,5 +1,6 @@
 import type { MetricReport, MetricSpec, SequentialEvidence, SequentialSpec } from '../api/canary.js';
 import { lowerBound, type MixingPrior } from './binomial-cs.js';
+import { logEvidenceCatastrophic, type GuardDesign } from './catastrophic.js';
 import { TwoSample } from './two-sample.js';
 import { addCounts, readCounts } from './evidence.js';
 import { applyNoData, applyQueryError, type Effect, type MetricOutcome } from './policy.js';
@@ -34,15 +35,31 @@ export const SEQUENTIAL_DEFAULTS = {
 export const SEQUENTIAL_TUNING: Readonly<{
   /** Mixing distribution of both sides' shares in the e-values' numerators. */
   prior: MixingPrior;
-  /** Share of α spent on the catastrophic check; the rest goes to the "worse" test. */
+  /** Share of α spent on the catastrophic guard; the rest goes to the "worse" test. */
   catastrophicShare: number;
   /** "Worse" means canary − stable above this fraction of the tolerance (0: worse than stable at all). */
   rollbackMargin: number;
+  /** The catastrophic guard's numerators (catastrophic.ts). */
+  guard: GuardDesign;
 }> = Object.freeze({
   // Uniform, and Beta(1, b) with means 9%, 1%, 0.1%, 0.01%: one of them sits near any bad share a service has.
   prior: Object.freeze([1, 10, 100, 1000, 10000].map((b) => Object.freeze({ a: 1, b, weight: 0.2 }))),
-  catastrophicShare: 0.1,
+  catastrophicShare: 0.5,
   rollbackMargin: 1 / 8,
+  guard: Object.freeze({
+    // c and halfway from c to 100%: 20% and 60% with the default rate.
+    alternatives: Object.freeze([0, 0.5]),
+    // The same components as `prior`, weighted towards the small shares of a healthy stable.
+    stablePrior: Object.freeze(
+      [
+        [1, 0.02],
+        [10, 0.03],
+        [100, 0.05],
+        [1000, 0.4],
+        [10000, 0.5],
+      ].map(([b, weight]) => Object.freeze({ a: 1, b: b as number, weight: weight as number })),
+    ),
+  }),
 });
 
 export function sequentialParams(spec: SequentialSpec | undefined): SequentialParams {
@@ -73,10 +90,12 @@ export interface Assessment {
   /** Confidence bounds on canary − stable: lower at level α (rollback side), upper at level β (promotion side). */
   lower: number;
   upper: number;
-  /** Lower bound of the canary's own share at level α (catastrophic check). */
+  /** Lower bound of the canary's own share at level α·catastrophicShare (reported, not decided on). */
   canaryLower: number;
   /** ln of the e-value against "canary − stable ≤ rollbackMargin" (rollback at ln(1/α')). */
   logLR: number;
+  /** ln of the catastrophic guard's e-value (rollback at ln(1/α_cat)). */
+  logGuard: number;
   /** Why, in words. */
   reason: string;
 }
@@ -89,7 +108,10 @@ function confidence(level: number): string {
  * The test on accumulated evidence (docs/analysis.md, "Sequential mode").
  * - worse: the e-value against "canary − stable ≤ margin" reaches 1/α' (α' = α minus the catastrophic share):
  *   a canary no worse than that is rolled back with probability ≤ α over the whole rollout.
- * - catastrophic: the canary's own lower confidence bound (level α·catastrophicShare) above the rate.
+ * - catastrophic: the guard's e-value against "canary − stable ≤ margin and canary ≤ rate" (catastrophic.ts)
+ *   reaches 1/α_cat, α_cat = α·catastrophicShare; reported as catastrophic when the canary's measured share is
+ *   at least the rate, otherwise as worse. Both rules together: a canary within the margin and below the rate
+ *   is rolled back with probability ≤ α_cat + α' = α.
  * - not worse, before promotion: the e-value against "canary − stable ≥ tolerance" reaches 1/β: a canary worse
  *   by the tolerance or more is promoted with probability ≤ β.
  * - not worse, before the last step: the measured difference, scaled to the traffic share the canary would
@@ -105,6 +127,7 @@ export function assessEvidence(ev: SequentialEvidence, p: SequentialParams, stag
   const test = new TwoSample(c, prior);
   const canaryLower = lowerBound(c.canaryBad, c.canaryTotal, alphaCat, prior);
   const logLR = test.logEvidenceWorse(margin);
+  const logGuard = logEvidenceCatastrophic(c, margin, p.catastrophic, SEQUENTIAL_TUNING.guard);
   const lower = test.lowerBound(alphaWorse);
   const upper = test.upperBound(p.badPromotion);
   const canaryShare = c.canaryTotal > 0 ? c.canaryBad / c.canaryTotal : undefined;
@@ -114,15 +137,14 @@ export function assessEvidence(ev: SequentialEvidence, p: SequentialParams, stag
   const sides =
     `canary ${canaryShare === undefined ? 'n/a' : formatShare(canaryShare)} bad of ${c.canaryTotal}` +
     ` vs stable ${stableShare === undefined ? 'n/a' : formatShare(stableShare)} bad of ${c.stableTotal}`;
-  const base = { canaryShare, stableShare, estimate, lower, upper, canaryLower, logLR };
+  const base = { canaryShare, stableShare, estimate, lower, upper, canaryLower, logLR, logGuard };
 
-  if (canaryLower > p.catastrophic) {
-    return {
-      ...base,
-      verdict: 'worse',
-      catastrophic: true,
-      reason: `${sides}: canary at least ${formatShare(canaryLower)} bad (${confidence(alphaCat)} confidence) > catastrophic ${formatShare(p.catastrophic)}`,
-    };
+  // What the guard shows: not (canary − stable ≤ margin and canary ≤ rate). With the canary measured at or above
+  // the rate that is a catastrophe; below it, the canary is shown worse, as by the "worse" test.
+  const guardShown = logGuard >= Math.log(1 / alphaCat);
+  const guardText = `canary - stable > ${formatPoints(margin)} or canary > catastrophic ${formatShare(p.catastrophic)} (${confidence(alphaCat)} confidence)`;
+  if (guardShown && canaryShare !== undefined && canaryShare >= p.catastrophic) {
+    return { ...base, verdict: 'worse', catastrophic: true, reason: `${sides}: catastrophic, ${guardText}` };
   }
   if (logLR >= Math.log(1 / alphaWorse)) {
     return {
@@ -132,6 +154,7 @@ export function assessEvidence(ev: SequentialEvidence, p: SequentialParams, stag
       reason: `${sides}: worse, canary - stable >= ${formatPoints(Math.max(lower, margin))} (${confidence(alphaWorse)} confidence)`,
     };
   }
+  if (guardShown) return { ...base, verdict: 'worse', catastrophic: false, reason: `${sides}: worse, ${guardText}` };
   const tol = formatPoints(p.tolerance).replace(/^\+/, '');
   if (stage.promoteNext) {
     if (test.logEvidenceWithin(p.tolerance) >= Math.log(1 / p.badPromotion)) {

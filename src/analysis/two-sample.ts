@@ -34,12 +34,14 @@ function boundaryLogLik(c: Counts, d0: number, s: number): number {
 const INNER_ITERATIONS = 100;
 
 /**
- * max over s of ln L_c(s + d0) + ln L_s(s), s in [max(0, −d0), min(1, 1 − d0)]. The function is concave in s:
- * Newton steps on its derivative, kept inside a bracket that bisection shrinks whenever a step leaves it.
+ * max over s of ln L_c(s + d0) + ln L_s(s), s in [max(0, −d0), min(1, 1 − d0)] (narrowed to [from, to] when
+ * given). The function is concave in s: Newton steps on its derivative, kept inside a bracket that bisection
+ * shrinks whenever a step leaves it.
  */
-export function maxOnBoundary(c: Counts, d0: number): number {
-  let lo = Math.max(0, -d0);
-  let hi = Math.min(1, 1 - d0);
+export function maxOnBoundary(c: Counts, d0: number, from = 0, to = 1): number {
+  let lo = Math.max(0, -d0, from);
+  let hi = Math.min(1, 1 - d0, to);
+  if (hi < lo) return -Infinity;
   if (!(hi > lo)) return boundaryLogLik(c, d0, lo);
   const xc = c.canaryBad;
   const yc = c.canaryTotal - c.canaryBad;
@@ -82,6 +84,23 @@ export function maxOnBoundary(c: Counts, d0: number): number {
   }
   // The optimum may sit at an end of the range, where one likelihood can vanish: take the best candidate.
   return Math.max(boundaryLogLik(c, d0, s), boundaryLogLik(c, d0, lo), boundaryLogLik(c, d0, hi));
+}
+
+/**
+ * ln sup of L_c(p_c) L_s(p_s) over H0 = { p_c − p_s ≤ d0 and p_c ≤ cap } (the catastrophic guard's null). The
+ * log-likelihood is concave in (p_c, p_s) and H0 is convex, so when the unrestricted maximum lies outside H0 the
+ * sup lies on H0's boundary: the line p_c = p_s + d0 for p_s ≤ cap − d0, or the line p_c = cap for p_s ≥ cap − d0.
+ */
+export function maxInCappedNull(c: Counts, d0: number, cap: number): number {
+  const pc = share(c.canaryBad, c.canaryTotal);
+  const ps = share(c.stableBad, c.stableTotal);
+  // Without stable requests p_s is free: the unrestricted optimum is inside H0 as soon as p̂_c ≤ cap.
+  const inside = pc <= cap && (c.canaryTotal === 0 || c.stableTotal === 0 || pc - ps <= d0);
+  if (inside) return logMaxLik(c);
+  const onLine = maxOnBoundary(c, d0, 0, cap - d0);
+  const from = Math.max(0, cap - d0);
+  const onCap = from <= 1 ? logLikelihood(cap, c.canaryBad, c.canaryTotal) + logLikelihood(Math.min(1, Math.max(from, ps)), c.stableBad, c.stableTotal) : -Infinity;
+  return Math.max(onLine, onCap);
 }
 
 /** ln of the unrestricted maximum likelihood. */

@@ -39,14 +39,18 @@ export interface DecisionInput {
   gates: GateResult[];
   /** Milliseconds since the epoch; decide() never reads a clock itself. */
   now: number;
-  /** Operator requests recognised this tick. */
-  requests?: { promote?: boolean; abort?: boolean };
+  /**
+   * Operator requests recognised this tick. `resume`: a new approve request (`routeshift resume`), which also
+   * ends a hand-over after inconclusiveLimit (onInconclusiveLimit: pause).
+   */
+  requests?: { promote?: boolean; abort?: boolean; resume?: boolean };
 }
 
 export type HoldReason =
   | 'Inconclusive' // no data, too few requests, or a not-yet-counted query error
   | 'CheckFailed' // a failed check below the threshold
   | 'GateClosed' // a confirm-* gate said no
+  | 'AwaitingDecision' // inconclusiveLimit reached with onInconclusiveLimit: pause; a person decides
   | 'Suspended';
 
 export type RollbackReason =

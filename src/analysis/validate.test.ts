@@ -9,6 +9,8 @@ describe('validateDecisionSettings', () => {
     ['a sequential metric with its settings', { metrics: [{ name: 'sr', mode: 'sequential' as const, sequential: { tolerance: 0.5, falseRollback: 0.05 } }] }, []],
     ['threshold 0', { threshold: 0 }, ['spec.analysis.threshold']],
     ['inconclusiveLimit 0', { inconclusiveLimit: 0 }, ['spec.analysis.inconclusiveLimit']],
+    ['onInconclusiveLimit pause', { onInconclusiveLimit: 'pause' as const }, []],
+    ['onInconclusiveLimit not rollback or pause', { onInconclusiveLimit: 'wait' }, ['spec.analysis.onInconclusiveLimit']],
     ['a bad progressDeadline', { progressDeadline: 'ten minutes' }, ['spec.analysis.progressDeadline']],
     ['step problems come along', { stepWeight: 10, stepWeights: [10] }, ['spec.analysis', 'spec.analysis.maxWeight']],
     ['duplicate metric names', { metrics: [{ name: 'a', thresholdRange: { min: 1 } }, { name: 'a', thresholdRange: { min: 1 } }] }, ['spec.analysis.metrics[1].name']],

@@ -15,6 +15,10 @@ export function validateDecisionSettings(analysis: AnalysisSpec, path = 'spec.an
   if (analysis.inconclusiveLimit !== undefined && !(Number.isInteger(analysis.inconclusiveLimit) && analysis.inconclusiveLimit >= 1)) {
     problems.push({ path: `${path}.inconclusiveLimit`, message: `${analysis.inconclusiveLimit} must be a whole number, at least 1` });
   }
+  const onLimit = analysis.onInconclusiveLimit as string | undefined;
+  if (onLimit !== undefined && onLimit !== 'rollback' && onLimit !== 'pause') {
+    problems.push({ path: `${path}.onInconclusiveLimit`, message: `"${onLimit}" must be rollback or pause` });
+  }
   if (analysis.progressDeadline !== undefined) {
     try {
       parseDuration(analysis.progressDeadline, `${path}.progressDeadline`);

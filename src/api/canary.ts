@@ -51,6 +51,8 @@ export interface ServiceRef {
 }
 
 export type NoDataPolicy = 'hold' | 'fail' | 'pass';
+/** What `inconclusiveLimit` inconclusive analyses in a row lead to: a rollback, or a hold for a person to decide. */
+export type InconclusiveLimitAction = 'rollback' | 'pause';
 export type AnalysisMode = 'threshold' | 'sequential';
 
 export interface ThresholdRange {
@@ -75,7 +77,10 @@ export interface SequentialSpec {
   falseRollback?: number;
   /** Bound on promoting a bad canary (type II). Default 0.01. */
   badPromotion?: number;
-  /** Error rate above which the canary is rolled back at once when enough requests back it. Default 20 (%). */
+  /**
+   * Error rate (%) from which a canary shown worse than the stable is rolled back at once: the catastrophic guard
+   * bets on canary shares at and above it. Default 20.
+   */
   catastrophicErrorRate?: number;
 }
 
@@ -139,8 +144,13 @@ export interface AnalysisSpec {
   stepWeight?: number;
   maxWeight?: number;
   progressDeadline?: string;
-  /** Inconclusive ticks in a row (no data / too little traffic) before the rollout fails. Default: threshold * 2. */
+  /** Inconclusive ticks in a row (no data / too little traffic) before the rollout times out. Default: threshold * 2. */
   inconclusiveLimit?: number;
+  /**
+   * What the time-out does: `rollback` (default), or `pause`: hold at the current weight (phase Waiting, Event
+   * AwaitingDecision) until a person runs `routeshift resume` (analyse again), `promote` or `abort`.
+   */
+  onInconclusiveLimit?: InconclusiveLimitAction;
   metrics?: MetricSpec[];
   webhooks?: WebhookSpec[];
   alerts?: AlertSpec[];

@@ -18,6 +18,7 @@ import type { QueryOutcome } from '../metrics/provider.js';
 import { decide } from '../analysis/decide.js';
 import { logGamma } from '../analysis/special.js';
 import type { Measurement, RollbackReason } from '../analysis/types.js';
+import { idealIntervals, promotionBounds, promotionBoundsMarkdown, rollbackBounds, rollbackBoundsMarkdown, type PromotionBound, type RollbackBound } from './feasibility.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // Random numbers: seeded, so a run can be repeated.
@@ -104,7 +105,7 @@ export interface Cell {
   kind: 'good' | 'bad' | 'edge';
 }
 
-export type ModeId = 'flagger' | 'threshold' | 'sequential';
+export type ModeId = 'flagger' | 'threshold' | 'sequential' | 'sequential-pause';
 
 export interface Mode {
   id: ModeId;
@@ -114,12 +115,12 @@ export interface Mode {
 
 const INTERVAL_MS = 60_000;
 
-function baseSpec(metric: MetricSpec): CanarySpec {
+function baseSpec(metric: MetricSpec, analysis: Partial<CanarySpec['analysis']> = {}): CanarySpec {
   return {
     routeRef: { name: 'bench' },
     stable: { name: 'app-stable', port: 80 },
     canary: { name: 'app-canary', port: 80 },
-    analysis: { interval: '1m', threshold: 5, stepWeight: 10, maxWeight: 50, metrics: [metric] },
+    analysis: { interval: '1m', threshold: 5, stepWeight: 10, maxWeight: 50, metrics: [metric], ...analysis },
   };
 }
 
@@ -140,6 +141,11 @@ export const MODES: readonly Mode[] = [
     label: 'sequential mode (defaults)',
     spec: baseSpec({ name: 'request-success-rate', mode: 'sequential' }),
   },
+  {
+    id: 'sequential-pause',
+    label: 'sequential mode, onInconclusiveLimit: pause',
+    spec: baseSpec({ name: 'request-success-rate', mode: 'sequential' }, { onInconclusiveLimit: 'pause' }),
+  },
 ];
 
 const cell = (rps: number, canarySuccess: number, kind: Cell['kind']): Cell => ({ rps, canarySuccess, stableSuccess: 0.999, kind });
@@ -155,7 +161,8 @@ export const CELLS: readonly Cell[] = [
 // ---------------------------------------------------------------------------------------------------------
 // One simulated rollout.
 
-export type RunEnd = 'promoted' | 'rolled-back' | 'timed-out' | 'unfinished';
+/** 'handed-over': the time-out handed the decision to a person (onInconclusiveLimit: pause); the run ends there. */
+export type RunEnd = 'promoted' | 'rolled-back' | 'timed-out' | 'handed-over' | 'unfinished';
 
 export interface RunResult {
   end: RunEnd;
@@ -213,6 +220,8 @@ export function simulateRun(mode: Mode, cell: Cell, rand: () => number, maxTicks
       return { end: 'promoted', intervals: tick };
     } else if (d.action === 'rollback') {
       return { end: d.reason === 'InconclusiveLimit' ? 'timed-out' : 'rolled-back', reason: d.reason, intervals: tick };
+    } else if (d.reason === 'AwaitingDecision') {
+      return { end: 'handed-over', intervals: tick };
     }
   }
   return { end: 'unfinished', intervals: maxTicks };
@@ -234,6 +243,8 @@ export interface CellResult {
   promoted: number;
   rolledBack: number;
   timedOut: number;
+  /** Handed to a person at the time-out (onInconclusiveLimit: pause): neither a rollback nor a promotion. */
+  handedOver: number;
   unfinished: number;
   reasons: Partial<Record<RollbackReason, number>>;
   toRollback?: Distribution;
@@ -265,7 +276,7 @@ function distribution(values: number[]): Distribution | undefined {
 
 export function runCell(mode: Mode, cell: Cell, runs: number, seed: number, maxTicks: number): CellResult {
   const rand = rng(seed);
-  const res: CellResult = { cell, mode: mode.id, runs, promoted: 0, rolledBack: 0, timedOut: 0, unfinished: 0, reasons: {} };
+  const res: CellResult = { cell, mode: mode.id, runs, promoted: 0, rolledBack: 0, timedOut: 0, handedOver: 0, unfinished: 0, reasons: {} };
   const toRollback: number[] = [];
   const toPromotion: number[] = [];
   for (let i = 0; i < runs; i++) {
@@ -275,6 +286,8 @@ export function runCell(mode: Mode, cell: Cell, runs: number, seed: number, maxT
       toPromotion.push(r.intervals);
     } else if (r.end === 'unfinished') {
       res.unfinished++;
+    } else if (r.end === 'handed-over') {
+      res.handedOver++;
     } else {
       if (r.end === 'timed-out') res.timedOut++;
       else res.rolledBack++;
@@ -328,48 +341,103 @@ function cellLabel(c: Cell): string {
 export function formatMarkdown(report: BenchReport, modes: readonly Mode[] = MODES): string {
   const lines: string[] = [];
   lines.push(
-    '| cell (canary success @ total rps) | mode | rolled back | promoted | timed out | intervals to rollback (mean / median / p90) | intervals to promotion (mean / median / p90) |',
+    '| cell (canary success @ total rps) | mode | rolled back | promoted | timed out | handed to a person | intervals to rollback (mean / median / p90) | intervals to promotion (mean / median / p90) |',
   );
-  lines.push('| --- | --- | ---: | ---: | ---: | --- | --- |');
+  lines.push('| --- | --- | ---: | ---: | ---: | ---: | --- | --- |');
   for (const r of report.results) {
     const mode = modes.find((m) => m.id === r.mode);
     const rolled = r.unfinished > 0 ? `${pct(r.rolledBack, r.runs)} (+${pct(r.unfinished, r.runs)} unfinished)` : pct(r.rolledBack, r.runs);
     const bold = (s: string, wrong: boolean): string => (wrong && s !== '0.0%' ? `**${s}**` : s);
     lines.push(
-      `| ${cellLabel(r.cell)} | ${mode?.id ?? r.mode} | ${bold(rolled, r.cell.kind === 'good')} | ${bold(pct(r.promoted, r.runs), r.cell.kind === 'bad')} | ${bold(pct(r.timedOut, r.runs), r.cell.kind === 'good')} | ${dist(r.toRollback)} | ${dist(r.toPromotion)} |`,
+      `| ${cellLabel(r.cell)} | ${mode?.id ?? r.mode} | ${bold(rolled, r.cell.kind === 'good')} | ${bold(pct(r.promoted, r.runs), r.cell.kind === 'bad')} | ${bold(pct(r.timedOut, r.runs), r.cell.kind === 'good')} | ${pct(r.handedOver, r.runs)} | ${dist(r.toRollback)} | ${dist(r.toPromotion)} |`,
     );
   }
   return lines.join('\n');
 }
 
+/** Exact bounds for the report's cells (feasibility.ts): what any test could reach under the same traffic. */
+export interface Bounds {
+  rollback: RollbackBound[];
+  promotion: PromotionBound[];
+}
+
+export function computeBounds(all: readonly Cell[]): Bounds {
+  // A report lists each cell once per mode.
+  const cells = [...new Set(all)];
+  const rates = [...new Set(cells.filter((c) => c.kind === 'good').map((c) => c.rps))].sort((a, b) => a - b);
+  return { rollback: rollbackBounds(cells), promotion: promotionBounds(rates) };
+}
+
+function boundFor(bounds: Bounds, cell: Cell, against: RollbackBound['against']): RollbackBound | undefined {
+  return bounds.rollback.find((b) => b.cell.rps === cell.rps && b.cell.canarySuccess === cell.canarySuccess && b.against === against);
+}
+
+/**
+ * "Rolled back within k intervals at the median/p90", next to what any test could do: the bound with the fastest
+ * steps is the largest probability any rule has of rolling back by interval k (docs/analysis.md), so a bound below
+ * 50% (90%) proves the median (p90) goal unreachable under this traffic.
+ */
+function withinGoal(r: CellResult, k: number, bounds: Bounds): string {
+  const median = r.toRollback?.median;
+  const p90 = r.toRollback?.p90;
+  const ok = median !== undefined && median <= k;
+  const best = boundFor(bounds, r.cell, 'margin')?.fastest[k - 1] ?? 1;
+  const tol = boundFor(bounds, r.cell, 'tolerance')?.fastest[k - 1];
+  const at = (v: number): string => pct(v * 100, 100);
+  let note = '';
+  if (best < 0.5) {
+    const earliest = idealIntervals(r.cell, 'margin', 0.5);
+    note = `; **unreachable by any test**: at most ${at(best)} rolled back by interval ${k}, the earliest median any test can reach is ${earliest ?? '> 60'}`;
+  } else if (best < 0.9) {
+    note = `; any test: at most ${at(best)} by interval ${k}${tol !== undefined ? ` (${at(tol)} against stable + tolerance)` : ''}, so a p90 of ${k} is unreachable`;
+  } else if (!ok || (p90 ?? Infinity) > k) {
+    note = `; any test: up to ${at(best)} by interval ${k}${tol !== undefined ? ` (${at(tol)} against stable + tolerance)` : ''}`;
+  }
+  return `${r.cell.rps} rps ${ok ? 'reached' : '**not reached**'} (median ${median ?? '-'}, p90 ${p90 ?? '-'}${note})`;
+}
+
 /** The sequential mode's goals (issue 8), measured on this report: each line says whether it was reached. */
-export function goalSummary(report: BenchReport): string[] {
+export function goalSummary(report: BenchReport, bounds: Bounds = computeBounds(report.results.map((r) => r.cell))): string[] {
   const seq = report.results.filter((r) => r.mode === 'sequential');
   const thr = report.results.filter((r) => r.mode === 'threshold');
   const share = (n: number, of: number): string => pct(n, of);
   const mark = (ok: boolean): string => (ok ? 'reached' : '**not reached**');
   const lines: string[] = [];
-  const bad = seq.filter((r) => r.cell.kind === 'bad');
-  const worstPromo = Math.max(...bad.map((r) => r.promoted / r.runs));
-  lines.push(`- Bad promotions <= 1% in every cell: ${mark(worstPromo <= 0.01)} (worst ${share(worstPromo * 100, 100)}).`);
-  const good = seq.filter((r) => r.cell.kind === 'good');
-  const worstFalse = Math.max(...good.map((r) => r.rolledBack / r.runs));
-  const timeouts = good.filter((r) => r.timedOut > 0).map((r) => `${cellLabel(r.cell)}: ${share(r.timedOut, r.runs)}`);
+  const pause = report.results.filter((r) => r.mode === 'sequential-pause');
+  const worst = (rs: CellResult[], f: (r: CellResult) => number): number => Math.max(0, ...rs.map((r) => f(r) / r.runs));
+  const bad = (rs: CellResult[]): CellResult[] => rs.filter((r) => r.cell.kind === 'bad');
+  const good = (rs: CellResult[]): CellResult[] => rs.filter((r) => r.cell.kind === 'good');
+  const worstPromo = worst(bad([...seq, ...pause]), (r) => r.promoted);
+  lines.push(`- Bad promotions <= 1% in every cell (both sequential rows): ${mark(worstPromo <= 0.01)} (worst ${share(worstPromo * 100, 100)}).`);
+  const worstFalse = worst(good([...seq, ...pause]), (r) => r.rolledBack);
+  const timeouts = good(seq)
+    .filter((r) => r.timedOut > 0)
+    .map((r) => `${cellLabel(r.cell)}: ${share(r.timedOut, r.runs)}`);
   lines.push(
-    `- False rollbacks <= 1% (rolled back on evidence): ${mark(worstFalse <= 0.01)} (worst ${share(worstFalse * 100, 100)}). ` +
-      `Counting time-outs as rollbacks: ${mark(timeouts.length === 0)}${timeouts.length ? ` (${timeouts.join('; ')})` : ''}.`,
+    `- False rollbacks <= 1% (rolled back on evidence, both sequential rows): ${mark(worstFalse <= 0.01)} (worst ${share(worstFalse * 100, 100)}). ` +
+      `Counting time-outs as rollbacks (\`sequential\`, onInconclusiveLimit: rollback): ${mark(timeouts.length === 0)}${timeouts.length ? ` (${timeouts.join('; ')})` : ''}.`,
   );
+  if (pause.length > 0) {
+    const handed = good(pause)
+      .filter((r) => r.handedOver > 0)
+      .map((r) => `${cellLabel(r.cell)}: ${share(r.handedOver, r.runs)}`);
+    const worstPauseFalse = worst(good(pause), (r) => r.rolledBack + r.timedOut);
+    lines.push(
+      `- With onInconclusiveLimit: pause (\`sequential-pause\`) no time-out rolls back: good canaries rolled back ${share(worstPauseFalse * 100, 100)} at worst; ` +
+        `handed to a person instead${handed.length ? ` (${handed.join('; ')})` : ': none'}. A hand-over is neither a rollback nor a promotion: the canary keeps its weight until someone decides.`,
+    );
+  }
   const fifty = seq.filter((r) => r.cell.kind === 'bad' && r.cell.canarySuccess === 0.5);
+  lines.push(`- A 50%-error canary rolled back in 1 interval (at the median; intervals to rollback include time-outs): ${fifty.map((r) => withinGoal(r, 1, bounds)).join('; ')}.`);
+  const ninety7 = seq.filter((r) => r.cell.canarySuccess === 0.97 && r.cell.kind === 'bad');
   lines.push(
-    `- A 50%-error canary rolled back in 1 interval: ` +
-      fifty.map((r) => `${r.cell.rps} rps ${mark((r.toRollback?.p90 ?? Infinity) <= 1)} (median ${r.toRollback?.median ?? '-'}, p90 ${r.toRollback?.p90 ?? '-'})`).join('; ') +
-      '.',
-  );
-  const ninety7 = seq.filter((r) => r.cell.canarySuccess === 0.97 && r.cell.rps >= 5);
-  lines.push(
-    `- 97% success at >= 5 rps rolled back within 3 intervals: ` +
-      ninety7.map((r) => `${r.cell.rps} rps ${mark((r.toRollback?.median ?? Infinity) <= 3)} (median ${r.toRollback?.median ?? '-'}, p90 ${r.toRollback?.p90 ?? '-'})`).join('; ') +
-      '.',
+    `- 97% success at >= 5 rps rolled back within 3 intervals (at the median): ${ninety7
+      .filter((r) => r.cell.rps >= 5)
+      .map((r) => withinGoal(r, 3, bounds))
+      .join('; ')}. (Below 5 rps, not a goal: ${ninety7
+      .filter((r) => r.cell.rps < 5)
+      .map((r) => withinGoal(r, 3, bounds))
+      .join('; ')}.)`,
   );
   const goodFast = seq.filter((r) => r.cell.kind === 'good' && r.cell.canarySuccess === 0.998 && r.cell.rps >= 5);
   lines.push(
@@ -383,6 +451,16 @@ export function goalSummary(report: BenchReport): string[] {
         .join('; ') +
       '.',
   );
+  const slow = bounds.promotion.filter((b) => b.rps < 5);
+  if (slow.length > 0) {
+    lines.push(
+      `- Good canaries below 5 rps (not a goal of the issue; they time out): any test needs ${slow[0]?.idealClean} clean canary requests to promote at the bad-promotion bound, ` +
+        slow
+          .map((b) => `at ${b.rps} rps expected by interval ${b.idealCleanInterval ?? '-'} (a 99.8% canary promoted at the median after ${b.idealMedian ?? '-'} at best; the sequential mode after ${b.oursInterval ?? '-'})`)
+          .join(', ') +
+        ', beyond the default time-out of 10 inconclusive intervals in a row: only a longer `inconclusiveLimit`, or handing the decision to a person, avoids rolling such canaries back.',
+    );
+  }
   return lines;
 }
 
@@ -399,7 +477,7 @@ export function replaceSection(doc: string, section: string): string {
   return `${doc}${sep}${block}\n`;
 }
 
-function section(report: BenchReport, command: string): string {
+function section(report: BenchReport, command: string, bounds: Bounds): string {
   const machine = `${cpus()[0]?.model ?? 'unknown CPU'} (${cpus().length} cores shared), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
   return [
     '## Decisions: rollback and promotion under synthetic traffic',
@@ -411,16 +489,37 @@ function section(report: BenchReport, command: string): string {
       'the canary getting its current weight; stable succeeds 99.9%. Steps 10..50 by 10, threshold 5. ' +
       '`flagger`: success rate >= 99% per interval, an interval without canary requests is a failed check (Flagger counts NaN as a failure). ' +
       '`threshold`: the same with noData=hold (inconclusive; 10 in a row roll back). `sequential`: mode sequential with its defaults. ' +
-      '"timed out" = rolled back by inconclusiveLimit (10 inconclusive intervals in a row); "rolled back" counts the other rollbacks. ' +
+      '`sequential-pause`: the same with `onInconclusiveLimit: pause`, where the time-out hands the decision to a person (the run ends there). ' +
+      '"timed out" = rolled back by inconclusiveLimit (10 inconclusive intervals in a row); "handed to a person" = held there for a decision instead; "rolled back" counts the other rollbacks. ' +
       '"edge" is 1.4 pp worse than stable: inside the sequential tolerance (2 pp) but beyond its rollback margin (0.25 pp), where either outcome is acceptable. ' +
       'Bold: the wrong outcome for the cell (a promoted bad canary, a rolled-back or timed-out good one). ' +
       'Intervals count analysis ticks from the first step (weight 10) to the decision; the fastest promotion is 5 (10, 20, 30, 40, 50, then 100).',
     '',
     formatMarkdown(report),
     '',
-    'Goals for the sequential mode (computed from the table above):',
+    '### Best any test can do (exact, no simulation)',
     '',
-    ...goalSummary(report),
+    'The same traffic model, computed exactly ([analysis.md](analysis.md#what-any-test-can-do) derives it): the largest probability that *any* rule, ' +
+      'sequential or not, rolls a bad canary back by interval k while rolling back a canary at the null share with probability at most 1% ' +
+      '(the false-rollback bound). It is the power of the Neyman–Pearson test that knows the stable\'s and the canary\'s true shares, on the canary\'s ' +
+      'requests up to interval k: "held at 10" keeps the canary at its first weight until an answer, "steps" moves it up every interval ' +
+      '(more requests; no schedule of these steps gets more). Nulls: stable + margin is what the sequential "worse" test rejects (0.25 pp), ' +
+      'stable + tolerance (2 pp) the worst acceptable canary. Interval 1 is at weight 10 for every rule. Below 50% by interval k, a median ' +
+      'of k intervals is out of reach for every test; below 90%, a p90 of k.',
+    '',
+    rollbackBoundsMarkdown(bounds.rollback),
+    '',
+    'Promotion: to promote at the 1% bad-promotion bound, a test must rule out a canary at stable + tolerance (2.1% bad). A canary at 2.1% ' +
+      'serves n good requests in a row with probability 0.979^n, so any test that promotes on a clean record needs n with 0.979^n <= 1%. ' +
+      '"Expected by interval" uses the fastest steps; "promoted at the median" is where the Neyman–Pearson power for a 99.8% canary ' +
+      'reaches 50% (never before interval 5, the steps). The sequential mode\'s column is its own test on expected counts (canary clean, ' +
+      'stable at 0.1%): the price of not knowing the stable\'s share and of being valid at every interval.',
+    '',
+    promotionBoundsMarkdown(bounds.promotion),
+    '',
+    'Goals for the sequential mode (computed from the tables above):',
+    '',
+    ...goalSummary(report, bounds),
   ].join('\n');
 }
 
@@ -452,14 +551,15 @@ export function main(argv: string[]): void {
   if (args.runs !== undefined) opts.runs = args.runs;
   if (args.seed !== undefined) opts.seed = args.seed;
   const report = runDecisionBench(opts);
+  const bounds = computeBounds(report.results.map((r) => r.cell));
   const table = formatMarkdown(report);
-  process.stdout.write(`${table}\n\n${goalSummary(report).join('\n')}\n\n${report.runs} runs per cell and mode in ${(report.elapsedMs / 1000).toFixed(1)} s\n`);
+  process.stdout.write(`${table}\n\n${goalSummary(report, bounds).join('\n')}\n\n${report.runs} runs per cell and mode in ${(report.elapsedMs / 1000).toFixed(1)} s\n`);
   if (args.write) {
     const path = resolve(process.cwd(), args.out);
     const command = `node dist/bench/decisions.js${argv.length ? ` ${argv.join(' ')}` : ''}`;
     const doc = existsSync(path) ? readFileSync(path, 'utf8') : '# Benchmarks\n\n';
     mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, replaceSection(doc, section(report, command)));
+    writeFileSync(path, replaceSection(doc, section(report, command, bounds)));
     process.stdout.write(`wrote ${path}\n`);
   }
 }

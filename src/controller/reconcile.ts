@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { ANNOTATIONS, API_VERSION, CANARY_KIND, canaryKey, type Canary, type CanaryStatus, type HookType, type Phase } from '../api/canary.js';
+import { handedOver } from '../analysis/policy.js';
 import type { DecisionInput, DecisionResult, GateResult, Measurement } from '../analysis/types.js';
 import type { Clock } from '../core/clock.js';
 import { parseDuration } from '../core/duration.js';
@@ -264,7 +265,7 @@ export class Reconciler {
       measurements,
       gates,
       now: t.now,
-      requests: { promote: promoteReq !== undefined },
+      requests: { promote: promoteReq !== undefined, resume: approve !== undefined },
     });
     const d = result.decision;
     this.deps.metrics?.decisions.inc({ action: d.action, reason: 'reason' in d ? d.reason : d.action });
@@ -273,7 +274,9 @@ export class Reconciler {
     }
     const handled: Record<string, string> = {};
     if (promoteReq !== undefined) handled[ANNOTATIONS.promote] = promoteReq;
-    if (approve !== undefined && (d.action === 'advance' || d.action === 'promote')) handled[ANNOTATIONS.approve] = approve;
+    // An approval is used up by the move it let through, or by ending a hand-over (decide() starts a new round).
+    const wasHandedOver = handedOver(t.canary.spec.analysis, t.status);
+    if (approve !== undefined && (d.action === 'advance' || d.action === 'promote' || wasHandedOver)) handled[ANNOTATIONS.approve] = approve;
     const analysed = (s: CanaryStatus): CanaryStatus => ({
       ...s,
       ...result.status,
@@ -290,17 +293,21 @@ export class Reconciler {
       case 'rollback':
         return this.beginRollback(t, d.message, d.reason, handled, analysed);
       case 'hold': {
-        const waiting = d.reason === 'GateClosed';
+        // A closed gate and a time-out handed to a person both wait for someone: phase Waiting.
+        const waiting = d.reason === 'GateClosed' || d.reason === 'AwaitingDecision';
         await this.commit(t, (s) => ({ ...analysed(s), phase: waiting ? 'Waiting' : 'Progressing', message: d.message }));
         // Every query failing (Prometheus down or unreachable) is its own signal, not an ordinary hold.
         const unavailable = measurements.length > 0 && measurements.every((m) => m.canary.kind === 'error' && m.canary.transient);
-        const reason = waiting
-          ? Reason.WaitingForGate
-          : d.reason === 'CheckFailed'
-            ? Reason.CheckFailed
-            : unavailable
-              ? Reason.MetricsUnavailable
-              : Reason.AnalysisHeld;
+        const reason =
+          d.reason === 'AwaitingDecision'
+            ? Reason.AwaitingDecision
+            : waiting
+              ? Reason.WaitingForGate
+              : d.reason === 'CheckFailed'
+                ? Reason.CheckFailed
+                : unavailable
+                  ? Reason.MetricsUnavailable
+                  : Reason.AnalysisHeld;
         await this.event(t, reason, d.message, { weight: target, reports: result.reports });
         return interval;
       }

@@ -10,6 +10,7 @@ export const Reason = {
   CheckFailed: 'CheckFailed',
   WaitingForRoute: 'WaitingForRoute',
   WaitingForGate: 'WaitingForGate',
+  AwaitingDecision: 'AwaitingDecision',
   PromotionStarted: 'PromotionStarted',
   Promoted: 'Promoted',
   RollbackStarted: 'RollbackStarted',
@@ -36,6 +37,7 @@ const WARNINGS: ReadonlySet<Reason> = new Set<Reason>([
   Reason.InvalidSpec,
   Reason.MetricsUnavailable,
   Reason.HookFailed,
+  Reason.AwaitingDecision,
 ]);
 
 export function eventTypeOf(reason: Reason): EventType {

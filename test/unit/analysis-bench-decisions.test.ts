@@ -1,4 +1,4 @@
-import { CELLS, END_MARKER, formatMarkdown, MODES, poisson, replaceSection, rng, runDecisionBench, START_MARKER } from '../../src/bench/decisions.js';
+import { CELLS, computeBounds, END_MARKER, formatMarkdown, goalSummary, MODES, poisson, replaceSection, rng, runDecisionBench, START_MARKER } from '../../src/bench/decisions.js';
 
 describe('decision benchmark', () => {
   it('runs every cell and mode and reports outcomes that add up', () => {
@@ -6,7 +6,10 @@ describe('decision benchmark', () => {
     expect(report.results).toHaveLength(CELLS.length * MODES.length);
     for (const r of report.results) {
       expect(r.runs).toBe(20);
-      expect(r.promoted + r.rolledBack + r.timedOut + r.unfinished).toBe(20);
+      expect(r.promoted + r.rolledBack + r.timedOut + r.handedOver + r.unfinished).toBe(20);
+      // Only the pause mode hands a time-out to a person; it never times out into a rollback.
+      if (r.mode === 'sequential-pause') expect(r.timedOut).toBe(0);
+      else expect(r.handedOver).toBe(0);
       const reasons = Object.values(r.reasons).reduce((s, n) => s + (n ?? 0), 0);
       expect(reasons).toBe(r.rolledBack + r.timedOut);
       if (r.promoted > 0) expect(r.toPromotion?.median).toBeGreaterThanOrEqual(5);
@@ -25,6 +28,22 @@ describe('decision benchmark', () => {
     }
     const seq = report.results.find((r) => r.mode === 'sequential');
     expect(seq?.toRollback?.p90).toBe(1);
+  });
+
+  it('hands the time-out of a quiet good canary to a person in the pause mode, and says so in the goals', () => {
+    const cells = [{ rps: 0.2, canarySuccess: 0.998, stableSuccess: 0.999, kind: 'good' as const }];
+    const modes = MODES.filter((m) => m.id === 'sequential' || m.id === 'sequential-pause');
+    const report = runDecisionBench({ runs: 20, seed: 7, cells, modes });
+    const [rollback, pause] = report.results;
+    expect(rollback).toMatchObject({ mode: 'sequential', timedOut: 20, handedOver: 0 });
+    expect(pause).toMatchObject({ mode: 'sequential-pause', timedOut: 0, handedOver: 20, rolledBack: 0, promoted: 0 });
+    // Each cell's bounds once, though the report lists the cell once per mode.
+    const bounds = computeBounds(report.results.map((r) => r.cell));
+    expect(bounds.promotion).toHaveLength(1);
+    expect(bounds.promotion[0]).toMatchObject({ rps: 0.2, idealClean: 217 });
+    const goals = goalSummary(report, bounds).join('\n');
+    expect(goals).toContain('handed to a person instead (good 99.8% @ 0.2 rps: 100.0%)');
+    expect(goals).toContain('any test needs 217 clean canary requests');
   });
 
   it('replaces its own section and leaves the rest of the document alone', () => {

@@ -199,6 +199,87 @@ const cases: Case[] = [
     decision: { action: 'rollback', reason: 'InconclusiveLimit' },
     message: /3\/3 inconclusive$/,
   },
+  // --- the time-out handed to a person (onInconclusiveLimit: pause) -------------------------------------
+  {
+    name: 'onInconclusiveLimit: pause: the tick reaching the limit holds for a person instead of rolling back',
+    in: input({ spec: spec({ inconclusiveLimit: 3, onInconclusiveLimit: 'pause' }), measurements: withSR(NO_DATA), statusOver: { inconclusiveChecks: 2 } }),
+    decision: { action: 'hold', reason: 'AwaitingDecision' },
+    message:
+      'Waiting for a decision at weight 10: request-success-rate no data (noData=hold), 3/3 inconclusive (onInconclusiveLimit: pause); routeshift resume analyses again, promote promotes, abort rolls back',
+    counters: { inconclusiveChecks: 3 },
+  },
+  {
+    name: 'onInconclusiveLimit: rollback (the default, written out) rolls back',
+    in: input({ spec: spec({ inconclusiveLimit: 3, onInconclusiveLimit: 'rollback' }), measurements: withSR(NO_DATA), statusOver: { inconclusiveChecks: 2 } }),
+    decision: { action: 'rollback', reason: 'InconclusiveLimit' },
+    message: /3\/3 inconclusive$/,
+  },
+  {
+    name: 'handed to a person: passing metrics do not advance, the counter stays at the limit',
+    in: input({ spec: spec({ inconclusiveLimit: 3, onInconclusiveLimit: 'pause' }), statusOver: { inconclusiveChecks: 3 } }),
+    decision: { action: 'hold', reason: 'AwaitingDecision' },
+    message:
+      'Waiting for a decision at weight 10: no answer from the analysis in 3 intervals in a row (onInconclusiveLimit: pause); routeshift resume analyses again, promote promotes, abort rolls back',
+    counters: { inconclusiveChecks: 3, failedChecks: 0 },
+  },
+  {
+    name: 'handed to a person: still no data, the same stable message (one Event with a count)',
+    in: input({ spec: spec({ inconclusiveLimit: 3, onInconclusiveLimit: 'pause' }), measurements: withSR(NO_DATA), statusOver: { inconclusiveChecks: 3 } }),
+    decision: { action: 'hold', reason: 'AwaitingDecision' },
+    message: /^Waiting for a decision at weight 10: no answer from the analysis in 3 intervals in a row \(/,
+    counters: { inconclusiveChecks: 3 },
+  },
+  {
+    name: 'handed to a person: failed checks still count, and reaching the threshold rolls back',
+    in: input({ spec: spec({ inconclusiveLimit: 3, onInconclusiveLimit: 'pause' }), measurements: withSR(v(91)), statusOver: { inconclusiveChecks: 3, failedChecks: 4 } }),
+    decision: { action: 'rollback', reason: 'ThresholdReached' },
+    counters: { failedChecks: 5 },
+  },
+  {
+    name: 'handed to a person: a failed check below the threshold keeps waiting and says so',
+    in: input({ spec: spec({ inconclusiveLimit: 3, onInconclusiveLimit: 'pause' }), measurements: withSR(v(91)), statusOver: { inconclusiveChecks: 3, failedChecks: 1 } }),
+    decision: { action: 'hold', reason: 'AwaitingDecision' },
+    message: /in 3 intervals in a row; since then request-success-rate 91% < 99 \(2\/5 failed checks\) \(onInconclusiveLimit: pause\)/,
+    counters: { failedChecks: 2, inconclusiveChecks: 3 },
+  },
+  {
+    name: 'handed to a person: resume starts a new round (a passing tick advances)',
+    in: input({ spec: spec({ inconclusiveLimit: 3, onInconclusiveLimit: 'pause' }), statusOver: { inconclusiveChecks: 3 }, requests: { resume: true } }),
+    decision: { action: 'advance', toWeight: 20 },
+    counters: { inconclusiveChecks: 0 },
+  },
+  {
+    name: 'handed to a person: resume with still no data counts 1 of a new round',
+    in: input({ spec: spec({ inconclusiveLimit: 3, onInconclusiveLimit: 'pause' }), measurements: withSR(NO_DATA), statusOver: { inconclusiveChecks: 3 }, requests: { resume: true } }),
+    decision: { action: 'hold', reason: 'Inconclusive' },
+    message: /1\/3 inconclusive$/,
+    counters: { inconclusiveChecks: 1 },
+  },
+  {
+    name: 'handed to a person: promote and abort requests act as always',
+    in: input({ spec: spec({ inconclusiveLimit: 3, onInconclusiveLimit: 'pause' }), measurements: withSR(NO_DATA), statusOver: { inconclusiveChecks: 3 }, requests: { promote: true } }),
+    decision: { action: 'promote', fromWeight: 10 },
+  },
+  {
+    name: 'handed to a person: an abort request rolls back',
+    in: input({ spec: spec({ inconclusiveLimit: 3, onInconclusiveLimit: 'pause' }), statusOver: { inconclusiveChecks: 3 }, requests: { abort: true } }),
+    decision: { action: 'rollback', reason: 'Aborted' },
+  },
+  {
+    name: 'handed to a person: not subject to progressDeadline',
+    in: input({
+      spec: spec({ inconclusiveLimit: 3, onInconclusiveLimit: 'pause', progressDeadline: '10m' }),
+      measurements: withSR(NO_DATA),
+      statusOver: { inconclusiveChecks: 3, stepStartTime: new Date(T0 - 60 * 60_000).toISOString() },
+    }),
+    decision: { action: 'hold', reason: 'AwaitingDecision' },
+  },
+  {
+    name: 'a resume request without a hand-over changes nothing (the counter goes on)',
+    in: input({ spec: spec({ inconclusiveLimit: 3 }), measurements: withSR(NO_DATA), statusOver: { inconclusiveChecks: 1 }, requests: { resume: true } }),
+    decision: { action: 'hold', reason: 'Inconclusive' },
+    counters: { inconclusiveChecks: 2 },
+  },
   {
     name: 'noData=fail: a failed check',
     in: input({ spec: spec({ metrics: [{ ...SR, noData: 'fail' }, DUR] }), measurements: withSR(NO_DATA) }),
@@ -573,6 +654,16 @@ describe('decide, sequential mode', () => {
     const r = decide(seqInput(counts(200, 120, 1800, 2)));
     expect(r.decision).toMatchObject({ action: 'rollback', reason: 'Catastrophic' });
     expect(r.decision.message).toMatch(/> catastrophic 20%/);
+  });
+
+  it('handed to a person, the evidence keeps growing and a "worse" verdict still rolls back', () => {
+    const evidence: SequentialEvidence[] = [{ name: 'request-success-rate', canaryTotal: 40, canaryBad: 0, stableTotal: 360, stableBad: 0, verdict: 'unknown' }];
+    const pause = { inconclusiveLimit: 3, onInconclusiveLimit: 'pause' as const };
+    const held = decide(seqInput(counts(10, 0, 90, 0), { ...last, inconclusiveChecks: 3, evidence }, pause));
+    expect(held.decision).toMatchObject({ action: 'hold', reason: 'AwaitingDecision' });
+    expect(held.status.evidence?.[0]).toMatchObject({ canaryTotal: 50, stableTotal: 450 });
+    const worse = decide(seqInput(counts(300, 30, 2700, 3), { ...last, inconclusiveChecks: 3, evidence }, pause));
+    expect(worse.decision).toMatchObject({ action: 'rollback', reason: 'SequentialWorse' });
   });
 
   it('advances at an intermediate step when the canary is not worse at this weight', () => {

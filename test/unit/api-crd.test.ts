@@ -26,6 +26,7 @@ const full: DeepRequired<CanarySpec> = {
     maxWeight: 50,
     progressDeadline: '10m',
     inconclusiveLimit: 10,
+    onInconclusiveLimit: 'pause',
     metrics: [
       {
         name: 'request-success-rate',

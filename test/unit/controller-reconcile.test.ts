@@ -382,6 +382,47 @@ describe('Reconciler phase machine', () => {
     expect(t.store.canary.status?.phase).toBe('Succeeded');
   });
 
+  it('hands a time-out to a person with onInconclusiveLimit: pause; resume analyses again, promote promotes', async () => {
+    const t = setup(canary({ inconclusiveLimit: 3, onInconclusiveLimit: 'pause' }));
+    t.setOutcome({ kind: 'no-data' });
+    await t.run(12);
+    // Held at the first weight, not rolled back, for as long as nobody decides.
+    expect(t.store.canary.status?.phase).toBe('Waiting');
+    expect(t.routes.weights()['backend-v2']).toBe(10);
+    expect(t.store.canary.status?.inconclusiveChecks).toBe(3);
+    expect(t.reasons()).not.toContain('RollbackStarted');
+    const handover = t.sink.events.filter((e) => e.reason === 'AwaitingDecision');
+    expect(handover.length).toBeGreaterThanOrEqual(1);
+    expect(handover[0]?.type).toBe('Warning');
+    expect(handover[0]?.message).toMatch(/^Waiting for a decision at weight 10: request-success-rate .*3\/3 inconclusive \(onInconclusiveLimit: pause\)/);
+    expect(t.store.canary.status?.message).toMatch(/^Waiting for a decision at weight 10/);
+    // `routeshift resume`: a new approve value starts a new round of three analyses, and is used up.
+    t.store.edit((c) => (c.metadata.annotations = { [ANNOTATIONS.approve]: 'r1' }));
+    await t.run(2);
+    expect(t.store.canary.status?.handledAnnotations?.[ANNOTATIONS.approve]).toBe('r1');
+    expect(t.store.canary.status?.inconclusiveChecks).toBeLessThan(3);
+    expect(t.store.canary.status?.phase).toBe('Progressing');
+    // With data back, the analysis passes and the rollout goes on to the end.
+    t.setOutcome(value(99.9));
+    await t.run();
+    expect(t.store.canary.status?.phase).toBe('Succeeded');
+  });
+
+  it('a rollout handed to a person is promoted by a promote request, or rolled back by an abort', async () => {
+    for (const [annotation, phase] of [
+      [ANNOTATIONS.promote, 'Succeeded'],
+      [ANNOTATIONS.abort, 'Failed'],
+    ] as const) {
+      const t = setup(canary({ inconclusiveLimit: 2, onInconclusiveLimit: 'pause' }));
+      t.setOutcome({ kind: 'no-data' });
+      await t.run(8);
+      expect(t.store.canary.status?.phase).toBe('Waiting');
+      t.store.edit((c) => (c.metadata.annotations = { [annotation]: 'now' }));
+      await t.run();
+      expect(t.store.canary.status?.phase).toBe(phase);
+    }
+  });
+
   it('holds without counting a failure while a confirm-promotion gate is closed', async () => {
     const t = setup();
     t.setGates([{ name: 'approval', type: 'confirm-promotion', passed: false, message: "confirm-promotion gate 'approval' closed: HTTP 403" }]);
