@@ -149,6 +149,8 @@ describe('the image holds what the code reads at run time', () => {
     for (const file of files) {
       // The sandbox (local test cluster) is a development tool, not part of the controller image.
       if (file.startsWith('src/sandbox/')) continue;
+      // So are the benchmarks: they run from a checkout (npm run bench), never from the image.
+      if (file.startsWith('src/bench/')) continue;
       const text = readFileSync(join(ROOT, file), 'utf8');
       for (const m of text.matchAll(/fromRoot\(\s*'([^']+)'(?:\s*,\s*'([^']+)')?/g)) paths.add([m[1], m[2]].filter(Boolean).join('/'));
       for (const m of text.matchAll(/join\(\s*packageRoot\(\)\s*,\s*'([^']+)'(?:\s*,\s*'([^']+)')?/g)) paths.add([m[1], m[2]].filter(Boolean).join('/'));
