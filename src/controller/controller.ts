@@ -12,6 +12,7 @@ import { kubeLeaseStore, LeaderElector } from './leader.js';
 import type { ControllerMetrics } from './metrics.js';
 import { Reconciler, type ReconcilerDeps } from './reconcile.js';
 import { Reflector, type ListResult } from './reflector.js';
+import { Pacer } from './pacer.js';
 import { Scheduler } from './scheduler.js';
 
 export interface ControllerOptions {
@@ -32,8 +33,13 @@ export interface ControllerOptions {
 
 /** How long a stopping controller lets the ticks in flight finish their writes. */
 const SHUTDOWN_GRACE_MS = 10_000;
-/** The first tick of each canary after gaining the lease lands somewhere in this window. */
-const START_JITTER_MS = 1_000;
+/**
+ * Canaries that arrive together (a controller starting or taking over the lease, a mass apply, a new image
+ * for many Canaries at once) get their first tick paced at this rate instead of all at once. A herd that
+ * starts together stays in step: every interval it is due at the same moment, and at a thousand canaries
+ * the first two waves ran seconds late (docs/benchmarks.md). One canary alone is not delayed.
+ */
+const ADMIT_PER_SECOND = 50;
 
 const key = (o: { metadata?: { namespace?: string; name?: string } }): string => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
 
@@ -68,6 +74,7 @@ export class Controller {
   private readonly store: CanaryStore;
   private readonly routeClient: CachedRouteClient;
   private leading = false;
+  private readonly admission: Pacer;
   private schedulerAbort: AbortController | undefined;
   private schedulerDone: Promise<void> | undefined;
   private tickAbort: AbortController | undefined;
@@ -75,6 +82,7 @@ export class Controller {
   constructor(private readonly opts: ControllerOptions) {
     const kc = opts.kubeConfig;
     this.store = opts.store ?? kubeCanaryStore(kc);
+    this.admission = new Pacer(opts.clock, ADMIT_PER_SECOND);
     const custom = kc.makeApiClient(CustomObjectsApi);
     // One namespace is watched directly; several are watched cluster-wide and filtered here.
     const ns = opts.namespaces?.length === 1 ? opts.namespaces[0] : undefined;
@@ -185,9 +193,9 @@ export class Controller {
     this.schedulerAbort = new AbortController();
     this.tickAbort = new AbortController();
     this.schedulerDone = this.scheduler.run(this.schedulerAbort.signal, this.tickAbort.signal);
-    // Spread the first ticks over a second: canaries that start together would otherwise stay in step.
-    for (const c of this.canaries.list()) if (this.inScope(c.metadata.namespace)) this.scheduler.schedule(key(c), Math.floor(Math.random() * START_JITTER_MS));
+    for (const c of this.canaries.list()) if (this.inScope(c.metadata.namespace)) this.scheduler.schedule(key(c), this.admission.delay());
   }
+
 
   /** Stops starting ticks; waits up to `graceMs` for the ones in flight, then aborts them. */
   private async drain(graceMs: number): Promise<void> {
@@ -233,12 +241,12 @@ export class Controller {
       this.opts.metrics.forgetCanary(obj.metadata.namespace ?? '', obj.metadata.name, (obj.status?.lastAnalysis ?? []).map((r) => r.name));
       return;
     }
+    if (!this.leading) return;
     // Our own status writes come back as updates; only a spec or annotation change needs a tick now.
-    const changed =
-      type === 'add' ||
-      obj.metadata.generation !== old?.metadata.generation ||
-      JSON.stringify(obj.metadata.annotations ?? {}) !== JSON.stringify(old?.metadata.annotations ?? {});
-    if (changed && this.leading) this.scheduler.schedule(k, 0);
+    // A new Canary or spec is paced with the others arriving at once; an operator's request (an
+    // annotation) is acted on at once.
+    if (type === 'add' || obj.metadata.generation !== old?.metadata.generation) this.scheduler.schedule(k, this.admission.delay());
+    else if (JSON.stringify(obj.metadata.annotations ?? {}) !== JSON.stringify(old?.metadata.annotations ?? {})) this.scheduler.schedule(k, 0);
   }
 
   private onRoute(type: 'add' | 'update' | 'delete', route: Route): void {
