@@ -54,7 +54,17 @@ const QUIET_WAIT_MS = 10_000;
 /** When the route changed under us (a failed `test` op), re-read soon. */
 const ROUTE_RETRY_MS = 1_000;
 
-type Tick = { canary: Canary; status: CanaryStatus; now: number; nowIso: string; signal: AbortSignal; log: Logger; resuming?: boolean };
+type Tick = {
+  canary: Canary;
+  status: CanaryStatus;
+  now: number;
+  nowIso: string;
+  signal: AbortSignal;
+  log: Logger;
+  resuming?: boolean;
+  /** Name of the owed transition Event this tick has written (so a write may drop the debt). */
+  announced?: string;
+};
 
 /**
  * The phase machine. Status is the record of intent: each move is written to status (with its Event)
@@ -489,18 +499,32 @@ export class Reconciler {
     return t.status.handledAnnotations?.[annotation] === value ? undefined : value;
   }
 
-  /** Writes status. A pending transition Event is dropped by any later write: it was announced by then. */
+  /**
+   * Writes status. An owed transition Event is dropped only once this tick has written it: a tick that
+   * started from a stale copy (an informer behind, a watch just dropped) may find, on a conflict, a debt
+   * it never saw. Such a debt is kept; one displaced by a new transition is announced after the write.
+   */
   private async commit(t: Tick, mutate: (s: CanaryStatus) => CanaryStatus): Promise<void> {
+    let displaced: CanaryStatus['pendingEvent'];
     t.canary = await writeStatus(
       this.deps.store,
       t.canary,
       (s) => {
-        const { pendingEvent: _announced, ...rest } = s;
-        return mutate(rest);
+        const { pendingEvent: owed, ...rest } = s;
+        const next = mutate(rest);
+        displaced = undefined;
+        if (!owed || owed.name === t.announced) return next;
+        if (!next.pendingEvent) return { ...next, pendingEvent: owed };
+        if (next.pendingEvent.name !== owed.name) displaced = owed;
+        return next;
       },
       t.signal,
     );
     t.status = structuredClone(t.canary.status ?? {});
+    const d = displaced as CanaryStatus['pendingEvent'];
+    if (d && !(await this.event(t, d.reason as Reason, d.message, {}, d.name))) {
+      t.log.warn({ reason: d.reason, event: d.name }, 'an owed transition Event could not be written and was replaced by a newer transition');
+    }
   }
 
   /**
@@ -514,8 +538,11 @@ export class Reconciler {
       name = transitionEventName(t.canary.metadata.name, next.revision ?? '', next.stepIndex ?? -1, next.phase ?? '', reason);
       return { ...next, pendingEvent: { name, reason, message } };
     });
-    // Announced: drop the debt (commit strips pendingEvent). A failed Event write keeps it for the next tick.
-    if (await this.event(t, reason, message, fields, name)) await this.commit(t, (s) => s);
+    // Announced: drop the debt (commit strips it once announced). A failed Event write keeps it for the next tick.
+    if (await this.event(t, reason, message, fields, name)) {
+      t.announced = name;
+      await this.commit(t, (s) => s);
+    }
   }
 
   /** Re-announces a transition whose Event may not have been written (see transition). */
@@ -523,7 +550,10 @@ export class Reconciler {
     const p = t.status.pendingEvent;
     if (!p) return;
     t.resuming = true; // the route may lag the transition: finishing it is not drift
-    if (await this.event(t, p.reason as Reason, p.message, {}, p.name)) await this.commit(t, (s) => s);
+    if (await this.event(t, p.reason as Reason, p.message, {}, p.name)) {
+      t.announced = p.name;
+      await this.commit(t, (s) => s);
+    }
   }
 
   /** True once the Event is in the API. */

@@ -259,6 +259,43 @@ describe('Reconciler phase machine', () => {
     expect(moves.filter((m) => m.includes('-> 75'))).toHaveLength(1);
   });
 
+  describe('an owed transition Event found only on a conflict (the tick started from a stale copy)', () => {
+    /** At 25 with its analysis due; the stored status owes an Event the tick's own copy does not show. */
+    async function staleTick(t: ReturnType<typeof setup>): Promise<Canary> {
+      await t.run(3, (s) => (s.stepIndex ?? -1) >= 1);
+      const stale = structuredClone(t.store.canary);
+      t.store.canary.status = { ...t.store.canary.status, pendingEvent: { name: 'backend.owed', reason: 'WeightAdvanced', message: 'owed step' } };
+      t.store.bump();
+      await t.clock.advance(60_000);
+      return stale;
+    }
+
+    it('keeps the debt through a write that does not announce it, and the next tick announces it', async () => {
+      const t = setup();
+      const stale = await staleTick(t);
+      t.setOutcome({ kind: 'no-data' }); // a hold: a status write without a transition
+      await t.reconciler.reconcile(stale, t.signal);
+      expect(t.store.canary.status?.lastAnalysis?.[0]?.verdict).toBe('inconclusive');
+      expect(t.store.canary.status?.pendingEvent?.name).toBe('backend.owed');
+      expect(t.sink.events.some((e) => e.metadata.name === 'backend.owed')).toBe(false);
+      await t.reconciler.reconcile(structuredClone(t.store.canary), t.signal);
+      expect(t.sink.events.filter((e) => e.metadata.name === 'backend.owed')).toHaveLength(1);
+      expect(t.store.canary.status?.pendingEvent).toBeUndefined();
+    });
+
+    it('announces a debt displaced by a new transition right after writing it', async () => {
+      const t = setup();
+      const stale = await staleTick(t);
+      await t.reconciler.reconcile(stale, t.signal); // passes: advances 25 -> 50
+      expect(t.store.canary.status?.canaryWeight).toBe(50);
+      const names = t.sink.events.map((e) => e.metadata.name);
+      expect(names).toContain('backend.owed');
+      expect(names.indexOf('backend.owed')).toBeLessThan(names.length - 1);
+      expect(t.sink.events.at(-1)?.reason).toBe('WeightAdvanced');
+      expect(t.store.canary.status?.pendingEvent).toBeUndefined();
+    });
+  });
+
   it('restores weights someone else changed, and says so', async () => {
     const t = setup();
     await t.run(3, (s) => (s.stepIndex ?? -1) >= 1);
