@@ -7,7 +7,6 @@
  * throughout. Needs `npm run build`.
  */
 import type { Sandbox } from '../../src/sandbox/sandbox.js';
-import { NS } from '../../src/sandbox/seed.js';
 import {
   canaryFor,
   createWithRetry,
@@ -15,12 +14,13 @@ import {
   readCanary,
   RouteAuditor,
   rolloutObjects,
-  sandboxClient,
   transitionReasons,
   weightSteps,
   type KubeHttp,
+  closeFaultBed,
+  openFaultBed,
 } from '../support/faults.js';
-import { canaryEvents, newSandbox, sleep, startController, type ControllerProcess } from '../support/harness.js';
+import { canaryEvents, sleep, startController, type ControllerProcess } from '../support/harness.js';
 
 const STEPS = [20, 40, 60, 80];
 const FIRST = 20;
@@ -33,20 +33,13 @@ const tally = new FaultTally();
 const timers: NodeJS.Timeout[] = [];
 
 beforeAll(async () => {
-  sb = await newSandbox();
-  k = sandboxClient(sb);
-  auditor = new RouteAuditor(k);
-  await createWithRetry(k, [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } }]);
+  ({ sb, k, auditor } = await openFaultBed());
 }, 60_000);
 
 afterAll(async () => {
   timers.forEach((t) => clearInterval(t));
   if (sb) sb.api.faults.writeFailureRate = 0;
-  await controller?.stop();
-  auditor?.stop();
-  k?.close();
-  await sb?.stop();
-  process.stdout.write(`faults-api:\n${tally.summary()}\n`);
+  await closeFaultBed({ sb, k, auditor }, { label: 'faults-api', tally, controller });
 });
 
 interface Rollout {

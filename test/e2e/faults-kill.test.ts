@@ -16,13 +16,14 @@ import {
   RouteAuditor,
   rolloutObjects,
   routePath,
-  sandboxClient,
   seededRandom,
   transitionReasons,
   weightSteps,
   type KubeHttp,
+  closeFaultBed,
+  openFaultBed,
 } from '../support/faults.js';
-import { canaryEvents, newSandbox, sleep, startController, type ControllerProcess } from '../support/harness.js';
+import { canaryEvents, sleep, startController, type ControllerProcess } from '../support/harness.js';
 
 const KILLS = 50;
 const SEED = 20251128;
@@ -35,19 +36,10 @@ let controller: ControllerProcess | undefined;
 const tally = new FaultTally();
 
 beforeAll(async () => {
-  sb = await newSandbox();
-  k = sandboxClient(sb);
-  auditor = new RouteAuditor(k);
-  await createWithRetry(k, [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } }]);
+  ({ sb, k, auditor } = await openFaultBed());
 }, 60_000);
 
-afterAll(async () => {
-  await controller?.stop('SIGKILL');
-  auditor?.stop();
-  k?.close();
-  await sb?.stop();
-  process.stdout.write(`faults-kill:\n${tally.summary()}\n`);
-});
+afterAll(() => closeFaultBed({ sb, k, auditor }, { label: 'faults-kill', tally, controller, signal: 'SIGKILL' }));
 
 interface Rollout {
   name: string;

@@ -6,7 +6,6 @@
  */
 import type { Canary } from '../../src/api/canary.js';
 import type { Sandbox } from '../../src/sandbox/sandbox.js';
-import { NS } from '../../src/sandbox/seed.js';
 import {
   canaryFor,
   collectionPath,
@@ -17,11 +16,12 @@ import {
   readCanary,
   RouteAuditor,
   rolloutObjects,
-  sandboxClient,
   type KubeHttp,
   type Malformed,
+  closeFaultBed,
+  openFaultBed,
 } from '../support/faults.js';
-import { canaryEvents, newSandbox, sleep, startController, type ControllerProcess } from '../support/harness.js';
+import { canaryEvents, sleep, startController, type ControllerProcess } from '../support/harness.js';
 
 let sb: Sandbox;
 let k: KubeHttp;
@@ -30,19 +30,10 @@ let controller: ControllerProcess | undefined;
 const tally = new FaultTally();
 
 beforeAll(async () => {
-  sb = await newSandbox();
-  k = sandboxClient(sb);
-  auditor = new RouteAuditor(k);
-  await createWithRetry(k, [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } }]);
+  ({ sb, k, auditor } = await openFaultBed());
 }, 60_000);
 
-afterAll(async () => {
-  await controller?.stop();
-  auditor?.stop();
-  k?.close();
-  await sb?.stop();
-  process.stdout.write(`faults-malformed:\n${tally.summary()}\n`);
-});
+afterAll(() => closeFaultBed({ sb, k, auditor }, { label: 'faults-malformed', tally, controller }));
 
 const readyFalse = (c: Canary | undefined) => c?.status?.conditions?.find((x) => x.type === 'Ready' && x.status === 'False');
 

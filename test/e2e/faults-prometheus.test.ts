@@ -10,7 +10,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Canary } from '../../src/api/canary.js';
 import type { Sandbox } from '../../src/sandbox/sandbox.js';
-import { NS } from '../../src/sandbox/seed.js';
 import {
   canaryFor,
   createWithRetry,
@@ -18,13 +17,14 @@ import {
   readCanary,
   RouteAuditor,
   rolloutObjects,
-  sandboxClient,
   startPromFaultProxy,
   type KubeHttp,
   type PromFaultProxy,
   type PromMode,
+  closeFaultBed,
+  openFaultBed,
 } from '../support/faults.js';
-import { canaryEvents, newSandbox, sleep, startController, type ControllerProcess } from '../support/harness.js';
+import { canaryEvents, sleep, startController, type ControllerProcess } from '../support/harness.js';
 
 const NAME = 'prom-faults';
 const STEPS = [10, 20, 30, 40, 50, 60, 70, 80, 90];
@@ -39,22 +39,15 @@ let dir: string;
 const tally = new FaultTally();
 
 beforeAll(async () => {
-  sb = await newSandbox();
-  k = sandboxClient(sb);
-  auditor = new RouteAuditor(k);
+  ({ sb, k, auditor } = await openFaultBed());
   proxy = await startPromFaultProxy(sb.prometheus.url, 2_500);
   dir = mkdtempSync(join(tmpdir(), 'routeshift-faults-prom-'));
-  await createWithRetry(k, [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } }]);
 }, 60_000);
 
 afterAll(async () => {
-  await controller?.stop();
-  auditor?.stop();
-  k?.close();
   await proxy?.stop();
-  await sb?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
-  process.stdout.write(`faults-prometheus:\n${tally.summary()}\n`);
+  await closeFaultBed({ sb, k, auditor }, { label: 'faults-prometheus', tally, controller });
 });
 
 async function current(): Promise<Canary> {

@@ -10,7 +10,7 @@ import type { Canary, MetricSpec } from '../../src/api/canary.js';
 import { KubeHttp, type WatchLine } from '../../src/bench/kube-http.js';
 import type { Sandbox } from '../../src/sandbox/sandbox.js';
 import { NS } from '../../src/sandbox/seed.js';
-import type { SeenEvent } from './harness.js';
+import { newSandbox, type ControllerProcess, type SeenEvent } from './harness.js';
 
 export { KubeHttp };
 
@@ -337,6 +337,33 @@ export class FaultTally {
 
 export function sandboxClient(sb: Sandbox): KubeHttp {
   return new KubeHttp(sb.api.url, 'sandbox-faults-test');
+}
+
+/** What every fault file starts: a sandbox, a raw client, a route auditor, the test namespace. */
+export interface FaultBed {
+  sb: Sandbox;
+  k: KubeHttp;
+  auditor: RouteAuditor;
+}
+
+export async function openFaultBed(): Promise<FaultBed> {
+  const sb = await newSandbox();
+  const k = sandboxClient(sb);
+  const auditor = new RouteAuditor(k);
+  await createWithRetry(k, [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } }]);
+  return { sb, k, auditor };
+}
+
+/** Stops the controller (with `signal`), the auditor, the client and the sandbox, then prints the tally. */
+export async function closeFaultBed(
+  bed: Partial<FaultBed>,
+  o: { label: string; tally: FaultTally; controller: ControllerProcess | undefined; signal?: NodeJS.Signals },
+): Promise<void> {
+  await o.controller?.stop(o.signal);
+  bed.auditor?.stop();
+  bed.k?.close();
+  await bed.sb?.stop();
+  process.stdout.write(`${o.label}:\n${o.tally.summary()}\n`);
 }
 
 // --- malformed Canaries ------------------------------------------------------------------------
