@@ -1,4 +1,5 @@
 import type { SequentialEvidence } from '../api/canary.js';
+import { evidenceOf } from './testing.js';
 import { catastrophicShares, logCanaryNumerator, logEvidenceCatastrophic } from './catastrophic.js';
 import { assessEvidence, SEQUENTIAL_TUNING, sequentialParams, type Stage } from './sequential.js';
 import { maxInCappedNull, type Counts } from './two-sample.js';
@@ -103,14 +104,7 @@ describe('catastrophic guard: the e-value', () => {
 });
 
 describe('catastrophic guard in assessEvidence', () => {
-  const ev = (canaryTotal: number, canaryBad: number, stableTotal: number, stableBad: number): SequentialEvidence => ({
-    name: 'sr',
-    canaryTotal,
-    canaryBad,
-    stableTotal,
-    stableBad,
-    verdict: 'unknown',
-  });
+  const ev = evidenceOf;
 
   it('decides exactly at ln(1/α_cat): 1 rps, first interval (about 6 canary and 54 stable requests)', () => {
     const need = Math.log(1 / alphaCat);

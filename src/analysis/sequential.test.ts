@@ -1,17 +1,11 @@
 import type { MetricSpec, SequentialEvidence } from '../api/canary.js';
+import { evidenceOf } from './testing.js';
 import type { QueryOutcome } from '../metrics/provider.js';
 import { TwoSample } from './two-sample.js';
 import { assessEvidence, evaluateSequentialMetric, SEQUENTIAL_DEFAULTS, SEQUENTIAL_TUNING, sequentialParams, type Stage } from './sequential.js';
 
 const FINAL: Stage = { promoteNext: true, nextWeight: 100 };
-const ev = (canaryTotal: number, canaryBad: number, stableTotal: number, stableBad: number): SequentialEvidence => ({
-  name: 'sr',
-  canaryTotal,
-  canaryBad,
-  stableTotal,
-  stableBad,
-  verdict: 'unknown',
-});
+const ev = evidenceOf;
 const P = sequentialParams(undefined);
 
 describe('sequentialParams', () => {
