@@ -29,7 +29,7 @@ describe('assessEvidence', () => {
     let flipped = -1;
     for (let bad = 0; bad <= 30; bad++) {
       const a = assessEvidence(ev(200, bad, 1800, 2), P, FINAL);
-      const e = new TwoSample({ canaryTotal: 200, canaryBad: bad, stableTotal: 1800, stableBad: 2 }, SEQUENTIAL_TUNING.prior).logEvidenceWorse(margin);
+      const e = new TwoSample({ canaryTotal: 200, canaryBad: bad, stableTotal: 1800, stableBad: 2 }, SEQUENTIAL_TUNING.prior, SEQUENTIAL_TUNING.worse).logEvidenceWorse(margin);
       expect(a.logLR).toBeCloseTo(e, 12);
       expect(a.verdict === 'worse').toBe(e >= Math.log(1 / alphaWorse));
       if (a.verdict === 'worse' && flipped < 0) flipped = bad;

@@ -1,7 +1,7 @@
 import type { MetricReport, MetricSpec, SequentialEvidence, SequentialSpec } from '../api/canary.js';
 import { lowerBound, type MixingPrior } from './binomial-cs.js';
 import { logEvidenceCatastrophic, type GuardDesign } from './catastrophic.js';
-import { TwoSample } from './two-sample.js';
+import { TwoSample, type SidePriors } from './two-sample.js';
 import { addCounts, readCounts } from './evidence.js';
 import { applyNoData, applyQueryError, type Effect, type MetricOutcome } from './policy.js';
 import { formatNumber, formatPoints, formatShare } from './report.js';
@@ -35,32 +35,46 @@ export const SEQUENTIAL_DEFAULTS = {
 export const SEQUENTIAL_TUNING: Readonly<{
   /** Mixing distribution of both sides' shares in the e-values' numerators. */
   prior: MixingPrior;
+  /**
+   * Numerator of the "worse" test (and of the lower bound): the canary's share mixed over the shares a worse
+   * canary has (Beta(1, b) means 9%, 3.2%, 1%, 0.33%, 0.1%; catastrophic shares are the guard's), the stable's
+   * over a healthy stable's small shares (the guard's stablePrior). Both sides over the broad `prior` wasted
+   * most of the weight on canaries no worse than the stable, which never count against "not worse".
+   */
+  worse: SidePriors;
   /** Share of α spent on the catastrophic guard; the rest goes to the "worse" test. */
   catastrophicShare: number;
   /** "Worse" means canary − stable above this fraction of the tolerance (0: worse than stable at all). */
   rollbackMargin: number;
   /** The catastrophic guard's numerators (catastrophic.ts). */
   guard: GuardDesign;
-}> = Object.freeze({
-  // Uniform, and Beta(1, b) with means 9%, 1%, 0.1%, 0.01%: one of them sits near any bad share a service has.
-  prior: Object.freeze([1, 10, 100, 1000, 10000].map((b) => Object.freeze({ a: 1, b, weight: 0.2 }))),
-  catastrophicShare: 0.5,
-  rollbackMargin: 1 / 8,
-  guard: Object.freeze({
-    // c and halfway from c to 100%: 20% and 60% with the default rate.
-    alternatives: Object.freeze([0, 0.5]),
-    // The same components as `prior`, weighted towards the small shares of a healthy stable.
-    stablePrior: Object.freeze(
-      [
-        [1, 0.02],
-        [10, 0.03],
-        [100, 0.05],
-        [1000, 0.4],
-        [10000, 0.5],
-      ].map(([b, weight]) => Object.freeze({ a: 1, b: b as number, weight: weight as number })),
-    ),
-  }),
-});
+}> = tuning();
+
+function tuning(): typeof SEQUENTIAL_TUNING {
+  const beta = (pairs: ReadonlyArray<readonly [number, number]>): MixingPrior =>
+    Object.freeze(pairs.map(([b, weight]) => Object.freeze({ a: 1, b, weight })));
+  // The same components as `prior`, weighted towards the small shares of a healthy stable.
+  const stablePrior = beta([
+    [1, 0.02],
+    [10, 0.03],
+    [100, 0.05],
+    [1000, 0.4],
+    [10000, 0.5],
+  ]);
+  return Object.freeze({
+    // Uniform, and Beta(1, b) with means 9%, 1%, 0.1%, 0.01%: one of them sits near any bad share a service has.
+    prior: Object.freeze([1, 10, 100, 1000, 10000].map((b) => Object.freeze({ a: 1, b, weight: 0.2 }))),
+    catastrophicShare: 0.5,
+    rollbackMargin: 1 / 8,
+    guard: Object.freeze({
+      // c and halfway from c to 100%: 20% and 60% with the default rate.
+      alternatives: Object.freeze([0, 0.5]),
+      stablePrior,
+    }),
+    // Beta(1, b) with means 9%, 3.2%, 1%, 0.33%, 0.1%: the shares of a canary worse than a healthy stable.
+    worse: Object.freeze({ canary: beta([10, 30, 100, 300, 1000].map((b) => [b, 0.2] as const)), stable: stablePrior }),
+  });
+}
 
 export function sequentialParams(spec: SequentialSpec | undefined): SequentialParams {
   const s = spec ?? {};
@@ -124,7 +138,7 @@ export function assessEvidence(ev: SequentialEvidence, p: SequentialParams, stag
   const alphaCat = p.falseRollback * catastrophicShare;
   const alphaWorse = p.falseRollback - alphaCat;
 
-  const test = new TwoSample(c, prior);
+  const test = new TwoSample(c, prior, SEQUENTIAL_TUNING.worse);
   const canaryLower = lowerBound(c.canaryBad, c.canaryTotal, alphaCat, prior);
   const logLR = test.logEvidenceWorse(margin);
   const logGuard = logEvidenceCatastrophic(c, margin, p.catastrophic, SEQUENTIAL_TUNING.guard);

@@ -22,6 +22,12 @@ export interface Counts {
   stableTotal: number;
 }
 
+/** A mixing distribution per side, for a numerator that bets differently on each. */
+export interface SidePriors {
+  canary: MixingPrior;
+  stable: MixingPrior;
+}
+
 function share(bad: number, total: number): number {
   return total > 0 ? bad / total : 0;
 }
@@ -158,14 +164,24 @@ function crossing(f: (d: number) => number, inside: number, outside: number): nu
  */
 export class TwoSample {
   private readonly num: number;
+  private readonly numWorse: number;
   private readonly free: number;
   private readonly est: number;
 
+  /**
+   * `prior` mixes both sides' shares in every numerator; `worse`, when given, replaces it in the "not worse"
+   * null's e-value (and so in lowerBound). Any fixed mixing distribution keeps the test valid; one that bets on
+   * the shares a worse canary has, next to a stable's small share, reaches the same evidence with fewer requests.
+   */
   constructor(
     readonly counts: Counts,
     prior: MixingPrior,
+    worse?: SidePriors,
   ) {
     this.num = logMixture(counts.canaryBad, counts.canaryTotal, prior) + logMixture(counts.stableBad, counts.stableTotal, prior);
+    this.numWorse = worse
+      ? logMixture(counts.canaryBad, counts.canaryTotal, worse.canary) + logMixture(counts.stableBad, counts.stableTotal, worse.stable)
+      : this.num;
     this.free = logMaxLik(counts);
     this.est = delta(counts);
   }
@@ -173,8 +189,8 @@ export class TwoSample {
   /** ln E against H0 = { p_c − p_s ≤ d0 }: large when the canary is worse than the stable by more than d0. */
   logEvidenceWorse(d0: number): number {
     // Without canary requests every d is possible; the unrestricted optimum inside H0 gives E ≤ 1.
-    if (this.counts.canaryTotal === 0 || this.est <= d0) return this.num - this.free;
-    return this.num - maxOnBoundary(this.counts, d0);
+    if (this.counts.canaryTotal === 0 || this.est <= d0) return this.numWorse - this.free;
+    return this.numWorse - maxOnBoundary(this.counts, d0);
   }
 
   /** ln E against H0 = { p_c − p_s ≥ d0 }: large when the canary is worse than the stable by less than d0. */

@@ -225,6 +225,31 @@ describe('two-sample universal-inference test', () => {
     expect(test.logEvidenceWithin(d0)).toBeCloseTo(num - (delta >= d0 ? free : bruteMax(c, d0)), 5);
   });
 
+  it.each(cases)('the "worse" e-value with its own per-side numerator, by integration (%o, d0=%p)', (c, d0) => {
+    const worse = SEQUENTIAL_TUNING.worse;
+    const num = integrateMixture(c.canaryBad, c.canaryTotal, worse.canary) + integrateMixture(c.stableBad, c.stableTotal, worse.stable);
+    const free =
+      logLikelihood(c.canaryBad / c.canaryTotal, c.canaryBad, c.canaryTotal) + logLikelihood(c.stableBad / c.stableTotal, c.stableBad, c.stableTotal);
+    const delta = c.canaryBad / c.canaryTotal - c.stableBad / c.stableTotal;
+    const test = new TwoSample(c, prior, worse);
+    expect(test.logEvidenceWorse(d0)).toBeCloseTo(num - (delta <= d0 ? free : bruteMax(c, d0)), 5);
+    // The promotion side keeps the broad numerator.
+    expect(test.logEvidenceWithin(d0)).toBeCloseTo(new TwoSample(c, prior).logEvidenceWithin(d0), 12);
+    // The lower bound inverts the "worse" test it decides with.
+    const lo = test.lowerBound(0.005);
+    if (lo > -1) {
+      expect(test.logEvidenceWorse(lo)).toBeGreaterThanOrEqual(Math.log(200));
+      expect(test.logEvidenceWorse(lo + 1e-6)).toBeLessThan(Math.log(200) + 1e-3);
+    }
+  });
+
+  it('the per-side numerator is stronger evidence for the 97% canary at 5 rps after three steps (5 of 180 bad, 1 of 720)', () => {
+    // What it was chosen for: the broad mixture spends most of its weight on canaries no worse than the stable.
+    const c = { canaryBad: 5, canaryTotal: 180, stableBad: 1, stableTotal: 720 };
+    const gain = new TwoSample(c, prior, SEQUENTIAL_TUNING.worse).logEvidenceWorse(0.0025) - new TwoSample(c, prior).logEvidenceWorse(0.0025);
+    expect(gain).toBeGreaterThan(0.5);
+  });
+
   it('closed form without stable data: the upper bound is the canary-only bound', () => {
     // n_s = 0, uniform prior, x = 0: ln E(d0) = −ln(n+1) − n ln(1 − d0), so the bound is 1 − (ℓ/(n+1))^(1/n).
     const uniform = { a: 1, b: 1 };
