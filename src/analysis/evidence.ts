@@ -64,6 +64,32 @@ export function readCounts(counts: Measurement['counts']): CountsReading {
   };
 }
 
+/**
+ * Reads the stable's counts before the rollout (Measurement.baseline). An empty total means the stable served
+ * nothing in the window (0 of 0, recorded so it is not asked again); an error is not recorded, so the next
+ * interval reads it again.
+ */
+export function readBaseline(b: NonNullable<Measurement['baseline']>): { kind: 'ok'; total: number; bad: number } | { kind: 'error'; message: string } {
+  for (const [label, o] of [['total', b.stableTotal], ['bad', b.stableBad]] as const) {
+    if (o.kind === 'error') return { kind: 'error', message: `stable baseline ${label} query error: ${o.code}: ${o.message}` };
+    if (o.kind === 'multiple-series') return { kind: 'error', message: `stable baseline ${label} query returned ${o.count} series where one number was expected` };
+  }
+  const total = count(b.stableTotal) ?? 0;
+  return { kind: 'ok', total, bad: Math.min(total, count(b.stableBad) ?? 0) };
+}
+
+/** Evidence with the stable's baseline added to its counts, and recorded so it is added once. */
+export function addBaseline(
+  previous: SequentialEvidence | undefined,
+  name: string,
+  b: { total: number; bad: number },
+  at: { window: string; time: string },
+): SequentialEvidence {
+  const merged = addCounts(previous, name, { canaryTotal: 0, canaryBad: 0, stableTotal: b.total, stableBad: b.bad, canaryTraffic: false });
+  const total = Math.round(b.total);
+  return { ...merged, baseline: { window: at.window, time: at.time, total, bad: Math.min(total, Math.round(b.bad)) } };
+}
+
 export function emptyEvidence(name: string): SequentialEvidence {
   return { name, canaryTotal: 0, canaryBad: 0, stableTotal: 0, stableBad: 0, verdict: 'unknown' };
 }
@@ -96,6 +122,7 @@ export function addCounts(previous: SequentialEvidence | undefined, name: string
     stableTotal,
     stableBad: Math.min(stableTotal, Math.max(whole(p.stableBad), Math.round(raw.stableBad))),
     raw: { canaryTotal: round6(raw.canaryTotal), canaryBad: round6(raw.canaryBad), stableTotal: round6(raw.stableTotal), stableBad: round6(raw.stableBad) },
+    ...(p.baseline ? { baseline: p.baseline } : {}),
     verdict: p.verdict,
   };
 }

@@ -170,4 +170,39 @@ describe('evaluateSequentialMetric', () => {
     const o = evaluateSequentialMetric(metric, noCanary, ev(300, 30, 2700, 3), 0, time, FINAL);
     expect(o).toMatchObject({ effect: 'fail', rollback: 'SequentialWorse' });
   });
+
+  describe('stable baseline', () => {
+    const at = { window: '1h', time: '2026-03-01T11:00:00.000Z' };
+    const counts = { canaryTotal: v(180), canaryBad: v(5), stableTotal: v(720), stableBad: v(1) };
+    const withBaseline = (stableTotal: QueryOutcome, stableBad: QueryOutcome) => ({ name: 'sr', canary: NO, counts, baseline: { ...at, stableTotal, stableBad } });
+
+    it('adds the stable requests before the rollout once, records them, and says so', () => {
+      const o = evaluateSequentialMetric(metric, withBaseline(v(17_999.6), v(18.2)), undefined, 0, time, FINAL);
+      expect(o.evidence).toMatchObject({ canaryTotal: 180, canaryBad: 5, stableTotal: 18_720, stableBad: 19, baseline: { ...at, total: 18_000, bad: 18 } });
+      expect(o.report.message).toContain('bad of 18720 (18000 of them in the 1h before the rollout)');
+      // Read again (a stale status in the informer): not added twice.
+      const again = evaluateSequentialMetric(metric, withBaseline(v(18_000), v(18)), o.evidence, 0, time, FINAL);
+      expect(again.evidence).toMatchObject({ stableTotal: 19_440, stableBad: 20, baseline: { total: 18_000, bad: 18 } });
+    });
+
+    it('pins the stable at 0.1%: 5 bad of 180 next to 1 of 720 is stronger evidence with it', () => {
+      const without = evaluateSequentialMetric(metric, { name: 'sr', canary: NO, counts }, undefined, 0, time, FINAL);
+      const withIt = evaluateSequentialMetric(metric, withBaseline(v(18_000), v(18)), undefined, 0, time, FINAL);
+      expect(withIt.evidence?.logLR).toBeGreaterThan((without.evidence?.logLR ?? 0) + 0.2);
+      // Same answer as the same counts given directly: the baseline is evidence like any other stable request.
+      const direct = assessEvidence(ev(180, 5, 18_720, 19), P, FINAL);
+      expect(withIt.evidence?.logLR).toBeCloseTo(direct.logLR, 9);
+    });
+
+    it('no stable requests in the window: 0 of 0, recorded; a query error: not recorded, noted, the interval still counts', () => {
+      const none = evaluateSequentialMetric(metric, withBaseline(NO, NO), undefined, 0, time, FINAL);
+      expect(none.evidence).toMatchObject({ stableTotal: 720, baseline: { total: 0, bad: 0 } });
+      const failed = evaluateSequentialMetric(metric, withBaseline({ kind: 'error', code: 'Timeout', message: 'slow', transient: true }, NO), undefined, 0, time, FINAL);
+      expect(failed.evidence?.baseline).toBeUndefined();
+      expect(failed.evidence).toMatchObject({ canaryTotal: 180, stableTotal: 720 });
+      expect(failed.report.message).toContain('stable baseline total query error: Timeout: slow (read again next interval)');
+      const many = evaluateSequentialMetric(metric, withBaseline(v(1), { kind: 'multiple-series', count: 3 }), undefined, 0, time, FINAL);
+      expect(many.report.message).toContain('stable baseline bad query returned 3 series');
+    });
+  });
 });

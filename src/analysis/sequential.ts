@@ -2,7 +2,7 @@ import type { MetricReport, MetricSpec, SequentialEvidence, SequentialSpec } fro
 import { lowerBound, type MixingPrior } from './binomial-cs.js';
 import { logEvidenceCatastrophic, type GuardDesign } from './catastrophic.js';
 import { TwoSample, type SidePriors } from './two-sample.js';
-import { addCounts, readCounts } from './evidence.js';
+import { addBaseline, addCounts, readBaseline, readCounts } from './evidence.js';
 import { applyNoData, applyQueryError, type Effect, type MetricOutcome } from './policy.js';
 import { formatNumber, formatPoints, formatShare } from './report.js';
 import type { Measurement } from './types.js';
@@ -150,7 +150,8 @@ export function assessEvidence(ev: SequentialEvidence, p: SequentialParams, stag
 
   const sides =
     `canary ${canaryShare === undefined ? 'n/a' : formatShare(canaryShare)} bad of ${c.canaryTotal}` +
-    ` vs stable ${stableShare === undefined ? 'n/a' : formatShare(stableShare)} bad of ${c.stableTotal}`;
+    ` vs stable ${stableShare === undefined ? 'n/a' : formatShare(stableShare)} bad of ${c.stableTotal}` +
+    (ev.baseline ? ` (${ev.baseline.total} of them in the ${ev.baseline.window} before the rollout)` : '');
   const base = { canaryShare, stableShare, estimate, lower, upper, canaryLower, logLR, logGuard };
 
   // What the guard shows: not (canary − stable ≤ margin and canary ≤ rate). With the canary measured at or above
@@ -245,8 +246,16 @@ export function evaluateSequentialMetric(
   }
   if (reading.kind === 'spec') return make('error', 'fail', reading.message, 0, previous);
 
-  const merged = addCounts(previous, metric.name, reading.increment);
+  let before = previous;
+  let baselineNote = '';
+  if (m?.baseline && !previous?.baseline) {
+    const b = readBaseline(m.baseline);
+    if (b.kind === 'ok') before = addBaseline(previous, metric.name, b, m.baseline);
+    else baselineNote = `; ${b.message} (read again next interval)`;
+  }
+  const merged = addCounts(before, metric.name, reading.increment);
   const a = assessEvidence(merged, params, stage);
+  a.reason += baselineNote;
   const evidence: SequentialEvidence = {
     ...merged,
     logLR: a.logLR,

@@ -22,6 +22,11 @@ export interface Measurement {
     stableTotal: QueryOutcome;
     stableBad: QueryOutcome;
   };
+  /**
+   * The stable's counts over the sequential metric's stableBaseline window before the rollout started; measured
+   * only until status holds a baseline for the metric.
+   */
+  baseline?: { window: string; time: string; stableTotal: QueryOutcome; stableBad: QueryOutcome };
 }
 
 export interface GateResult {

@@ -31,6 +31,12 @@ describe('validateDecisionSettings', () => {
         'spec.analysis.metrics[0].sequential.catastrophicErrorRate',
       ],
     ],
+    ['a stable baseline of an hour', { metrics: [{ name: 'a', mode: 'sequential' as const, sequential: { stableBaseline: '1h' } }] }, []],
+    ...['0s', '500ms', '25h', 'an hour'].map((w) => [
+      `a stable baseline of ${w}`,
+      { metrics: [{ name: 'a', mode: 'sequential' as const, sequential: { stableBaseline: w } }] },
+      ['spec.analysis.metrics[0].sequential.stableBaseline'],
+    ] as [string, Partial<AnalysisSpec>, string[]]),
     ['sequential settings on a threshold metric', { metrics: [{ name: 'a', thresholdRange: { min: 1 }, sequential: { tolerance: 1 } }] }, ['spec.analysis.metrics[0].sequential']],
   ])('%s', (_n, over, paths) => {
     const problems = validateDecisionSettings({ ...base, ...over } as AnalysisSpec);

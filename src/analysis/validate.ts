@@ -3,6 +3,9 @@ import { errorMessage } from '../core/errors.js';
 import { parseDuration } from '../core/duration.js';
 import { validateSteps, type Problem } from './steps.js';
 
+/** Longest stableBaseline window. */
+export const MAX_BASELINE_MS = 24 * 3_600_000;
+
 /**
  * Problems with the settings decide() reads, beyond what the CRD schema enforces. Query and template
  * problems belong to the measuring half. An empty list means decide() will do what the spec says.
@@ -54,6 +57,16 @@ export function validateDecisionSettings(analysis: AnalysisSpec, path = 'spec.an
       const cat = s.catastrophicErrorRate;
       if (cat !== undefined && !(cat > 0 && cat <= 100)) {
         problems.push({ path: `${at}.sequential.catastrophicErrorRate`, message: `${cat} must be above 0 and at most 100 (percent)` });
+      }
+      if (s.stableBaseline !== undefined) {
+        const where = `${at}.sequential.stableBaseline`;
+        try {
+          const ms = parseDuration(s.stableBaseline, where);
+          // Longer windows reach across a day's traffic pattern, which the stationarity assumption cannot cover.
+          if (!(ms >= 1000 && ms <= MAX_BASELINE_MS)) problems.push({ path: where, message: `${s.stableBaseline} must be from 1s to 24h` });
+        } catch (err) {
+          problems.push({ path: where, message: errorMessage(err) });
+        }
       }
     } else if (m.sequential !== undefined) {
       problems.push({ path: `${at}.sequential`, message: 'only used with mode: sequential' });

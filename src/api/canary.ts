@@ -82,6 +82,12 @@ export interface SequentialSpec {
    * bets on canary shares at and above it. Default 20.
    */
   catastrophicErrorRate?: number;
+  /**
+   * Also count the stable's requests of this window before the rollout started (e.g. "1h"), read once at the
+   * first analysis. More stable requests pin the stable's bad share, so the canary is judged sooner. Assumes the
+   * stable's share is the same before and during the rollout (docs/analysis.md, "Stable baseline"). Default: off.
+   */
+  stableBaseline?: string;
 }
 
 export interface MetricSpec {
@@ -217,6 +223,11 @@ export interface SequentialEvidence {
    * so sums are kept exact and only the cumulative counts above are whole numbers.
    */
   raw?: { canaryTotal: number; canaryBad: number; stableTotal: number; stableBad: number };
+  /**
+   * The stable's requests before the rollout (spec stableBaseline), already included in stableTotal and
+   * stableBad; read once, at `time` (the rollout's start) over `window`.
+   */
+  baseline?: { window: string; time: string; total: number; bad: number };
   /** Log of the mixture likelihood ratio for "canary worse". */
   logLR?: number;
   estimate?: number;

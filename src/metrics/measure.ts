@@ -51,12 +51,14 @@ export async function measureResolved(
   // One evaluation time for every query of the tick: a scrape landing between two queries would
   // otherwise let e.g. the bad count exceed the total it is compared with.
   const time = opts.time ?? new Date((opts.clock ?? systemClock).now());
-  const run = (side: SideQueries, query: string): Promise<QueryOutcome> =>
+  const run = (side: Pick<SideQueries, 'address'>, query: string, at: Date = time): Promise<QueryOutcome> =>
     limit(async () => {
       throwIfAborted(opts.signal, 'measuring');
       const provider = side.address && opts.providerFor ? opts.providerFor(side.address) : opts.provider;
-      return provider.query(query, { signal: opts.signal, time });
+      return provider.query(query, { signal: opts.signal, time: at });
     });
+  const status = opts.canary.status;
+  const rolloutStart = Date.parse(status?.rolloutStartTime ?? '');
 
   const names = (opts.canary.spec.analysis.metrics ?? []).map((m) => m.name);
   const tasks = metrics.map(async (m, i): Promise<Measurement> => {
@@ -76,6 +78,13 @@ export async function measureResolved(
     if (stable) out.stable = stable;
     if (requests) out.requests = requests;
     if (canaryTotal && canaryBad && stableTotal && stableBad) out.counts = { canaryTotal, canaryBad, stableTotal, stableBad };
+    // The stable's requests before the rollout, read once: up to the rollout's start, when the canary had no share yet.
+    const b = m.baseline;
+    if (b && Number.isFinite(rolloutStart) && !status?.evidence?.some((e) => e.name === m.name && e.baseline)) {
+      const at = new Date(rolloutStart);
+      const [bt, bb] = await Promise.all([run(b, b.totalQuery, at), run(b, b.badQuery, at)]);
+      out.baseline = { window: b.window, time: at.toISOString(), stableTotal: bt, stableBad: bb };
+    }
     return out;
   });
   try {

@@ -208,6 +208,8 @@ export interface ResolvedMetric {
   window: string;
   canary: SideQueries;
   stable: SideQueries;
+  /** The stable's counts over the sequential metric's stableBaseline window (rendered with that window). */
+  baseline?: { window: string; totalQuery: string; badQuery: string; address?: string };
 }
 
 export interface ResolveOptions {
@@ -396,7 +398,26 @@ function resolveInto(
     sides[side] = out as SideQueries;
   }
   if (!ok) return undefined;
-  return { name: metric.name, path, spec: metric, window, canary: sides.canary, stable: sides.stable };
+  const out: ResolvedMetric = { name: metric.name, path, spec: metric, window, canary: sides.canary, stable: sides.stable };
+  const baseline = sequential ? metric.sequential?.stableBaseline : undefined;
+  if (baseline !== undefined) {
+    // Rendered like the stable's counts, over the baseline window: the template already passed above, so only
+    // the duration can be wrong here (validateDecisionSettings reports that too, at the same path).
+    try {
+      const bw = formatPromDuration(parseDuration(baseline, `${path}.sequential.stableBaseline`));
+      const vars = sideVariables(canary, metric, 'stable', bw, opts);
+      const src = sources.stable;
+      const render = (field: 'totalQuery' | 'badQuery'): string | undefined =>
+        renderChecked(src.queries[field] ?? '', vars, { name: `template ${src.template} (${field})`, path: src.path, metricPath: path }, undefined);
+      const totalQuery = render('totalQuery');
+      const badQuery = render('badQuery');
+      if (totalQuery !== undefined && badQuery !== undefined) out.baseline = { window: bw, totalQuery, badQuery, ...(src.address ? { address: src.address } : {}) };
+    } catch (err) {
+      fail(err as RouteshiftError);
+      return undefined;
+    }
+  }
+  return out;
 }
 
 /**

@@ -40,7 +40,7 @@ const full: DeepRequired<CanarySpec> = {
         noData: 'hold',
         errorsBeforeFailure: 2,
         mode: 'sequential',
-        sequential: { tolerance: 0.5, latencyBoundMs: 500, falseRollback: 0.01, badPromotion: 0.01, catastrophicErrorRate: 20 },
+        sequential: { tolerance: 0.5, latencyBoundMs: 500, falseRollback: 0.01, badPromotion: 0.01, catastrophicErrorRate: 20, stableBaseline: '1h' },
         templateVariables: { a: 'b' },
         stableProvider: 'linkerd',
         canaryProvider: 'istio',
