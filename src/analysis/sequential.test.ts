@@ -194,6 +194,17 @@ describe('evaluateSequentialMetric', () => {
       expect(withIt.evidence?.logLR).toBeCloseTo(direct.logLR, 9);
     });
 
+    it('the promotion side judges on the rollout\'s own counts: the baseline neither helps nor hurts it', () => {
+      const clean = { canaryTotal: v(600), canaryBad: NO, stableTotal: v(2400), stableBad: v(2) };
+      const withIt = evaluateSequentialMetric(metric, { name: 'sr', canary: NO, counts: clean, baseline: { ...at, stableTotal: v(18_000), stableBad: v(18) } }, undefined, 0, time, FINAL);
+      const without = evaluateSequentialMetric(metric, { name: 'sr', canary: NO, counts: clean }, undefined, 0, time, FINAL);
+      expect(withIt.evidence?.stableTotal).toBe(20_400);
+      expect(withIt.evidence?.bound).toBeCloseTo(without.evidence?.bound ?? NaN, 9);
+      expect(withIt.evidence?.verdict).toBe(without.evidence?.verdict);
+      // ... while the "worse" side counts every stable request.
+      expect(withIt.evidence?.logLR).toBeCloseTo(assessEvidence(ev(600, 0, 20_400, 20), P, FINAL).logLR, 9);
+    });
+
     it('no stable requests in the window: 0 of 0, recorded; a query error: not recorded, noted, the interval still counts', () => {
       const none = evaluateSequentialMetric(metric, withBaseline(NO, NO), undefined, 0, time, FINAL);
       expect(none.evidence).toMatchObject({ stableTotal: 720, baseline: { total: 0, bad: 0 } });

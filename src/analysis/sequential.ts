@@ -1,7 +1,7 @@
 import type { MetricReport, MetricSpec, SequentialEvidence, SequentialSpec } from '../api/canary.js';
 import { lowerBound, type MixingPrior } from './binomial-cs.js';
 import { logEvidenceCatastrophic, type GuardDesign } from './catastrophic.js';
-import { TwoSample, type SidePriors } from './two-sample.js';
+import { TwoSample, type Counts, type SidePriors } from './two-sample.js';
 import { addBaseline, addCounts, readBaseline, readCounts } from './evidence.js';
 import { applyNoData, applyQueryError, type Effect, type MetricOutcome } from './policy.js';
 import { formatNumber, formatPoints, formatShare } from './report.js';
@@ -130,6 +130,7 @@ function confidence(level: number): string {
  *   by the tolerance or more is promoted with probability ≤ β.
  * - not worse, before the last step: the measured difference, scaled to the traffic share the canary would
  *   get next, stays within the tolerance. Exposure grows with evidence; the guarantee is on promotion.
+ * A stable baseline (spec stableBaseline) counts in the rollback tests, not in the promotion test.
  */
 export function assessEvidence(ev: SequentialEvidence, p: SequentialParams, stage: Stage): Assessment {
   const { prior, catastrophicShare } = SEQUENTIAL_TUNING;
@@ -139,11 +140,16 @@ export function assessEvidence(ev: SequentialEvidence, p: SequentialParams, stag
   const alphaWorse = p.falseRollback - alphaCat;
 
   const test = new TwoSample(c, prior, SEQUENTIAL_TUNING.worse);
+  // The promotion side leaves the stable baseline out: it gains next to nothing from a stable already known to
+  // 0.1% (the sup could move it by as much as the data allow, a fraction of the tolerance) and the mixture's
+  // cost grows with every stable request (the benchmark promoted fewer good canaries with it). Without it, the
+  // bad-promotion bound also holds whether or not the stable's share was the same before the rollout.
+  const within = ev.baseline ? new TwoSample(concurrentCounts(c, ev.baseline), prior) : test;
   const canaryLower = lowerBound(c.canaryBad, c.canaryTotal, alphaCat, prior);
   const logLR = test.logEvidenceWorse(margin);
   const logGuard = logEvidenceCatastrophic(c, margin, p.catastrophic, SEQUENTIAL_TUNING.guard);
   const lower = test.lowerBound(alphaWorse);
-  const upper = test.upperBound(p.badPromotion);
+  const upper = within.upperBound(p.badPromotion);
   const canaryShare = c.canaryTotal > 0 ? c.canaryBad / c.canaryTotal : undefined;
   const stableShare = c.stableTotal > 0 ? c.stableBad / c.stableTotal : undefined;
   const estimate = canaryShare !== undefined && stableShare !== undefined ? canaryShare - stableShare : undefined;
@@ -172,7 +178,7 @@ export function assessEvidence(ev: SequentialEvidence, p: SequentialParams, stag
   if (guardShown) return { ...base, verdict: 'worse', catastrophic: false, reason: `${sides}: worse, ${guardText}` };
   const tol = formatPoints(p.tolerance).replace(/^\+/, '');
   if (stage.promoteNext) {
-    if (test.logEvidenceWithin(p.tolerance) >= Math.log(1 / p.badPromotion)) {
+    if (within.logEvidenceWithin(p.tolerance) >= Math.log(1 / p.badPromotion)) {
       return {
         ...base,
         verdict: 'not-worse',
@@ -205,6 +211,12 @@ export function assessEvidence(ev: SequentialEvidence, p: SequentialParams, stag
     catastrophic: false,
     reason: `${sides}: ${formatPoints(exposure)} of all traffic at weight ${stage.nextWeight} > ${tol}, waiting for more requests`,
   };
+}
+
+/** The counts of the rollout's own intervals: all counts less the stable's baseline. */
+function concurrentCounts(c: Counts, b: { total: number; bad: number }): Counts {
+  const stableTotal = Math.max(0, c.stableTotal - b.total);
+  return { ...c, stableTotal, stableBad: Math.min(stableTotal, Math.max(0, c.stableBad - b.bad)) };
 }
 
 export function sequentialThresholdText(p: SequentialParams): string {

@@ -17,6 +17,7 @@ import type { CanarySpec, CanaryStatus, MetricSpec } from '../api/canary.js';
 import type { QueryOutcome } from '../metrics/provider.js';
 import { decide } from '../analysis/decide.js';
 import { logGamma } from '../analysis/special.js';
+import { parseDuration } from '../core/duration.js';
 import type { Measurement, RollbackReason } from '../analysis/types.js';
 import { idealIntervals, promotionBounds, promotionBoundsMarkdown, rollbackBounds, rollbackBoundsMarkdown, type PromotionBound, type RollbackBound } from './feasibility.js';
 
@@ -105,7 +106,7 @@ export interface Cell {
   kind: 'good' | 'bad' | 'edge';
 }
 
-export type ModeId = 'flagger' | 'threshold' | 'sequential' | 'sequential-pause';
+export type ModeId = 'flagger' | 'threshold' | 'sequential' | 'sequential-pause' | 'sequential-baseline';
 
 export interface Mode {
   id: ModeId;
@@ -145,6 +146,11 @@ export const MODES: readonly Mode[] = [
     id: 'sequential-pause',
     label: 'sequential mode, onInconclusiveLimit: pause',
     spec: baseSpec({ name: 'request-success-rate', mode: 'sequential' }, { onInconclusiveLimit: 'pause' }),
+  },
+  {
+    id: 'sequential-baseline',
+    label: 'sequential mode, stableBaseline: 1h',
+    spec: baseSpec({ name: 'request-success-rate', mode: 'sequential', sequential: { stableBaseline: '1h' } }),
   },
 ];
 
@@ -206,6 +212,14 @@ export function simulateRun(mode: Mode, cell: Cell, rand: () => number, maxTicks
         name: metric.name,
         canary: canaryTotal > 0 ? value((100 * canaryGood) / canaryTotal) : { kind: 'not-a-number', raw: 'NaN' },
       };
+    }
+    const window = metric.sequential?.stableBaseline;
+    if (sequential && window !== undefined && !status.evidence?.some((e) => e.baseline)) {
+      // The hour before the rollout: the stable alone, at the full rate and its own share.
+      const before = cell.rps * (parseDuration(window) / 1000);
+      const bad = poisson(before * (1 - cell.stableSuccess), rand);
+      const total = bad + poisson(before * cell.stableSuccess, rand);
+      m.baseline = { window, time: new Date(0).toISOString(), stableTotal: total > 0 ? value(total) : NO_DATA, stableBad: bad > 0 ? value(bad) : NO_DATA };
     }
     const r = decide({ spec, status, measurements: [m], gates: [], now: tick * INTERVAL_MS });
     status.failedChecks = r.status.failedChecks;
@@ -404,17 +418,19 @@ export function goalSummary(report: BenchReport, bounds: Bounds = computeBounds(
   const mark = (ok: boolean): string => (ok ? 'reached' : '**not reached**');
   const lines: string[] = [];
   const pause = report.results.filter((r) => r.mode === 'sequential-pause');
+  const based = report.results.filter((r) => r.mode === 'sequential-baseline');
   const worst = (rs: CellResult[], f: (r: CellResult) => number): number => Math.max(0, ...rs.map((r) => f(r) / r.runs));
   const bad = (rs: CellResult[]): CellResult[] => rs.filter((r) => r.cell.kind === 'bad');
   const good = (rs: CellResult[]): CellResult[] => rs.filter((r) => r.cell.kind === 'good');
-  const worstPromo = worst(bad([...seq, ...pause]), (r) => r.promoted);
-  lines.push(`- Bad promotions <= 1% in every cell (both sequential rows): ${mark(worstPromo <= 0.01)} (worst ${share(worstPromo * 100, 100)}).`);
-  const worstFalse = worst(good([...seq, ...pause]), (r) => r.rolledBack);
+  const allSeq = [...seq, ...pause, ...based];
+  const worstPromo = worst(bad(allSeq), (r) => r.promoted);
+  lines.push(`- Bad promotions <= 1% in every cell (all sequential rows): ${mark(worstPromo <= 0.01)} (worst ${share(worstPromo * 100, 100)}).`);
+  const worstFalse = worst(good(allSeq), (r) => r.rolledBack);
   const timeouts = good(seq)
     .filter((r) => r.timedOut > 0)
     .map((r) => `${cellLabel(r.cell)}: ${share(r.timedOut, r.runs)}`);
   lines.push(
-    `- False rollbacks <= 1% (rolled back on evidence, both sequential rows): ${mark(worstFalse <= 0.01)} (worst ${share(worstFalse * 100, 100)}). ` +
+    `- False rollbacks <= 1% (rolled back on evidence, all sequential rows): ${mark(worstFalse <= 0.01)} (worst ${share(worstFalse * 100, 100)}). ` +
       `Counting time-outs as rollbacks (\`sequential\`, onInconclusiveLimit: rollback): ${mark(timeouts.length === 0)}${timeouts.length ? ` (${timeouts.join('; ')})` : ''}.`,
   );
   if (pause.length > 0) {
@@ -428,7 +444,14 @@ export function goalSummary(report: BenchReport, bounds: Bounds = computeBounds(
     );
   }
   const fifty = seq.filter((r) => r.cell.kind === 'bad' && r.cell.canarySuccess === 0.5);
-  lines.push(`- A 50%-error canary rolled back in 1 interval (at the median; intervals to rollback include time-outs): ${fifty.map((r) => withinGoal(r, 1, bounds)).join('; ')}.`);
+  const withBaseline = (cells: CellResult[], k: number): string => {
+    const rows = based.filter((b) => cells.some((r) => r.cell === b.cell));
+    return rows.length ? ` With \`stableBaseline: 1h\` (\`sequential-baseline\`): ${rows.map((r) => withinGoal(r, k, bounds)).join('; ')}.` : '';
+  };
+  lines.push(
+    `- A 50%-error canary rolled back in 1 interval (at the median; intervals to rollback include time-outs): ${fifty.map((r) => withinGoal(r, 1, bounds)).join('; ')}.` +
+      withBaseline(fifty, 1),
+  );
   const ninety7 = seq.filter((r) => r.cell.canarySuccess === 0.97 && r.cell.kind === 'bad');
   lines.push(
     `- 97% success at >= 5 rps rolled back within 3 intervals (at the median): ${ninety7
@@ -437,7 +460,7 @@ export function goalSummary(report: BenchReport, bounds: Bounds = computeBounds(
       .join('; ')}. (Below 5 rps, not a goal: ${ninety7
       .filter((r) => r.cell.rps < 5)
       .map((r) => withinGoal(r, 3, bounds))
-      .join('; ')}.)`,
+      .join('; ')}.)` + withBaseline(ninety7, 3),
   );
   const goodFast = seq.filter((r) => r.cell.kind === 'good' && r.cell.canarySuccess === 0.998 && r.cell.rps >= 5);
   lines.push(
@@ -490,6 +513,7 @@ function section(report: BenchReport, command: string, bounds: Bounds): string {
       '`flagger`: success rate >= 99% per interval, an interval without canary requests is a failed check (Flagger counts NaN as a failure). ' +
       '`threshold`: the same with noData=hold (inconclusive; 10 in a row roll back). `sequential`: mode sequential with its defaults. ' +
       '`sequential-pause`: the same with `onInconclusiveLimit: pause`, where the time-out hands the decision to a person (the run ends there). ' +
+      '`sequential-baseline`: the defaults plus `stableBaseline: 1h`, the stable\'s requests of the hour before the rollout (at the full rate) counted with its evidence. ' +
       '"timed out" = rolled back by inconclusiveLimit (10 inconclusive intervals in a row); "handed to a person" = held there for a decision instead; "rolled back" counts the other rollbacks. ' +
       '"edge" is 1.4 pp worse than stable: inside the sequential tolerance (2 pp) but beyond its rollback margin (0.25 pp), where either outcome is acceptable. ' +
       'Bold: the wrong outcome for the cell (a promoted bad canary, a rolled-back or timed-out good one). ' +

@@ -1,7 +1,7 @@
 import { sequentialParams, SEQUENTIAL_TUNING } from '../analysis/sequential.js';
 import { TwoSample } from '../analysis/two-sample.js';
 import type { Cell } from './decisions.js';
-import { canaryExposure, cleanRequestsNeeded, firstInterval, neymanPearsonPower } from './ideal-bound.js';
+import { canaryExposure, cleanRequestsNeeded, firstInterval, neymanPearsonPower, sprtPower } from './ideal-bound.js';
 
 /**
  * The decision benchmark's "best any test can do" section: exact bounds (ideal-bound.ts) for its cells, next to
@@ -36,6 +36,11 @@ export interface RollbackBound {
   /** P(rolled back by interval k), k = 1..3, at most: canary held at weight 10, and with the fastest steps. */
   held: number[];
   fastest: number[];
+  /**
+   * P(rolled back by interval k) for Wald's SPRT told both shares, checked every interval at the false-rollback
+   * bound, with the fastest steps: what a test valid at every interval reaches when it needs to learn nothing.
+   */
+  sprt: number[];
 }
 
 export function rollbackBounds(cells: readonly Cell[], nulls: Nulls = defaultNulls(), maxK = 3): RollbackBound[] {
@@ -48,7 +53,8 @@ export function rollbackBounds(cells: readonly Cell[], nulls: Nulls = defaultNul
       const p0 = ps + nulls[against];
       const at = (weights: readonly number[]): number[] =>
         Array.from({ length: maxK }, (_, i) => neymanPearsonPower(canaryExposure(cell.rps, INTERVAL_SECONDS, weights, i + 1), p0, p1, nulls.falseRollback));
-      out.push({ cell, against, p0, held: at(HELD), fastest: at(STEPS) });
+      const lambdas = Array.from({ length: maxK }, (_, i) => cell.rps * INTERVAL_SECONDS * ((STEPS[Math.min(i, STEPS.length - 1)] as number) / 100));
+      out.push({ cell, against, p0, held: at(HELD), fastest: at(STEPS), sprt: p1 > p0 ? sprtPower(lambdas, p0, p1, nulls.falseRollback) : lambdas.map(() => 0) });
     }
   }
   return out;
@@ -114,14 +120,15 @@ function share(v: number): string {
 
 export function rollbackBoundsMarkdown(rows: readonly RollbackBound[]): string {
   const lines = [
-    '| bad canary @ total rps | rollback against (null share) | by interval 1 | by 2 (held at 10 / steps) | by 3 (held at 10 / steps) |',
-    '| --- | --- | ---: | ---: | ---: |',
+    '| bad canary @ total rps | rollback against (null share) | by interval 1 | by 2 (held at 10 / steps) | by 3 (held at 10 / steps) | SPRT told both shares, by 1 / 2 / 3 |',
+    '| --- | --- | ---: | ---: | ---: | ---: |',
   ];
   for (const r of rows) {
     const name = r.against === 'margin' ? 'stable + margin' : 'stable + tolerance';
     lines.push(
       `| ${+(r.cell.canarySuccess * 100).toFixed(2)}% success @ ${r.cell.rps} rps | ${name} (${share(r.p0)}) | ${pct(r.held[0] as number)} | ` +
-        `${pct(r.held[1] as number)} / ${pct(r.fastest[1] as number)} | ${pct(r.held[2] as number)} / ${pct(r.fastest[2] as number)} |`,
+        `${pct(r.held[1] as number)} / ${pct(r.fastest[1] as number)} | ${pct(r.held[2] as number)} / ${pct(r.fastest[2] as number)} | ` +
+        `${r.sprt.map((v) => pct(v)).join(' / ')} |`,
     );
   }
   return lines.join('\n');

@@ -137,3 +137,66 @@ export function firstInterval(f: (k: number) => number, target: number, maxK: nu
   for (let k = 1; k <= maxK; k++) if (f(k) >= target) return k;
   return undefined;
 }
+
+/** Poisson(m) probabilities for k = 0..n, with n where the tail beyond is below about 1e-16. */
+function poissonPmf(m: number): Float64Array {
+  const n = m > 0 ? Math.ceil(m + 12 * Math.sqrt(m) + 40) : 0;
+  const out = new Float64Array(n + 1);
+  for (let k = 0; k <= n; k++) out[k] = Math.exp(logPoissonPmf(k, m));
+  return out;
+}
+
+/** Convolution of `dist` (rows x, columns y) with independent increments: pmfX along x, pmfY along y. */
+function convolve(dist: Float64Array[], pmfX: Float64Array, pmfY: Float64Array): Float64Array[] {
+  const width = (dist[0]?.length ?? 1) + pmfY.length - 1;
+  const byY = dist.map((row) => {
+    const out = new Float64Array(width);
+    for (let y = 0; y < row.length; y++) {
+      const v = row[y] as number;
+      if (v === 0) continue;
+      for (let d = 0; d < pmfY.length; d++) out[y + d] = (out[y + d] as number) + v * (pmfY[d] as number);
+    }
+    return out;
+  });
+  const out = Array.from({ length: byY.length + pmfX.length - 1 }, () => new Float64Array(width));
+  for (let x = 0; x < byY.length; x++) {
+    const row = byY[x] as Float64Array;
+    for (let d = 0; d < pmfX.length; d++) {
+      const w = pmfX[d] as number;
+      if (w < 1e-300) continue;
+      const target = out[x + d] as Float64Array;
+      for (let y = 0; y < width; y++) target[y] = (target[y] as number) + w * (row[y] as number);
+    }
+  }
+  return out;
+}
+
+/**
+ * Wald's SPRT told both shares, checked at the end of every interval: the probability that it has rejected "bad
+ * share p0" by the end of interval t (t = 1..lambdas.length), when the canary's share is p1 and interval i brings
+ * Poisson(lambdas[i]) canary requests. It rejects once the likelihood ratio of the cumulative counts reaches
+ * 1/level, which keeps the false alarm ≤ level over every interval at once (Ville), like our test; unlike it,
+ * it knows p0 and p1. Exact: the distribution of the counts not yet rejected is carried interval by interval.
+ */
+export function sprtPower(lambdas: readonly number[], p0: number, p1: number, level: number): number[] {
+  if (!(p0 > 0 && p0 < 1 && p1 > p0 && p1 < 1)) throw new RangeError(`need 0 < p0 < p1 < 1, got ${p0}, ${p1}`);
+  const a = Math.log(p1 / p0);
+  const b = Math.log1p(-p1) - Math.log1p(-p0);
+  const need = Math.log(1 / level);
+  let dist: Float64Array[] = [Float64Array.of(1)];
+  let rejected = 0;
+  const out: number[] = [];
+  for (const lambda of lambdas) {
+    dist = convolve(dist, poissonPmf(lambda * p1), poissonPmf(lambda * (1 - p1)));
+    dist.forEach((row, x) => {
+      for (let y = 0; y < row.length; y++) {
+        if (a * x + b * y >= need - 1e-12) {
+          rejected += row[y] as number;
+          row[y] = 0;
+        }
+      }
+    });
+    out.push(Math.min(1, rejected));
+  }
+  return out;
+}

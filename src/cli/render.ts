@@ -1,4 +1,5 @@
-import type { Canary, Condition, MetricReport, Phase, Verdict } from '../api/canary.js';
+import type { Canary, Condition, MetricReport, Phase, SequentialEvidence, Verdict } from '../api/canary.js';
+import { formatPoints, formatShare } from '../analysis/report.js';
 import { stepsOf } from '../analysis/steps.js';
 import { revisionOf } from '../controller/revision.js';
 
@@ -170,6 +171,8 @@ export interface StatusView {
   rolloutStartTime?: string;
   lastAnalysisTime?: string;
   metrics: MetricReport[];
+  /** The sequential test's accumulated counts and verdict, per sequential metric. */
+  evidence: SequentialEvidence[];
   conditions: Condition[];
   events: EventSummary[];
 }
@@ -200,6 +203,7 @@ export function statusView(canary: Canary, events: EventSummary[] = []): StatusV
     ...(s.rolloutStartTime ? { rolloutStartTime: s.rolloutStartTime } : {}),
     ...(s.lastAnalysisTime ? { lastAnalysisTime: s.lastAnalysisTime } : {}),
     metrics: s.lastAnalysis ?? [],
+    evidence: s.evidence ?? [],
     conditions: s.conditions ?? [],
     events,
   };
@@ -236,6 +240,22 @@ function eventType(type: string, style: Style): string {
   return type === 'Warning' ? style.yellow(type) : type;
 }
 
+/** One sequential metric's evidence: counts with shares, the estimate, the promotion bound and the verdict. */
+export function evidenceRow(e: SequentialEvidence): string[] {
+  const side = (bad: number, total: number): string => `${bad}/${total}${total > 0 ? ` (${formatShare(bad / total)})` : ''}`;
+  const stable = side(e.stableBad, e.stableTotal) + (e.baseline ? `, ${e.baseline.total} from the ${e.baseline.window} before` : '');
+  const num = (v: number | undefined, f: (x: number) => string): string => (v === undefined || !Number.isFinite(v) ? '-' : f(v));
+  return [
+    e.name,
+    side(e.canaryBad, e.canaryTotal),
+    stable,
+    num(e.estimate, (x) => formatPoints(x / 100)),
+    num(e.bound, (x) => `<= ${formatPoints(x / 100)}`),
+    num(e.logLR, (x) => x.toFixed(2)),
+    e.verdict,
+  ];
+}
+
 /** `kubectl describe`-like page for one Canary. */
 export function renderStatus(v: StatusView, now: number, style: Style = makeStyle(false)): string {
   const phase = phaseText(v.phase, style) + (v.suspended ? style.yellow('  (suspended: spec.suspend=true)') : '');
@@ -257,6 +277,11 @@ export function renderStatus(v: StatusView, now: number, style: Style = makeStyl
   out.push('', style.bold('Metrics:'));
   if (v.metrics.length === 0) out.push('  (no analysis yet)');
   else out.push(table([['METRIC', 'VALUE', 'THRESHOLD', 'VERDICT', 'DETAIL'], ...v.metrics.map((m) => metricRow(m, style))], '  '));
+
+  if (v.evidence.length > 0) {
+    out.push('', style.bold('Evidence (sequential, since the rollout started):'));
+    out.push(table([['METRIC', 'CANARY BAD', 'STABLE BAD', 'CANARY - STABLE', 'UPPER BOUND', 'LN E (WORSE)', 'VERDICT'], ...v.evidence.map(evidenceRow)], '  '));
+  }
 
   out.push('', style.bold('Conditions:'));
   if (v.conditions.length === 0) out.push('  (none)');

@@ -176,4 +176,33 @@ describe('sequential analysis on the sandbox at 2 requests per second', () => {
       console.log(`${r.name}: evidence ${JSON.stringify(e)}; load served canary ${canaryServed} (${JSON.stringify(served?.byBackendStatus[r.canary])}), stable ${stableServed}; ${logs[r.name]?.readings.length} readings`);
     }
   }, 420_000);
+
+  it('reads the stable requests of the window before the rollout once (stableBaseline), from the real Prometheus', async () => {
+    const r = release('seqbase');
+    await createAll(sb.kubeConfig, r.objects);
+    // The stable alone serves for a while: that is what the baseline reads at the rollout's start.
+    await sleep(15_000);
+    const stableServed = (): number => sb.load?.stats()[`${NS}/${r.name}-root`]?.byBackend[r.stable] ?? 0;
+    expect(stableServed()).toBeGreaterThan(5);
+    const c = sequentialCanary(r);
+    c.spec.analysis.metrics = [{ name: METRIC, mode: 'sequential', sequential: { stableBaseline: '15s' } }];
+    await createAll(sb.kubeConfig, [c]);
+
+    const first = await waitForCanary(sb, r.name, (x) => evidenceOf(x.status)?.baseline !== undefined, 60_000);
+    const e = evidenceOf(first.status) as SequentialEvidence;
+    const baseline = e.baseline as NonNullable<SequentialEvidence['baseline']>;
+    expect(baseline).toMatchObject({ window: '15s', time: first.status?.rolloutStartTime });
+    expect(baseline.total).toBeGreaterThan(0);
+    expect(baseline.bad).toBe(0);
+    expect(e.stableTotal).toBeGreaterThanOrEqual(baseline.total);
+    expect(first.status?.lastAnalysis?.find((m) => m.name === METRIC)?.message).toContain(`(${baseline.total} of them in the 15s before the rollout)`);
+
+    // Two analyses later: the same baseline, counted once (twice would exceed what the stable has served).
+    const later = await waitForCanary(sb, r.name, (x) => Date.parse(x.status?.lastAnalysisTime ?? '') >= Date.parse(first.status?.lastAnalysisTime ?? '') + 20_000, 60_000);
+    const after = evidenceOf(later.status) as SequentialEvidence;
+    expect(after.baseline).toEqual(baseline);
+    expect(after.stableTotal).toBeGreaterThan(e.stableTotal);
+    expect(after.stableTotal).toBeLessThanOrEqual(Math.ceil(stableServed() * 1.1) + 5);
+    expect(count(await canaryEvents(sb, r.name), 'RolloutStarted')).toBe(1);
+  }, 150_000);
 });

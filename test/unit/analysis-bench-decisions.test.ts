@@ -46,6 +46,18 @@ describe('decision benchmark', () => {
     expect(goals).toContain('any test needs 217 clean canary requests');
   });
 
+  it('the baseline mode counts an hour of stable requests once, and rolls the 97% canary at 5 rps back sooner', () => {
+    const cell = { rps: 5, canarySuccess: 0.97, stableSuccess: 0.999, kind: 'bad' as const };
+    const based = MODES.find((m) => m.id === 'sequential-baseline');
+    expect(based?.spec.analysis.metrics?.[0]?.sequential?.stableBaseline).toBe('1h');
+    const report = runDecisionBench({ runs: 300, seed: 9, cells: [cell], modes: MODES.filter((m) => m.id === 'sequential' || m.id === 'sequential-baseline') });
+    const [plain, withBaseline] = report.results;
+    expect(withBaseline?.rolledBack).toBe(300);
+    expect(withBaseline?.toRollback?.mean).toBeLessThan(plain?.toRollback?.mean ?? 0);
+    const goals = goalSummary(report, computeBounds([cell])).join('\n');
+    expect(goals).toMatch(/With `stableBaseline: 1h` \(`sequential-baseline`\): 5 rps (reached|\*\*not reached\*\*) \(median \d/);
+  });
+
   it('replaces its own section and leaves the rest of the document alone', () => {
     const doc = `# Benchmarks\n\nintro\n\n${START_MARKER}\nold table\n${END_MARKER}\n\n## Other\nkept\n`;
     expect(replaceSection(doc, 'new table')).toBe(`# Benchmarks\n\nintro\n\n${START_MARKER}\nnew table\n${END_MARKER}\n\n## Other\nkept\n`);

@@ -157,6 +157,20 @@ describe('renderStatus', () => {
     expect(text.indexOf('RolloutStarted')).toBeLessThan(text.indexOf('CheckFailed'));
   });
 
+  it('shows the sequential evidence per metric: counts, shares, estimate, bound, ln E and verdict', () => {
+    const c = progressing();
+    c.status = {
+      ...c.status,
+      evidence: [
+        { name: 'sr', canaryTotal: 180, canaryBad: 5, stableTotal: 18_720, stableBad: 19, estimate: 2.676, bound: 5.12, logLR: 3.456, verdict: 'unknown', baseline: { window: '1h', time: 'x', total: 18_000, bad: 18 } },
+      ],
+    };
+    const t = renderStatus(statusView(c), T0, plain);
+    expect(t).toMatch(/^Evidence \(sequential, since the rollout started\):\n {2}METRIC +CANARY BAD +STABLE BAD +CANARY - STABLE +UPPER BOUND +LN E \(WORSE\) +VERDICT$/m);
+    expect(t).toMatch(/^ {2}sr +5\/180 \(2\.8%\) +19\/18720 \(0\.1%\), 18000 from the 1h before +\+2\.7pp +<= \+5\.1pp +3\.46 +unknown$/m);
+    expect(text).not.toContain('Evidence');
+  });
+
   it('says when there is nothing yet', () => {
     const empty = renderStatus(statusView(canary()), T0, plain);
     expect(empty).toMatch(/^Phase: +\(not started\)$/m);
