@@ -60,7 +60,7 @@ describe('assessEvidence', () => {
   it('catastrophic when the canary alone is surely above the rate, even without stable data', () => {
     const a = assessEvidence(ev(100, 60, 0, 0), P, FINAL);
     expect(a).toMatchObject({ verdict: 'worse', catastrophic: true });
-    expect(a.canaryLower).toBeGreaterThan(0.2);
+    expect(a.logGuard).toBeGreaterThanOrEqual(Math.log(1 / (P.falseRollback * SEQUENTIAL_TUNING.catastrophicShare)));
     // The same share on too few requests is not catastrophic.
     expect(assessEvidence(ev(5, 3, 0, 0), P, FINAL)).toMatchObject({ catastrophic: false });
   });

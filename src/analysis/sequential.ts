@@ -1,5 +1,5 @@
 import type { MetricReport, MetricSpec, SequentialEvidence, SequentialSpec } from '../api/canary.js';
-import { lowerBound, type MixingPrior } from './binomial-cs.js';
+import type { MixingPrior } from './binomial-cs.js';
 import { logEvidenceCatastrophic, type GuardDesign } from './catastrophic.js';
 import { TwoSample, type Counts, type SidePriors } from './two-sample.js';
 import { addBaseline, addCounts, readBaseline, readCounts } from './evidence.js';
@@ -104,8 +104,6 @@ export interface Assessment {
   /** Confidence bounds on canary − stable: lower at level α (rollback side), upper at level β (promotion side). */
   lower: number;
   upper: number;
-  /** Lower bound of the canary's own share at level α·catastrophicShare (reported, not decided on). */
-  canaryLower: number;
   /** ln of the e-value against "canary − stable ≤ rollbackMargin" (rollback at ln(1/α')). */
   logLR: number;
   /** ln of the catastrophic guard's e-value (rollback at ln(1/α_cat)). */
@@ -145,7 +143,6 @@ export function assessEvidence(ev: SequentialEvidence, p: SequentialParams, stag
   // cost grows with every stable request (the benchmark promoted fewer good canaries with it). Without it, the
   // bad-promotion bound also holds whether or not the stable's share was the same before the rollout.
   const within = ev.baseline ? new TwoSample(concurrentCounts(c, ev.baseline), prior) : test;
-  const canaryLower = lowerBound(c.canaryBad, c.canaryTotal, alphaCat, prior);
   const logLR = test.logEvidenceWorse(margin);
   const logGuard = logEvidenceCatastrophic(c, margin, p.catastrophic, SEQUENTIAL_TUNING.guard);
   const lower = test.lowerBound(alphaWorse);
@@ -158,7 +155,7 @@ export function assessEvidence(ev: SequentialEvidence, p: SequentialParams, stag
     `canary ${canaryShare === undefined ? 'n/a' : formatShare(canaryShare)} bad of ${c.canaryTotal}` +
     ` vs stable ${stableShare === undefined ? 'n/a' : formatShare(stableShare)} bad of ${c.stableTotal}` +
     (ev.baseline ? ` (${ev.baseline.total} of them in the ${ev.baseline.window} before the rollout)` : '');
-  const base = { canaryShare, stableShare, estimate, lower, upper, canaryLower, logLR, logGuard };
+  const base = { canaryShare, stableShare, estimate, lower, upper, logLR, logGuard };
 
   // What the guard shows: not (canary − stable ≤ margin and canary ≤ rate). With the canary measured at or above
   // the rate that is a catastrophe; below it, the canary is shown worse, as by the "worse" test.

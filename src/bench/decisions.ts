@@ -529,7 +529,9 @@ function section(report: BenchReport, command: string, bounds: Bounds): string {
       'requests up to interval k: "held at 10" keeps the canary at its first weight until an answer, "steps" moves it up every interval ' +
       '(more requests; no schedule of these steps gets more). Nulls: stable + margin is what the sequential "worse" test rejects (0.25 pp), ' +
       'stable + tolerance (2 pp) the worst acceptable canary. Interval 1 is at weight 10 for every rule. Below 50% by interval k, a median ' +
-      'of k intervals is out of reach for every test; below 90%, a p90 of k.',
+      'of k intervals is out of reach for every test; below 90%, a p90 of k. The last column is not a bound but a reference: Wald\'s SPRT ' +
+      'told both shares, checked at the end of every interval with the steps and valid at every interval at once like the sequential mode ' +
+      '(exact, `sprtPower`): what a test with nothing to learn reaches; the rest of the gap to the sequential mode is the price of learning the shares.',
     '',
     rollbackBoundsMarkdown(bounds.rollback),
     '',
