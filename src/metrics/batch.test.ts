@@ -111,6 +111,28 @@ describe('BatchingProvider', () => {
     ]);
   });
 
+  it('evaluates a query pinned at an older time (a stable baseline at the rollout start) at that time, beside the tick', async () => {
+    const prom = new FakeProm({ a: one(1), b: one(2), base: one(3), c: one(4) });
+    const batches: number[] = [];
+    const p = new BatchingProvider(prom, { windowMs: 10, onBatch: (e) => batches.push(e.queries) });
+    const tick = new Date(5_000_000);
+    const rolloutStart = new Date(4_700_000);
+    const answers = await Promise.all([
+      p.query('a', { signal: signal(), time: tick }),
+      p.query('base', { signal: signal(), time: rolloutStart }),
+      p.query('b', { signal: signal(), time: tick }),
+    ]);
+    expect(answers).toEqual([1, 3, 2].map((value) => ({ kind: 'value', value })));
+    // A later tick still batches at its own time: the old batch does not capture it.
+    await p.query('c', { signal: signal(), time: new Date(5_000_002) });
+    expect(prom.requests.map((r) => [r.promql, r.time])).toEqual([
+      [combineQueries(['a', 'b']), tick.getTime()],
+      ['base', rolloutStart.getTime()],
+      ['c', 5_000_002],
+    ]);
+    expect([...batches].sort()).toEqual([1, 1, 2]);
+  });
+
   it('sends a full batch at once', async () => {
     const prom = new FakeProm({ a: one(1), b: one(2), c: one(3) });
     const p = new BatchingProvider(prom, { windowMs: 60_000, maxQueries: 3 });
