@@ -203,7 +203,9 @@ describe('sequential analysis on the sandbox at 2 requests per second', () => {
     const later = await waitForCanary(sb, r.name, (x) => Date.parse(x.status?.lastAnalysisTime ?? '') >= Date.parse(first.status?.lastAnalysisTime ?? '') + 10_000, 60_000);
     const after = evidenceOf(later.status) as SequentialEvidence;
     expect(after.baseline).toEqual(baseline);
-    expect(after.stableTotal).toBeGreaterThan(e.stableTotal);
+    // The canary's counts grew (the stable's may not: at weight 90 it gets about one request an interval).
+    expect(after.canaryTotal).toBeGreaterThan(e.canaryTotal);
+    expect(after.stableTotal).toBeGreaterThanOrEqual(e.stableTotal);
     expect(after.stableTotal).toBeLessThanOrEqual(Math.ceil(stableServed() * 1.1) + 5);
     expect(count(await canaryEvents(sb, r.name), 'RolloutStarted')).toBe(1);
   }, 150_000);
