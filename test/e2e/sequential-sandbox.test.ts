@@ -24,6 +24,7 @@ import type { Sandbox } from '../../src/sandbox/sandbox.js';
 import { NS, seedObjects } from '../../src/sandbox/seed.js';
 import { canaryEvents, createAll, getCanary, newSandbox, routeWeights, sleep, startController, waitForCanary, type ControllerProcess, type SeenEvent } from '../support/harness.js';
 import { release, type Release } from '../support/releases.js';
+import { runCli } from '../support/cli-process.js';
 
 /** Requests per second to each release's root Service; the sandbox spreads its total evenly over them. */
 const RPS_PER_SERVICE = 2;
@@ -208,5 +209,14 @@ describe('sequential analysis on the sandbox at 2 requests per second', () => {
     expect(after.stableTotal).toBeGreaterThanOrEqual(e.stableTotal);
     expect(after.stableTotal).toBeLessThanOrEqual(Math.ceil(stableServed() * 1.1) + 5);
     expect(count(await canaryEvents(sb, r.name), 'RolloutStarted')).toBe(1);
+
+    // `routeshift status` shows the evidence with its baseline.
+    const status = await runCli(['status', r.name, '-n', NS, '--kubeconfig', sb.kubeconfigPath], { timeoutMs: 30_000 });
+    expect(status.code).toBe(0);
+    expect(status.stdout).toMatch(new RegExp(`^ {2}${METRIC} +\\d+/\\d+ \\([\\d.]+%\\) +0/\\d+ \\(0%\\), ${baseline.total} from the 15s before +`, 'm'));
+
+    // End the rollout as the others end, so nothing is in flight when the sandbox stops.
+    expect((await runCli(['abort', r.name, '-n', NS, '--kubeconfig', sb.kubeconfigPath], { timeoutMs: 30_000 })).code).toBe(0);
+    expect((await waitForCanary(sb, r.name, (x) => x.status?.phase === 'Failed', 30_000)).status?.phase).toBe('Failed');
   }, 150_000);
 });
