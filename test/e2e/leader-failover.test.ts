@@ -125,7 +125,8 @@ describe('two controllers with leader election', () => {
     await until('replica b to log that it leads', () => logged(replicas.b, 'became leader'), 10_000);
 
     const done = await waitForCanary(sb, 'backend', (c) => c.status?.phase === 'Succeeded' || c.status?.phase === 'Failed', 90_000);
-    expect(done.status?.phase).toBe('Succeeded');
+    // With the message, so a failure says why the rollout ended (it failed once under --detectOpenHandles, in band).
+    expect({ phase: done.status?.phase, message: done.status?.message }).toMatchObject({ phase: 'Succeeded' });
     expect(await routeWeights(sb)).toEqual({ 'backend-v1': 0, 'backend-v2': 100 });
 
     const events = await canaryEvents(sb, 'backend');
