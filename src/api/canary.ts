@@ -264,6 +264,11 @@ export interface CanaryStatus {
    * Event reached the API server announces it after restart (under the same name, so never twice).
    */
   pendingEvent?: { name: string; reason: string; message: string };
+  /**
+   * Older transition Events still owed: a pendingEvent not yet written when a newer transition took its place.
+   * Kept until written, so no transition goes unannounced however many Event writes fail.
+   */
+  owedEvents?: Array<{ name: string; reason: string; message: string }>;
   /** Values of the steering annotations already acted on, so each request is handled once. */
   handledAnnotations?: Record<string, string>;
   message?: string;

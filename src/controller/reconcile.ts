@@ -49,6 +49,8 @@ const ACTIVE: ReadonlySet<Phase> = new Set<Phase>(['Initializing', 'Progressing'
 const CONFIRM_DELAY_MS = 1_000;
 /** How soon an Event that failed to write is tried again. */
 const PENDING_EVENT_RETRY_MS = 2_000;
+/** Older owed Events kept in status at most (status.owedEvents). */
+const MAX_OWED_EVENTS = 20;
 /** How long the mesh may take to confirm a final weight before we say we are waiting. */
 const QUIET_WAIT_MS = 10_000;
 /** When the route changed under us (a failed `test` op), re-read soon. */
@@ -64,6 +66,9 @@ type Tick = {
   resuming?: boolean;
   /** Name of the owed transition Event this tick has written (so a write may drop the debt). */
   announced?: string;
+  /** Names of older owed Events (status.owedEvents) this tick has written, and has tried to write. */
+  paid?: Set<string>;
+  tried?: Set<string>;
 };
 
 /**
@@ -89,7 +94,8 @@ export class Reconciler {
     try {
       const next = await this.step(t);
       // An owed transition Event (its write failed) is retried soon, even by an idle Canary.
-      return t.status.pendingEvent ? Math.min(next ?? PENDING_EVENT_RETRY_MS, PENDING_EVENT_RETRY_MS) : next;
+      const owes = t.status.pendingEvent || (t.status.owedEvents?.length ?? 0) > 0;
+      return owes ? Math.min(next ?? PENDING_EVENT_RETRY_MS, PENDING_EVENT_RETRY_MS) : next;
     } finally {
       const s = t.canary.status ?? {};
       const ns = canary.metadata.namespace ?? 'default';
@@ -502,29 +508,47 @@ export class Reconciler {
   /**
    * Writes status. An owed transition Event is dropped only once this tick has written it: a tick that
    * started from a stale copy (an informer behind, a watch just dropped) may find, on a conflict, a debt
-   * it never saw. Such a debt is kept; one displaced by a new transition is announced after the write.
+   * it never saw. Such a debt is kept; one displaced by a new transition moves to status.owedEvents in the
+   * same write and is announced right after it (found by faults-api: announcing it only after the write lost
+   * it when that Event write failed too).
    */
   private async commit(t: Tick, mutate: (s: CanaryStatus) => CanaryStatus): Promise<void> {
-    let displaced: CanaryStatus['pendingEvent'];
     t.canary = await writeStatus(
       this.deps.store,
       t.canary,
       (s) => {
-        const { pendingEvent: owed, ...rest } = s;
+        const { pendingEvent: owed, owedEvents: older, ...rest } = s;
         const next = mutate(rest);
-        displaced = undefined;
-        if (!owed || owed.name === t.announced) return next;
-        if (!next.pendingEvent) return { ...next, pendingEvent: owed };
-        if (next.pendingEvent.name !== owed.name) displaced = owed;
-        return next;
+        let list = (older ?? []).filter((e) => !t.paid?.has(e.name));
+        if (owed && owed.name !== t.announced) {
+          if (!next.pendingEvent) next.pendingEvent = owed;
+          else if (next.pendingEvent.name !== owed.name && !list.some((e) => e.name === owed.name)) list = [...list, owed];
+        }
+        // Bounded: a status must not grow without end while the Events API is down.
+        if (list.length > MAX_OWED_EVENTS) list = list.slice(-MAX_OWED_EVENTS);
+        return list.length > 0 ? { ...next, owedEvents: list } : next;
       },
       t.signal,
     );
     t.status = structuredClone(t.canary.status ?? {});
-    const d = displaced as CanaryStatus['pendingEvent'];
-    if (d && !(await this.event(t, d.reason as Reason, d.message, {}, d.name))) {
-      t.log.warn({ reason: d.reason, event: d.name }, 'an owed transition Event could not be written and was replaced by a newer transition');
+    // Each owed Event is tried once per tick; one that fails waits for the next tick (PENDING_EVENT_RETRY_MS).
+    if ((t.status.owedEvents ?? []).some((e) => !t.tried?.has(e.name))) await this.payOwed(t);
+  }
+
+  /** Writes the older owed Events (status.owedEvents) and drops those written from status. */
+  private async payOwed(t: Tick): Promise<void> {
+    let paid = false;
+    for (const e of t.status.owedEvents ?? []) {
+      if (t.tried?.has(e.name)) continue;
+      (t.tried ??= new Set()).add(e.name);
+      if (await this.event(t, e.reason as Reason, e.message, {}, e.name)) {
+        (t.paid ??= new Set()).add(e.name);
+        paid = true;
+      } else {
+        t.log.warn({ reason: e.reason, event: e.name }, 'an owed transition Event could not be written; kept in status.owedEvents for the next tick');
+      }
     }
+    if (paid) await this.commit(t, (s) => s);
   }
 
   /**
@@ -547,6 +571,7 @@ export class Reconciler {
 
   /** Re-announces a transition whose Event may not have been written (see transition). */
   private async announcePending(t: Tick): Promise<void> {
+    if ((t.status.owedEvents?.length ?? 0) > 0) await this.payOwed(t);
     const p = t.status.pendingEvent;
     if (!p) return;
     t.resuming = true; // the route may lag the transition: finishing it is not drift

@@ -293,6 +293,30 @@ describe('Reconciler phase machine', () => {
       expect(names.indexOf('backend.owed')).toBeLessThan(names.length - 1);
       expect(t.sink.events.at(-1)?.reason).toBe('WeightAdvanced');
       expect(t.store.canary.status?.pendingEvent).toBeUndefined();
+      expect(t.store.canary.status?.owedEvents).toBeUndefined();
+    });
+
+    it('keeps a displaced debt whose Event write fails too in status.owedEvents, and a later tick announces it (found by faults-api)', async () => {
+      const t = setup();
+      const stale = await staleTick(t);
+      const create = t.sink.create.bind(t.sink);
+      let failures = 1;
+      t.sink.create = async (ns, e) => {
+        if (e.metadata.name === 'backend.owed' && failures-- > 0) throw new KubeApiError(500, 'injected');
+        return create(ns, e);
+      };
+      const next = await t.reconciler.reconcile(stale, t.signal); // advances 25 -> 50, displacing the debt
+      expect(t.store.canary.status?.canaryWeight).toBe(50);
+      expect(t.sink.events.some((e) => e.metadata.name === 'backend.owed')).toBe(false);
+      expect(t.store.canary.status?.owedEvents).toEqual([{ name: 'backend.owed', reason: 'WeightAdvanced', message: 'owed step' }]);
+      expect(next).toBeLessThanOrEqual(2_000); // retried soon
+      await t.reconciler.reconcile(structuredClone(t.store.canary), t.signal);
+      expect(t.sink.events.filter((e) => e.metadata.name === 'backend.owed')).toHaveLength(1);
+      expect(t.store.canary.status?.owedEvents).toBeUndefined();
+      // The rollout goes on to the end; the debt is announced once.
+      await t.run();
+      expect(t.store.canary.status?.phase).toBe('Succeeded');
+      expect(t.sink.events.filter((e) => e.metadata.name === 'backend.owed')).toHaveLength(1);
     });
   });
 
