@@ -8,6 +8,7 @@ import { validateCanary, type Problem } from '../metrics/validate.js';
 import { validateDecisionSettings } from '../analysis/validate.js';
 import { parseDuration } from '../core/duration.js';
 import { errorMessage } from '../core/errors.js';
+import { LruMap } from '../core/lru.js';
 import { isConfirmType } from '../hooks/index.js';
 import type { ControllerConfig } from './config.js';
 
@@ -49,22 +50,15 @@ const VALIDATION_CACHE_SIZE = 10_000;
  * Keyed by the spec's text, not metadata.generation, so a caller that builds Canaries without one is safe.
  */
 export class ValidationCache {
-  private readonly entries = new Map<string, Problem[]>();
+  private readonly entries: LruMap<string, Problem[]>;
 
-  constructor(private readonly size = VALIDATION_CACHE_SIZE) {}
+  constructor(size = VALIDATION_CACHE_SIZE) {
+    this.entries = new LruMap(size);
+  }
 
   get(canary: Canary, templatesRevision: number, compute: () => Problem[]): Problem[] {
     const k = `${templatesRevision}\0${canary.metadata.namespace ?? ''}\0${canary.metadata.name}\0${JSON.stringify(canary.spec)}`;
-    let problems = this.entries.get(k);
-    if (problems) {
-      // Least recently used goes first: re-insert on a hit.
-      this.entries.delete(k);
-    } else {
-      problems = compute();
-      if (this.entries.size >= this.size) this.entries.delete(this.entries.keys().next().value as string);
-    }
-    this.entries.set(k, problems);
-    return problems.map((p) => ({ ...p }));
+    return this.entries.getOrSet(k, compute).map((p) => ({ ...p }));
   }
 }
 

@@ -1,6 +1,7 @@
 import { parser } from '@prometheus-io/lezer-promql';
 import type { SyntaxNode } from '@lezer/common';
 import { BUILTIN_VARIABLES, lineColumn, placeholders, renderWithMap, TemplateError, toTemplateOffset } from './template.js';
+import { LruMap } from '../core/lru.js';
 
 /**
  * Offline PromQL checks with Prometheus' own lezer grammar. The grammar catches syntax errors and
@@ -57,7 +58,7 @@ function describeAt(query: string, offset: number): string {
 
 /** Distinct query texts remembered: a controller renders one per metric and canary (5,000 canaries, 2 metrics fit). */
 const PARSE_CACHE_SIZE = 16_384;
-const parsed = new Map<string, PromQLValidation>();
+const parsed = new LruMap<string, PromQLValidation>(PARSE_CACHE_SIZE);
 
 /**
  * Validates a query's text: syntax, range arguments, and a result that is not a range vector or string.
@@ -65,17 +66,7 @@ const parsed = new Map<string, PromQLValidation>();
  * remembered (parsing was a twentieth of the controller's CPU at a thousand canaries).
  */
 export function validatePromQL(query: string): PromQLValidation {
-  const known = parsed.get(query);
-  if (known) {
-    // Least recently used goes first: re-insert on a hit.
-    parsed.delete(query);
-    parsed.set(query, known);
-    return known;
-  }
-  const result = Object.freeze(checkPromQL(query));
-  if (parsed.size >= PARSE_CACHE_SIZE) parsed.delete(parsed.keys().next().value as string);
-  parsed.set(query, result);
-  return result;
+  return parsed.getOrSet(query, () => Object.freeze(checkPromQL(query)));
 }
 
 /** Parses `query`; on failure reports the first problem with its line and column. */
