@@ -196,7 +196,6 @@ export class Controller {
     for (const c of this.canaries.list()) if (this.inScope(c.metadata.namespace)) this.scheduler.schedule(key(c), this.admission.delay());
   }
 
-
   /** Stops starting ticks; waits up to `graceMs` for the ones in flight, then aborts them. */
   private async drain(graceMs: number): Promise<void> {
     this.schedulerAbort?.abort();

@@ -64,10 +64,9 @@ type Tick = {
   signal: AbortSignal;
   log: Logger;
   resuming?: boolean;
-  /** Name of the owed transition Event this tick has written (so a write may drop the debt). */
-  announced?: string;
-  /** Names of older owed Events (status.owedEvents) this tick has written, and has tried to write. */
-  paid?: Set<string>;
+  /** Owed transition Events (pendingEvent, owedEvents) this tick has written, so a write may drop them. */
+  written?: Set<string>;
+  /** Older owed Events (owedEvents) this tick has tried to write: each is tried once per tick. */
   tried?: Set<string>;
 };
 
@@ -519,8 +518,8 @@ export class Reconciler {
       (s) => {
         const { pendingEvent: owed, owedEvents: older, ...rest } = s;
         const next = mutate(rest);
-        let list = (older ?? []).filter((e) => !t.paid?.has(e.name));
-        if (owed && owed.name !== t.announced) {
+        let list = (older ?? []).filter((e) => !t.written?.has(e.name));
+        if (owed && !t.written?.has(owed.name)) {
           if (!next.pendingEvent) next.pendingEvent = owed;
           else if (next.pendingEvent.name !== owed.name && !list.some((e) => e.name === owed.name)) list = [...list, owed];
         }
@@ -542,7 +541,7 @@ export class Reconciler {
       if (t.tried?.has(e.name)) continue;
       (t.tried ??= new Set()).add(e.name);
       if (await this.event(t, e.reason as Reason, e.message, {}, e.name)) {
-        (t.paid ??= new Set()).add(e.name);
+        (t.written ??= new Set()).add(e.name);
         paid = true;
       } else {
         t.log.warn({ reason: e.reason, event: e.name }, 'an owed transition Event could not be written; kept in status.owedEvents for the next tick');
@@ -564,7 +563,7 @@ export class Reconciler {
     });
     // Announced: drop the debt (commit strips it once announced). A failed Event write keeps it for the next tick.
     if (await this.event(t, reason, message, fields, name)) {
-      t.announced = name;
+      (t.written ??= new Set()).add(name);
       await this.commit(t, (s) => s);
     }
   }
@@ -576,7 +575,7 @@ export class Reconciler {
     if (!p) return;
     t.resuming = true; // the route may lag the transition: finishing it is not drift
     if (await this.event(t, p.reason as Reason, p.message, {}, p.name)) {
-      t.announced = p.name;
+      (t.written ??= new Set()).add(p.name);
       await this.commit(t, (s) => s);
     }
   }
