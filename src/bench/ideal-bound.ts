@@ -140,7 +140,7 @@ export function firstInterval(f: (k: number) => number, target: number, maxK: nu
 
 /** Poisson(m) probabilities for k = 0..n, with n where the tail beyond is below about 1e-16. */
 function poissonPmf(m: number): Float64Array {
-  const n = m > 0 ? Math.ceil(m + 12 * Math.sqrt(m) + 40) : 0;
+  const n = m > 0 ? span([m])[1] : 0;
   const out = new Float64Array(n + 1);
   for (let k = 0; k <= n; k++) out[k] = Math.exp(logPoissonPmf(k, m));
   return out;
