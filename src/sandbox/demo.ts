@@ -17,9 +17,16 @@ export interface DemoOptions {
 }
 
 /** Creates objects through the API (as `kubectl apply` of new objects would), using discovery. */
+/** Creates each object; a Namespace that exists already is kept (the sandbox may have made it). */
 export async function createAll(kc: KubeConfig, objects: object[]): Promise<void> {
   const client = KubernetesObjectApi.makeApiClient(kc);
-  for (const o of objects) await client.create(o as KubernetesObject);
+  for (const o of objects) {
+    try {
+      await client.create(o as KubernetesObject);
+    } catch (err) {
+      if (!((o as KubernetesObject).kind === 'Namespace' && (err as { code?: number }).code === 409)) throw err;
+    }
+  }
 }
 
 /**

@@ -7,16 +7,41 @@ import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import type { Canary } from '../../src/api/canary.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { fromRoot } from '../../src/core/paths.js';
-import { startSandbox, type Sandbox, type SandboxOptions } from '../../src/sandbox/sandbox.js';
+import { join } from 'node:path';
+import { startSandbox, type Sandbox, type SandboxKubernetes, type SandboxOptions } from '../../src/sandbox/sandbox.js';
 import { NS } from '../../src/sandbox/seed.js';
 
 export { createAll } from '../../src/sandbox/demo.js';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-export async function newSandbox(opts: Partial<SandboxOptions> = {}): Promise<Sandbox> {
-  return startSandbox({ logger: silentLogger(), dir: `/tmp/routeshift-e2e-${process.pid}-${Math.random().toString(36).slice(2, 8)}`, rps: 40, ...opts });
+/**
+ * The e2e suite runs on the real control plane (etcd, kube-apiserver, kube-controller-manager);
+ * ROUTESHIFT_E2E_KUBERNETES=embedded runs it on the sandbox's own API server instead.
+ */
+export function e2eKubernetes(): SandboxKubernetes {
+  return process.env['ROUTESHIFT_E2E_KUBERNETES'] === 'embedded' ? 'embedded' : 'real';
 }
+
+/** The kubeconfig each sandbox's controller uses (on the real control plane: the ServiceAccount's). */
+const controllerKubeconfigs = new WeakMap<Sandbox, string>();
+
+export async function newSandbox(opts: Partial<SandboxOptions> = {}): Promise<Sandbox> {
+  const dir = `/tmp/routeshift-e2e-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  const sb = await startSandbox({ logger: silentLogger(), dir, rps: 40, kubernetes: e2eKubernetes(), ...opts });
+  try {
+    const path = join(dir, 'controller-kubeconfig');
+    await sb.writeControllerKubeconfig(path, 'routeshift');
+    controllerKubeconfigs.set(sb, path);
+  } catch (err) {
+    await sb.stop();
+    throw err;
+  }
+  return sb;
+}
+
+/** The request-log user of the controller that startController runs (as the API server names it). */
+export const CONTROLLER_USER = 'token:sandbox-routeshift';
 
 export interface ControllerProcess {
   child: ChildProcess;
@@ -27,7 +52,8 @@ export interface ControllerProcess {
 
 /** Starts `routeshift controller` against the sandbox; extra args are appended (e.g. leader election flags). */
 export function startController(sb: Sandbox, extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}): ControllerProcess {
-  const args = [fromRoot('dist/cli/main.js'), 'controller', '--kubeconfig', sb.kubeconfigPath, '--prometheus', sb.prometheus.url, '--log-level', 'info'];
+  const args = [fromRoot('dist/cli/main.js'), 'controller', '--prometheus', sb.prometheus.url, '--log-level', 'info'];
+  if (!extraArgs.includes('--kubeconfig')) args.push('--kubeconfig', controllerKubeconfigs.get(sb) ?? sb.kubeconfigPath);
   if (!extraArgs.includes('--leader-elect')) args.push('--no-leader-elect');
   if (!extraArgs.includes('--metrics-port')) args.push('--metrics-port', '0');
   const child = spawn(process.execPath, [...args, ...extraArgs.filter((a) => a !== '--leader-elect')], {
