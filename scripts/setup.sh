@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the demo and the tests need on a fresh Debian 12 + Node 20 machine, and nothing
-# when it is already there: npm packages (from the lockfile) and Debian's prometheus.
+# when it is already there: npm packages (from the lockfile) and Debian's prometheus; with
+# --controlplane also the real control plane the e2e suite runs on (built from Go modules, cached).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,4 +21,8 @@ if ! command -v prometheus >/dev/null 2>&1 && [ ! -x /usr/bin/prometheus ]; then
     echo "setup: Prometheus is missing. Install it with: sudo apt-get install -y --no-install-recommends prometheus" >&2
     exit 1
   fi
+fi
+
+if [ "${1:-}" = "--controlplane" ]; then
+  bash scripts/controlplane/build.sh >/dev/null
 fi
