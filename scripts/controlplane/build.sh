@@ -31,6 +31,9 @@ if [ -x "$out/etcd" ] && [ -x "$out/kube-apiserver" ] && [ -x "$out/kube-control
   exit 0
 fi
 
+# Go's own tarball installs to /usr/local/go, often not on a non-login shell's PATH.
+fallback=${ROUTESHIFT_GO_FALLBACK:-/usr/local/go/bin}
+command -v go >/dev/null 2>&1 || { [ -x "$fallback/go" ] && export PATH="$PATH:$fallback"; }
 command -v go >/dev/null 2>&1 || fail "no Go toolchain (go) on PATH: install Go >= 1.26, or set KUBEBUILDER_ASSETS to a folder with etcd, kube-apiserver and kube-controller-manager"
 
 mkdir -p "$out"
