@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { errorMessage } from '../core/errors.js';
-import { startSandbox } from './sandbox.js';
+import { startSandbox, type SandboxKubernetes } from './sandbox.js';
 import { startInProcessController } from './controller.js';
 
 export interface RunSandboxOptions {
@@ -11,6 +11,7 @@ export interface RunSandboxOptions {
   apiPort?: number;
   meshPort?: number;
   prometheusPort?: number;
+  kubernetes?: SandboxKubernetes;
   logger: Logger;
   signal: AbortSignal;
 }
@@ -27,6 +28,7 @@ export async function runSandbox(o: RunSandboxOptions): Promise<number> {
       ...(o.apiPort ? { apiPort: o.apiPort } : {}),
       ...(o.meshPort ? { meshPort: o.meshPort } : {}),
       ...(o.prometheusPort ? { prometheusPort: o.prometheusPort } : {}),
+      ...(o.kubernetes ? { kubernetes: o.kubernetes } : {}),
     });
   } catch (err) {
     process.stderr.write(`error: sandbox failed to start: ${errorMessage(err)}\n`);
