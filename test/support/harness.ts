@@ -7,7 +7,9 @@ import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import type { Canary } from '../../src/api/canary.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { fromRoot } from '../../src/core/paths.js';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parse, stringify } from 'yaml';
 import { startSandbox, type Sandbox, type SandboxKubernetes, type SandboxOptions } from '../../src/sandbox/sandbox.js';
 import { NS } from '../../src/sandbox/seed.js';
 
@@ -38,6 +40,23 @@ export async function newSandbox(opts: Partial<SandboxOptions> = {}): Promise<Sa
     throw err;
   }
   return sb;
+}
+
+/**
+ * The controller's kubeconfig with its server moved to `port` on loopback (a proxy in front of the
+ * API server), same scheme and credentials, written next to the original; returns its path.
+ */
+export function controllerKubeconfigVia(sb: Sandbox, port: number): string {
+  const path = controllerKubeconfigs.get(sb) ?? sb.kubeconfigPath;
+  const doc = parse(readFileSync(path, 'utf8')) as { clusters: Array<{ cluster: { server: string } }> };
+  for (const c of doc.clusters) {
+    const url = new URL(c.cluster.server);
+    url.port = String(port);
+    c.cluster.server = url.origin;
+  }
+  const out = `${path}-via-${port}`;
+  writeFileSync(out, stringify(doc), { mode: 0o600 });
+  return out;
 }
 
 /** The request-log user of the controller that startController runs (as the API server names it). */
