@@ -14,8 +14,8 @@ import { RouteshiftError } from '../core/errors.js';
 export interface ServiceTraffic {
   namespace: string;
   service: string;
-  /** Requests per second. */
-  rps: number;
+  /** Requests per second, or its value at time t (ms since the epoch), e.g. a daily cycle. */
+  rps: number | ((t: number) => number);
   /** Share of 5xx responses (0..1) at time t (ms since the epoch). */
   errorShare: (t: number) => number;
 }
@@ -27,7 +27,10 @@ export interface HistoryOptions {
   /** Time between samples (a scrape interval). */
   sampleEveryMs: number;
   services: ServiceTraffic[];
-  /** Poisson request counts and binomial errors (seeded) instead of exact expected counts. */
+  /**
+   * Poisson request counts, binomial errors and latencies drawn per request bucket (seeded) instead of exact
+   * expected counts.
+   */
   noise?: { seed: number };
 }
 
@@ -67,12 +70,12 @@ export async function writeOpenMetrics(file: string, o: HistoryOptions): Promise
   // Per service and sample: requests and errors in the interval ending at that sample.
   const traffic = o.services.map((s) =>
     times.map((t, i) => {
-      if (i === 0) return { total: 0, bad: 0 };
-      const mean = s.rps * dt;
+      if (i === 0) return { total: 0, bad: 0, buckets: LATENCY_BUCKETS.map(() => 0) };
+      const mean = (typeof s.rps === 'number' ? s.rps : s.rps(t)) * dt;
       const total = rnd ? poisson(mean, rnd) : mean;
       const share = s.errorShare(t);
       const bad = rnd ? binomial(total, share, rnd) : total * share;
-      return { total, bad };
+      return { total, bad, buckets: rnd ? drawBuckets(total, rnd) : LATENCY_BUCKETS.map(([, c]) => total * c) };
     }),
   );
   const out = createWriteStream(file);
@@ -96,11 +99,11 @@ export async function writeOpenMetrics(file: string, o: HistoryOptions): Promise
   }
   await write('# TYPE http_request_duration_seconds histogram\n');
   for (const [k, s] of o.services.entries()) {
-    for (const [le, share] of LATENCY_BUCKETS) {
+    for (const [b, [le]] of LATENCY_BUCKETS.entries()) {
       let acc = 0;
       const labels = `namespace="${s.namespace}",service="${s.service}",le="${le}"`;
       for (const [i, t] of times.entries()) {
-        acc += traffic[k]![i]!.total * share;
+        acc += traffic[k]![i]!.buckets[b]!;
         await write(`http_request_duration_seconds_bucket{${labels}} ${acc} ${ts(t)}\n`);
       }
     }
@@ -110,12 +113,34 @@ export async function writeOpenMetrics(file: string, o: HistoryOptions): Promise
   return { samples };
 }
 
+/** Cumulative bucket counts of `total` requests, each falling in a bucket with LATENCY_BUCKETS' shares. */
+function drawBuckets(total: number, rnd: () => number): number[] {
+  let remaining = total;
+  let below = 0;
+  let cumulative = 0;
+  return LATENCY_BUCKETS.map(([, c]) => {
+    const p = below >= 1 ? 1 : (c - below) / (1 - below);
+    const n = p >= 1 ? remaining : binomial(remaining, p, rnd);
+    remaining -= n;
+    cumulative += n;
+    below = c;
+    return cumulative;
+  });
+}
+
 function binomial(n: number, p: number, rnd: () => number): number {
   if (p <= 0 || n <= 0) return 0;
-  if (n * p > 30) return Math.min(n, poisson(n * p, rnd));
-  let k = 0;
-  for (let i = 0; i < n; i++) if (rnd() < p) k++;
-  return k;
+  if (p >= 1) return n;
+  if (n <= 50) {
+    let k = 0;
+    for (let i = 0; i < n; i++) if (rnd() < p) k++;
+    return k;
+  }
+  // Approximations, enough for test traffic: Poisson for rare outcomes, normal otherwise.
+  if (p < 0.1) return Math.min(n, poisson(n * p, rnd));
+  const u = Math.max(rnd(), 1e-12);
+  const z = Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rnd());
+  return Math.min(n, Math.max(0, Math.round(n * p + z * Math.sqrt(n * p * (1 - p)))));
 }
 
 export class PromtoolError extends RouteshiftError {
@@ -133,4 +158,23 @@ export async function createBlocks(openMetricsFile: string, dataDir: string, pro
   child.stderr?.on('data', (c: Buffer) => (err = (err + c.toString()).slice(-2000)));
   const [code] = (await Promise.race([once(child, 'exit'), once(child, 'error').then(([e]) => [`${(e as Error).message}`])])) as [number | string];
   if (code !== 0) throw new PromtoolError(`promtool tsdb create-blocks-from openmetrics failed (${code}): ${err.trim()}`);
+}
+
+/**
+ * A quiet week: stable and canary with the same traffic, 3 to 19 requests/s on a daily cycle, 0.1% of
+ * responses 5xx, p99 around 250 ms; Poisson noise in every count. Nothing goes wrong in it.
+ */
+export function quietWeek(end: number, seed = 7): HistoryOptions {
+  const day = 86_400_000;
+  const rps = (t: number): number => 11 + 8 * Math.sin((2 * Math.PI * ((t % day) - day / 4)) / day);
+  return {
+    start: end - 7 * day,
+    end,
+    sampleEveryMs: 30_000,
+    noise: { seed },
+    services: [
+      { namespace: 'shop', service: 'web-stable', rps, errorShare: () => 0.001 },
+      { namespace: 'shop', service: 'web-canary', rps, errorShare: () => 0.001 },
+    ],
+  };
 }

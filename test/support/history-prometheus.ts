@@ -52,7 +52,7 @@ export async function startHistoryPrometheus(history: HistoryOptions): Promise<H
 }
 
 /** The Canary the replay tests judge: the `app` templates' success rate and p99 latency, threshold 2, 1m interval. */
-export function replayCanaryYaml(o: { minSuccess?: number; maxLatencyMs?: number; interval?: string; extra?: string } = {}): string {
+export function replayCanaryYaml(o: { minSuccess?: number; maxLatencyMs?: number; interval?: string; threshold?: number; steps?: number[]; extra?: string } = {}): string {
   return `apiVersion: routeshift.io/v1alpha1
 kind: Canary
 metadata:
@@ -70,8 +70,8 @@ spec:
     port: 80
   analysis:
     interval: ${o.interval ?? '1m'}
-    threshold: 2
-    stepWeights: [5, 10, 20, 30, 50]
+    threshold: ${o.threshold ?? 2}
+    stepWeights: [${(o.steps ?? [5, 10, 20, 30, 50]).join(', ')}]
     metrics:
       - name: request-success-rate
         thresholdRange:
