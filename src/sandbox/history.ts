@@ -27,6 +27,8 @@ export interface HistoryOptions {
   /** Time between samples (a scrape interval). */
   sampleEveryMs: number;
   services: ServiceTraffic[];
+  /** Gauges to record too, e.g. routeshift_canary_weight; no sample where valueAt gives undefined. */
+  gauges?: Array<{ name: string; labels: Record<string, string>; valueAt: (t: number) => number | undefined }>;
   /**
    * Poisson request counts, binomial errors and latencies drawn per request bucket (seeded) instead of exact
    * expected counts.
@@ -106,6 +108,14 @@ export async function writeOpenMetrics(file: string, o: HistoryOptions): Promise
         acc += traffic[k]![i]!.buckets[b]!;
         await write(`http_request_duration_seconds_bucket{${labels}} ${acc} ${ts(t)}\n`);
       }
+    }
+  }
+  for (const g of o.gauges ?? []) {
+    await write(`# TYPE ${g.name} gauge\n`);
+    const labels = Object.entries(g.labels).map(([k, v]) => `${k}="${v}"`).join(',');
+    for (const t of times) {
+      const v = g.valueAt(t);
+      if (v !== undefined) await write(`${g.name}{${labels}} ${v} ${ts(t)}\n`);
     }
   }
   out.end('# EOF\n');

@@ -31,6 +31,14 @@ beforeAll(async () => {
       // A sample's counts are the requests since the previous sample: those after INCIDENT fail at 10%.
       { namespace: 'shop', service: 'web-canary', rps: 10, errorShare: (t) => (t > INCIDENT ? 0.1 : 0) },
     ],
+    // What routeshift recorded: the canary held 25% from 20 minutes before the incident, 0 once it was rolled back.
+    gauges: [
+      {
+        name: 'routeshift_canary_weight',
+        labels: { namespace: 'shop', name: 'web' },
+        valueAt: (t) => (t >= INCIDENT - 20 * MIN && t < INCIDENT + 30 * MIN ? 25 : 0),
+      },
+    ],
   });
   canaryFile = prom.file('canary.yaml', replayCanaryYaml());
 });
@@ -131,6 +139,23 @@ describe('routeshift replay of a known incident', () => {
     } finally {
       await browser.close();
     }
+  });
+});
+
+describe('routeshift replay --weights recorded', () => {
+  it('judges the intervals routeshift recorded a canary share for, at that weight', async () => {
+    const r = await runCli(replayArgs(INCIDENT - 60 * MIN, INCIDENT + 60 * MIN, '-o', 'json', '--weights', 'recorded'));
+    expect(r.code).toBe(0);
+    const result = JSON.parse(r.stdout) as ReplayResult;
+    expect(result.weights).toBe('recorded');
+    // Not analysed at weight 0; the first interval at 25 starts the rollout, the next is the first analysis.
+    expect(result.steps[0]?.time).toBe(iso(INCIDENT - 19 * MIN));
+    expect(result.steps.every((s) => s.weight === 25)).toBe(true);
+    expect(result.steps.slice(0, 19).every((s) => s.decision.action === 'advance')).toBe(true);
+    const rollback = result.steps.find((s) => s.decision.action === 'rollback');
+    expect(rollback?.time).toBe(iso(INCIDENT + 2 * MIN));
+    expect(rollback?.reports.find((q) => q.name === 'request-success-rate')?.value).toBeCloseTo(90, 6);
+    expect(Date.parse(result.steps[result.steps.length - 1]?.time ?? '')).toBeLessThan(INCIDENT + 30 * MIN);
   });
 });
 
