@@ -9,7 +9,7 @@ import { measureResolved } from '../metrics/measure.js';
 import type { MetricProvider, QueryOutcome, RangeProvider } from '../metrics/provider.js';
 import { resolveMetric, type ResolvedMetric, type TemplateSet } from '../metrics/templates.js';
 import { ReplayInputError, ReplayNoDataError, ReplayUnavailableError } from './errors.js';
-import { gridTime, makeGrid, type Grid } from './grid.js';
+import { gridTime, makeGrid } from './grid.js';
 import { prefetch } from './prefetch.js';
 import { RecordedProvider } from './recorded-provider.js';
 import type { ReplayMetricInfo, ReplayResult, ReplayRollout, ReplayStep, WeightSource } from './types.js';
@@ -63,7 +63,7 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
   const answers = useRange ? await prefetch(o.provider as RangeProvider, queries, grid, o.signal) : new Map<string, QueryOutcome[]>();
   const reader = new RecordedProvider(o.provider, answers, grid);
 
-  const run = new Run(judged, grid, resolved, reader, o.signal);
+  const run = new Run(judged, resolved, reader, o.signal);
   for (let i = 0; i < grid.count; i++) {
     const t = gridTime(grid, i);
     if (weightQuery) await run.recordedTick(t, await reader.query(weightQuery, { signal: o.signal, time: new Date(t) }));
@@ -161,7 +161,6 @@ class Run {
 
   constructor(
     private readonly canary: Canary,
-    private readonly grid: Grid,
     private readonly metrics: readonly ResolvedMetric[],
     private readonly provider: MetricProvider,
     private readonly signal: AbortSignal,
@@ -173,8 +172,12 @@ class Run {
   /** Plan weights: a rollout starts (first step), then each interval is analysed and the decision carried out. */
   async plannedTick(t: number): Promise<void> {
     if (!this.status) {
-      this.start(t, 0);
-      this.apply(t, 0, decide({ spec: this.canary.spec, status: this.status as unknown as CanaryStatus, measurements: [], gates: [], now: t }));
+      const status = this.start(t, 0);
+      const result = decide({ spec: this.canary.spec, status, measurements: [], gates: [], now: t });
+      const d = result.decision;
+      // The controller's first move is its own (Reconciler.initialize), with this Event message.
+      if (d.action === 'advance') d.message = `Shifted canary weight ${d.fromWeight} -> ${d.toWeight} (step 1/${this.steps_.length})`;
+      this.apply(t, 0, result);
       return;
     }
     await this.analyse(t);
@@ -223,7 +226,7 @@ class Run {
     }
   }
 
-  private start(t: number, weight: number): void {
+  private start(t: number, weight: number): CanaryStatus {
     const iso = new Date(t).toISOString();
     const at = this.steps_.findIndex((s) => s >= weight);
     this.status = {
@@ -238,6 +241,7 @@ class Run {
       stepStartTime: iso,
     };
     this.rollouts.push({ index: this.rollouts.length + 1, start: iso, outcome: 'unfinished' });
+    return this.status;
   }
 
   private async analyse(t: number, recordedWeights = false): Promise<void> {

@@ -95,6 +95,8 @@ export async function runReplay(o: ReplayCommandOptions, io: ReplayIO): Promise<
     }
     const from = parseTime(o.from, '--from', io.now);
     const to = parseTime(o.to, '--to', io.now);
+    // The future has no samples yet: its intervals would read as "no data" and hold, which never happened.
+    if (to > io.now) throw new ReplayInputError(`--to ${o.to} is in the future`);
     const provider = new PrometheusProvider({ address: o.prometheus, timeoutMs: 60_000, retries: 2 });
     let result;
     try {
