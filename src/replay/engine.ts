@@ -1,5 +1,6 @@
 import type { Canary, CanaryStatus, MeshProvider } from '../api/canary.js';
 import { decide } from '../analysis/decide.js';
+import { SEQUENTIAL_DEFAULTS } from '../analysis/sequential.js';
 import { stepsOf } from '../analysis/steps.js';
 import { thresholdText } from '../analysis/report.js';
 import type { DecisionResult, Measurement } from '../analysis/types.js';
@@ -147,6 +148,7 @@ function metricInfo(m: NonNullable<Canary['spec']['analysis']['metrics']>[number
   const info: ReplayMetricInfo = { name: m.name, threshold: thresholdText(m), mode: m.mode ?? 'threshold' };
   if (m.thresholdRange) info.thresholdRange = { ...m.thresholdRange };
   if (m.relative) info.relative = { ...m.relative };
+  if (m.mode === 'sequential') info.tolerance = m.sequential?.tolerance ?? SEQUENTIAL_DEFAULTS.tolerance;
   return info;
 }
 
@@ -280,6 +282,7 @@ class Run {
       reports: result.reports,
       failedChecks: next.failedChecks ?? 0,
       inconclusiveChecks: next.inconclusiveChecks ?? 0,
+      ...(result.status.evidence && result.status.evidence.length > 0 ? { evidence: result.status.evidence } : {}),
     });
     this.status = next;
     if (d.action === 'advance' && !recordedWeights) this.status = { ...next, phase: 'Progressing', stepIndex: d.stepIndex, canaryWeight: d.toWeight, stepStartTime: iso };

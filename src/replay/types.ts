@@ -1,4 +1,4 @@
-import type { MetricReport, RelativeCheck, ThresholdRange } from '../api/canary.js';
+import type { MetricReport, RelativeCheck, SequentialEvidence, ThresholdRange } from '../api/canary.js';
 import type { Decision } from '../analysis/types.js';
 
 /** Where the canary weights of a replay come from. */
@@ -15,6 +15,8 @@ export interface ReplayStep {
   reports: MetricReport[];
   failedChecks: number;
   inconclusiveChecks: number;
+  /** Sequential metrics: the counts and test state carried to the next interval (status.evidence). */
+  evidence?: SequentialEvidence[];
 }
 
 export interface ReplayRollout {
@@ -33,6 +35,8 @@ export interface ReplayMetricInfo {
   mode: 'threshold' | 'sequential';
   thresholdRange?: ThresholdRange;
   relative?: RelativeCheck;
+  /** Sequential metrics: the tolerance in percentage points (the spec's, or the default). */
+  tolerance?: number;
 }
 
 export interface ReplayResult {

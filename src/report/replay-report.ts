@@ -41,6 +41,11 @@ function chartFor(m: ReplayMetricInfo, i: number, analysed: ReplayStep[], x: num
       lines.push({ label: `relative ${name} (${rel.compare} ${formatNumber(b, 6)})`, color: COLORS.bound, dash: true, values: reports.map((q) => relativeBound(q?.stableValue, rel.compare, b)) });
     }
   }
+  if (m.tolerance !== undefined) {
+    // The sequential value is the canary's bad share so far (percent); "worse" is judged against stable + tolerance.
+    const tol = m.tolerance;
+    lines.push({ label: `stable + tolerance ${formatNumber(tol, 4)}`, color: COLORS.bound, dash: true, values: reports.map((q) => (q?.stableValue === undefined ? null : q.stableValue + tol)) });
+  }
   lines.push({ label: 'failed check', color: COLORS.fail, pointsOnly: true, values: reports.map((q) => (q?.verdict === 'fail' ? (q.value ?? null) : null)) });
   const failed = reports.filter((q) => q?.verdict === 'fail').length;
   return {

@@ -142,6 +142,30 @@ describe('routeshift replay of a known incident', () => {
   });
 });
 
+describe('routeshift replay of a sequential metric', () => {
+  it('carries the evidence from interval to interval and rolls back soon after the incident', async () => {
+    const file = prom.file(
+      'sequential.yaml',
+      replayCanaryYaml().replace(/      - name: request-success-rate\n        thresholdRange:\n          min: 99\n/, '      - name: request-success-rate\n        mode: sequential\n'),
+    );
+    const r = await runCli(['replay', '-f', file, '--from', iso(INCIDENT - 2 * MIN), '--to', iso(INCIDENT + 10 * MIN), '--prometheus', prom.url, '-o', 'json']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const result = JSON.parse(r.stdout) as ReplayResult;
+    const rollback = result.steps.find((s) => s.decision.action === 'rollback');
+    expect(rollback?.decision).toMatchObject({ action: 'rollback', reason: expect.stringMatching(/^(SequentialWorse|Catastrophic)$/) });
+    const at = Date.parse(rollback?.time ?? '');
+    expect(at).toBeGreaterThan(INCIDENT);
+    expect(at).toBeLessThanOrEqual(INCIDENT + 5 * MIN);
+    // 600 canary requests a minute, summed over every analysed interval of the rollout so far; 60 bad a minute after the incident.
+    const analysedBefore = result.steps.filter((s) => s.rollout === rollback?.rollout && s.reports.length > 0 && Date.parse(s.time) <= at);
+    const ev = rollback?.evidence?.find((e) => e.name === 'request-success-rate');
+    expect(ev?.canaryTotal).toBe(600 * analysedBefore.length);
+    expect(ev?.canaryBad).toBe(60 * ((at - INCIDENT) / MIN));
+    expect(ev?.stableBad).toBe(0);
+  });
+});
+
 describe('routeshift replay --weights recorded', () => {
   it('judges the intervals routeshift recorded a canary share for, at that weight', async () => {
     const r = await runCli(replayArgs(INCIDENT - 60 * MIN, INCIDENT + 60 * MIN, '-o', 'json', '--weights', 'recorded'));
