@@ -5,6 +5,7 @@ import { createLogger } from '../core/logger.js';
 import { errorMessage, InvalidSpecError } from '../core/errors.js';
 import { fromRoot } from '../core/paths.js';
 import { registerOperatorCommands } from './commands/index.js';
+import { register as registerReplay } from './commands/replay.js';
 
 const pkg = JSON.parse(readFileSync(fromRoot('package.json'), 'utf8')) as { version: string };
 
@@ -107,6 +108,8 @@ export function buildProgram(): Command {
       const { runValidate } = await import('./validate.js');
       process.exit(await runValidate(o.file, o.templates ?? [], process.stdout));
     });
+
+  registerReplay(program, () => ({ out: process.stdout, err: process.stderr, signal: shutdownSignal(), now: Date.now() }));
 
   return program;
 }

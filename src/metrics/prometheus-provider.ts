@@ -6,7 +6,7 @@ import pRetry, { AbortError as RetryAbort } from 'p-retry';
 import { AbortedError, RouteshiftError } from '../core/errors.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
-import type { MetricProvider, QueryOptions, QueryOutcome, Sample, VectorOutcome } from './provider.js';
+import type { MetricProvider, QueryOptions, QueryOutcome, RangeOutcome, RangeQueryOptions, RangeSeries, Sample, VectorOutcome } from './provider.js';
 
 /**
  * MetricProvider over Prometheus' HTTP API (`/api/v1/query`). Query problems come back as outcomes,
@@ -191,28 +191,43 @@ export class PrometheusProvider implements MetricProvider {
     }
   }
 
-  private async run<T extends QueryOutcome | VectorOutcome>(
+  /**
+   * A range query (`/api/v1/query_range`): the expression evaluated at start, start + step, ... end, each
+   * evaluation the same as an instant query at that time. Used by `routeshift replay` to read many past
+   * instants in one request.
+   */
+  async queryRange(promql: string, opts: RangeQueryOptions): Promise<RangeOutcome> {
+    const params: Record<string, string> = {
+      query: promql,
+      start: (opts.start.getTime() / 1000).toFixed(3),
+      end: (opts.end.getTime() / 1000).toFixed(3),
+      step: (opts.stepMs / 1000).toFixed(3),
+    };
+    return this.run(promql, { signal: opts.signal }, (data) => toRangeOutcome(data), { path: '/api/v1/query_range', params });
+  }
+
+  private async run<T extends QueryOutcome | VectorOutcome | RangeOutcome>(
     promql: string,
     opts: QueryOptions,
     map: (data: PromData) => T,
+    request: { path: string; params: Record<string, string> } = { path: '/api/v1/query', params: instantParams(promql, opts) },
   ): Promise<T | Extract<QueryOutcome, { kind: 'error' }>> {
     const { signal } = opts;
     if (signal.aborted) throw new AbortedError('Prometheus query');
-    const params: Record<string, string> = { query: promql };
-    if (opts.time) params.time = (opts.time.getTime() / 1000).toFixed(3);
+    const { path, params } = request;
     try {
       return await pRetry(
         async (attempt) => {
           const started = performance.now();
           try {
-            const data = await this.attempt(params, signal);
+            const data = await this.attempt(path, params, signal);
             const outcome = map(data);
-            this.emit({ path: '/api/v1/query', durationMs: performance.now() - started, outcome: outcome.kind, attempt, status: 200 });
+            this.emit({ path, durationMs: performance.now() - started, outcome: outcome.kind, attempt, status: 200 });
             return outcome;
           } catch (err) {
             if (err instanceof AttemptFailure) {
               this.emit({
-                path: '/api/v1/query',
+                path,
                 durationMs: performance.now() - started,
                 outcome: err.code,
                 attempt,
@@ -257,7 +272,7 @@ export class PrometheusProvider implements MetricProvider {
     }
   }
 
-  private async attempt(params: Record<string, string>, signal: AbortSignal): Promise<PromData> {
+  private async attempt(path: string, params: Record<string, string>, signal: AbortSignal): Promise<PromData> {
     // Our own deadline covers the whole exchange (axios' timeout is a socket idle timer).
     const ctrl = new AbortController();
     let timedOut = false;
@@ -272,11 +287,11 @@ export class PrometheusProvider implements MetricProvider {
       const query = params.query as string;
       res =
         query.length > this.postAbove
-          ? await this.http.post('/api/v1/query', new URLSearchParams(params).toString(), {
+          ? await this.http.post(path, new URLSearchParams(params).toString(), {
               signal: ctrl.signal,
               headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
             })
-          : await this.http.get('/api/v1/query', { params, signal: ctrl.signal });
+          : await this.http.get(path, { params, signal: ctrl.signal });
     } catch (err) {
       if (signal.aborted) throw new AbortedError('Prometheus query');
       if (timedOut) throw new AttemptFailure('PrometheusTimeout', `no answer from ${this.opts.address} within ${this.timeoutMs} ms`, true);
@@ -359,6 +374,28 @@ export class PrometheusProvider implements MetricProvider {
     });
     return { kind: 'vector', samples };
   }
+}
+
+function instantParams(promql: string, opts: QueryOptions): Record<string, string> {
+  const params: Record<string, string> = { query: promql };
+  if (opts.time) params.time = (opts.time.getTime() / 1000).toFixed(3);
+  return params;
+}
+
+function toRangeOutcome(data: PromData): RangeOutcome {
+  if (data.resultType !== 'matrix') throw badResponse(`a range query answered with a ${data.resultType}, not a matrix`);
+  if (!Array.isArray(data.result)) throw badResponse('matrix result is not a list');
+  const series: RangeSeries[] = data.result.map((s: { metric?: Record<string, string>; values?: unknown }) => {
+    if (!Array.isArray(s.values)) throw badResponse('matrix series has no values');
+    const points: Array<[number, number]> = s.values.map((pair: unknown) => {
+      const value = isSamplePair(pair) ? parseSampleValue(pair[1]) : undefined;
+      if (value === undefined || typeof (pair as [unknown])[0] !== 'number') throw badResponse('matrix sample is not [time, value]');
+      // Step times are whole milliseconds: round away float noise in the seconds Prometheus returns.
+      return [Math.round((pair as [number, string])[0] * 1000), value];
+    });
+    return { labels: { ...(s.metric ?? {}) }, points };
+  });
+  return { kind: 'matrix', series };
 }
 
 function badResponse(message: string): AttemptFailure {
