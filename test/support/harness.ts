@@ -13,7 +13,58 @@ import { parse, stringify } from 'yaml';
 import { startSandbox, type Sandbox, type SandboxKubernetes, type SandboxOptions } from '../../src/sandbox/sandbox.js';
 import { NS } from '../../src/sandbox/seed.js';
 
-export { createAll } from '../../src/sandbox/demo.js';
+import { AppsV1Api, DiscoveryV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { createAll as createObjects } from '../../src/sandbox/demo.js';
+
+interface Obj {
+  kind?: string;
+  metadata?: { name?: string; namespace?: string };
+  spec?: { replicas?: number; selector?: Record<string, string>; template?: { metadata?: { labels?: Record<string, string> } } };
+}
+
+/**
+ * Creates the objects, then waits until their Deployments are available and their Services have a
+ * ready endpoint, as a user waits for `kubectl rollout status` before starting a canary. On the real
+ * control plane pods take a moment (ReplicaSet, pod agent, EndpointSlice controller); a canary
+ * started before would be judged on 503s from a Service with no endpoints yet.
+ */
+export async function createAll(kc: KubeConfig, objects: object[]): Promise<void> {
+  await createObjects(kc, objects);
+  await waitForWorkloads(kc, objects);
+}
+
+export async function waitForWorkloads(kc: KubeConfig, objects: object[], timeoutMs = 60_000): Promise<void> {
+  const apps = kc.makeApiClient(AppsV1Api);
+  const discovery = kc.makeApiClient(DiscoveryV1Api);
+  const objs = objects as Obj[];
+  const deployments = objs.filter((o) => o.kind === 'Deployment' && (o.spec?.replicas ?? 1) > 0);
+  // Only Services that select pods of a Deployment created here: others may rightly have none.
+  const selects = (svc: Obj, d: Obj): boolean =>
+    svc.metadata?.namespace === d.metadata?.namespace &&
+    Object.entries(svc.spec?.selector ?? {}).every(([k, v]) => d.spec?.template?.metadata?.labels?.[k] === v);
+  const services = objs.filter((o) => o.kind === 'Service' && Object.keys(o.spec?.selector ?? {}).length > 0 && deployments.some((d) => selects(o, d)));
+  const end = Date.now() + timeoutMs;
+  const ready = async (): Promise<string | undefined> => {
+    for (const d of deployments) {
+      const ns = d.metadata?.namespace ?? 'default';
+      const live = await apps.readNamespacedDeployment({ namespace: ns, name: d.metadata?.name ?? '' });
+      const st = live.status;
+      if ((st?.observedGeneration ?? 0) < (live.metadata?.generation ?? 1) || (st?.availableReplicas ?? 0) < (live.spec?.replicas ?? 1)) return `Deployment ${ns}/${d.metadata?.name}`;
+    }
+    for (const s of services) {
+      const ns = s.metadata?.namespace ?? 'default';
+      const slices = await discovery.listNamespacedEndpointSlice({ namespace: ns, labelSelector: `kubernetes.io/service-name=${s.metadata?.name ?? ''}` });
+      if (!slices.items.some((sl) => (sl.endpoints ?? []).some((e) => e.conditions?.ready !== false))) return `endpoints of Service ${ns}/${s.metadata?.name}`;
+    }
+    return undefined;
+  };
+  let waiting = await ready();
+  while (waiting !== undefined) {
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${waiting} to be ready`);
+    await sleep(200);
+    waiting = await ready();
+  }
+}
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
