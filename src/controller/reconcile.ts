@@ -108,9 +108,9 @@ export class Reconciler {
       const s = t.canary.status ?? {};
       const ns = canary.metadata.namespace ?? 'default';
       this.deps.metrics?.setCanary(ns, canary.metadata.name, s.phase, s.canaryWeight, s.failedChecks);
-      if (canary.spec?.stable && canary.spec.canary && canary.spec.routeRef) {
-        this.deps.metrics?.setInfo(ns, canary.metadata.name, canary.spec.stable.name, canary.spec.canary.name, canary.spec.routeRef.name);
-      }
+      // t.canary: with spec.workloads, the slots as they are now (the live one is stable).
+      const spec = t.canary.spec;
+      if (spec?.stable && spec.canary && spec.routeRef) this.deps.metrics?.setInfo(ns, canary.metadata.name, spec.stable.name, spec.canary.name, spec.routeRef.name);
     }
   }
 

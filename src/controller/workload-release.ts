@@ -7,7 +7,7 @@ import type { Recorder } from '../events/recorder.js';
 import { writeStatus, type CanaryStore } from './canary-store.js';
 import type { ControllerMetrics } from './metrics.js';
 import { configRefsOf, podTemplateRevision } from './pod-template-revision.js';
-import { rolledOut, type WorkloadReader, type WorkloadState } from './workload-reader.js';
+import { rolledOut, UNREADABLE, type WorkloadReader, type WorkloadState } from './workload-reader.js';
 import { liveChanged, orient, planSlots, type SlotPlan, type SlotsSeen } from './workload-slots.js';
 
 export interface WorkloadReleaseDeps {
@@ -32,6 +32,9 @@ const WAIT_POLL_MS = 2_000;
  * to the live slot, and holds a new revision until its Deployment has rolled out.
  */
 export class WorkloadRelease {
+  /** Secrets already reported as unreadable, so the log says it once per Secret, not once per poll. */
+  private readonly unreadable = new Set<string>();
+
   constructor(private readonly deps: WorkloadReleaseDeps) {}
 
   async prepare(original: Canary, signal: AbortSignal): Promise<Prepared> {
@@ -119,7 +122,17 @@ export class WorkloadRelease {
     const refs = configRefsOf(state.template);
     const digests = new Map<string, string>();
     for (const name of refs.configMaps) digests.set(`configmap/${name}`, await this.deps.reader.digest('configmap', ns, name, signal));
-    for (const name of refs.secrets) digests.set(`secret/${name}`, await this.deps.reader.digest('secret', ns, name, signal));
+    for (const name of refs.secrets) {
+      const digest = await this.deps.reader.digest('secret', ns, name, signal);
+      if (digest === UNREADABLE && !this.unreadable.has(`${ns}/${name}`)) {
+        this.unreadable.add(`${ns}/${name}`);
+        this.deps.logger.warn(
+          { canary: canaryKey(c), secret: `${ns}/${name}` },
+          'cannot read a Secret the pod template names (403): changes to it will not start a rollout until the namespace grants routeshift get on it (docs/install.md)',
+        );
+      }
+      digests.set(`secret/${name}`, digest);
+    }
     return { revision: podTemplateRevision(state.template, digests), state };
   }
 
