@@ -1,7 +1,7 @@
 /**
  * Issue 17 on the sandbox: a Canary with spec.workloads releases from the Deployment. `kubectl set image`
  * on the idle slot's Deployment starts a rollout, and after the promotion the slots swap in status with no
- * spec edit; a broken template is rolled back with the live slot untouched; a ConfigMap change is a
+ * spec edit; a broken template is rolled back with the live slot untouched (and again on a retry); a ConfigMap change is a
  * release too; a change to the live slot gets a Warning and a metric; a controller SIGKILLed while the
  * Deployment rolls out resumes without a second RolloutStarted. kubectl is real (test/support/kubectl.ts).
  * Needs `npm run build`.
@@ -102,10 +102,19 @@ describe('releases from the workload', () => {
     const later = await getCanary(sb, 'broken');
     expect(later.status?.phase).toBe('Failed');
     expect(later.status?.revision).toBe(failed.status?.revision);
-    const events = await canaryEvents(sb, 'broken');
+    let events = await canaryEvents(sb, 'broken');
     expect(count(events, 'RolloutStarted')).toBe(1);
     expect(count(events, 'RolledBack')).toBe(1);
-  }, 180_000);
+
+    // `routeshift retry` (the annotation it writes) runs the same template again: rolled back again.
+    await k.ok(['annotate', 'canary', 'broken', '-n', NS, 'routeshift.io/retry=once-more']);
+    const retried = await waitForCanary(sb, 'broken', (c) => c.status?.revision !== failed.status?.revision && c.status?.lastCompletedRevision === c.status?.revision, 120_000);
+    expect(retried.status?.phase).toBe('Failed');
+    expect(retried.status?.workloads?.live).toBe(r.stable);
+    events = await canaryEvents(sb, 'broken');
+    expect(count(events, 'RolloutStarted')).toBe(2);
+    expect(count(events, 'RolledBack')).toBe(2);
+  }, 240_000);
 
   it('a change to a ConfigMap the idle template references starts a rollout', async () => {
     const cm = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'config-greeting', namespace: NS }, data: { GREETING: 'hello' } };
