@@ -185,6 +185,20 @@ describe('WorkloadRelease', () => {
     expect(written).not.toContain('c3dvcmRmaXNo');
   });
 
+  it('a refused read (403) holds everything with a WorkloadNotReady saying so; a transient error is thrown for a retry', async () => {
+    const { store, reader, sink, release } = setup();
+    reader.deployment = async () => {
+      throw new KubeApiError(403, 'get Deployment ns/blue: HTTP 403: forbidden');
+    };
+    expect((await release.prepare(await store.get(), signal)).kind).toBe('wait');
+    expect(sink.events[0]?.reason).toBe('WorkloadNotReady');
+    expect(sink.events[0]?.message).toContain('HTTP 403');
+    reader.deployment = async () => {
+      throw new KubeApiError(503, 'unavailable');
+    };
+    await expect(release.prepare(await store.get(), signal)).rejects.toThrow('unavailable');
+  });
+
   it('a missing Deployment holds everything with a WorkloadNotReady naming it', async () => {
     const { store, reader, sink, release } = setup();
     reader.deployments.delete('green');

@@ -2,6 +2,8 @@ import type { Logger } from 'pino';
 import { API_VERSION, CANARY_KIND, canaryKey, type Canary, type CanaryStatus, type ServiceRef, type WorkloadRef } from '../api/canary.js';
 import type { Clock } from '../core/clock.js';
 import { parseDuration } from '../core/duration.js';
+import { errorMessage } from '../core/errors.js';
+import { KubeApiError } from '../kube/errors.js';
 import { Reason } from '../events/reasons.js';
 import type { Recorder } from '../events/recorder.js';
 import { writeStatus, type CanaryStore } from './canary-store.js';
@@ -40,7 +42,11 @@ export class WorkloadRelease {
   async prepare(original: Canary, signal: AbortSignal): Promise<Prepared> {
     let c = orient(original);
     const pollMs = pollOf(c);
-    const read = await this.read(c, signal);
+    const read = await this.read(c, signal).catch((err: unknown) => {
+      // A refused read (403 without the grant, a bad name) is said in an Event; a transient one is retried.
+      if (err instanceof KubeApiError && !err.transient) return { missing: `${errorMessage(err)}; nothing starts until it can be read` };
+      throw err;
+    });
     if ('missing' in read) {
       await this.event(c, Reason.WorkloadNotReady, read.missing, signal);
       return { kind: 'wait', ms: pollMs };
@@ -142,7 +148,7 @@ export class WorkloadRelease {
     const message =
       `The workload behind the live slot ${seen.live.service} changed (revision ${c.status?.workloads?.liveRevision} -> ${seen.live.revision}): ` +
       `the change reached every client without analysis. Release through the idle slot ${seen.idle.service} instead`;
-    await this.event(c, Reason.LiveWorkloadChanged, message, signal, `${c.metadata.name}.live.${seen.live.revision}`);
+    await this.event(c, Reason.LiveWorkloadChanged, message, signal, `${c.metadata.name}.live.${c.status?.workloads?.liveRevision}.${seen.live.revision}`);
   }
 
   private async write(c: Canary, mutate: (s: CanaryStatus, fresh: Canary) => CanaryStatus | undefined, signal: AbortSignal): Promise<Canary> {
