@@ -22,6 +22,7 @@ import { writeStatus, type CanaryStore } from './canary-store.js';
 import { setCondition } from './conditions.js';
 import type { ControllerMetrics } from './metrics.js';
 import { revisionOf } from './revision.js';
+import type { Prepared } from './workload-release.js';
 
 /** Everything a tick needs, injected so the phase machine runs against fakes and a fake clock in tests. */
 export interface ReconcilerDeps {
@@ -42,6 +43,8 @@ export interface ReconcilerDeps {
   gates: (canary: Canary, type: HookType, weight: number, approved: boolean, signal: AbortSignal) => Promise<GateResult[]>;
   /** Only this mesh controller's route status counts when set. */
   controllerName?: string;
+  /** Releases from the workload (spec.workloads): orients the slots and holds a revision until it has rolled out. */
+  workloads?: { prepare(canary: Canary, signal: AbortSignal): Promise<Prepared> };
 }
 
 const ACTIVE: ReadonlySet<Phase> = new Set<Phase>(['Initializing', 'Progressing', 'Waiting', 'Paused', 'Promoting', 'RollingBack']);
@@ -68,6 +71,8 @@ type Tick = {
   written?: Set<string>;
   /** Older owed Events (owedEvents) this tick has tried to write: each is tried once per tick. */
   tried?: Set<string>;
+  /** The revision spec.workloads gives (the idle slot's); else revisionOf(). */
+  revision?: string;
 };
 
 /**
@@ -91,7 +96,11 @@ export class Reconciler {
     };
     if ((canary.metadata as { deletionTimestamp?: string }).deletionTimestamp) return undefined;
     try {
-      const next = await this.step(t);
+      const slots = canary.spec?.workloads && this.deps.workloads ? await this.deps.workloads.prepare(canary, signal) : undefined;
+      if (slots?.kind === 'wait') return slots.ms;
+      if (slots) Object.assign(t, { canary: slots.canary, status: structuredClone(slots.canary.status ?? {}), revision: slots.revision });
+      // A Canary at rest still looks at its workloads once per poll.
+      const next = slots ? Math.min((await this.step(t)) ?? slots.pollMs, slots.pollMs) : await this.step(t);
       // An owed transition Event (its write failed) is retried soon, even by an idle Canary.
       const owes = t.status.pendingEvent || (t.status.owedEvents?.length ?? 0) > 0;
       return owes ? Math.min(next ?? PENDING_EVENT_RETRY_MS, PENDING_EVENT_RETRY_MS) : next;
@@ -99,9 +108,9 @@ export class Reconciler {
       const s = t.canary.status ?? {};
       const ns = canary.metadata.namespace ?? 'default';
       this.deps.metrics?.setCanary(ns, canary.metadata.name, s.phase, s.canaryWeight, s.failedChecks);
-      if (canary.spec?.stable && canary.spec.canary && canary.spec.routeRef) {
-        this.deps.metrics?.setInfo(ns, canary.metadata.name, canary.spec.stable.name, canary.spec.canary.name, canary.spec.routeRef.name);
-      }
+      // t.canary: with spec.workloads, the slots as they are now (the live one is stable).
+      const spec = t.canary.spec;
+      if (spec?.stable && spec.canary && spec.routeRef) this.deps.metrics?.setInfo(ns, canary.metadata.name, spec.stable.name, spec.canary.name, spec.routeRef.name);
     }
   }
 
@@ -109,7 +118,7 @@ export class Reconciler {
     const problems = this.deps.validate(t.canary);
     if (problems.length > 0) return this.invalid(t, new InvalidSpecError(problems));
 
-    const revision = revisionOf(t.canary);
+    const revision = t.revision ?? revisionOf(t.canary);
     if (t.status.revision !== revision) return this.startRollout(t, revision);
     await this.announcePending(t);
 

@@ -27,6 +27,8 @@ import { kubeCanaryStore } from './canary-store.js';
 import { instrumentRoutes, instrumentSink, instrumentStore } from './instrument.js';
 import { ControllerMetrics } from './metrics.js';
 import { startHealthServer } from './server.js';
+import { WorkloadRelease } from './workload-release.js';
+import { kubeWorkloadReader } from './workload-reader.js';
 
 export interface RuntimeOptions {
   config: ControllerConfig;
@@ -132,6 +134,8 @@ export async function startControllerRuntime(o: RuntimeOptions): Promise<{ port:
   });
   const le = config.leaderElection;
   const identity = o.identity ?? `${hostname()}-${process.pid}`;
+  const store = instrumentStore(kubeCanaryStore(kc), metrics);
+  const workloads = new WorkloadRelease({ reader: kubeWorkloadReader(kc), store, recorder, clock, logger, metrics });
   const controller = new Controller({
     kubeConfig: kc,
     clock,
@@ -141,7 +145,7 @@ export async function startControllerRuntime(o: RuntimeOptions): Promise<{ port:
     ...(config.watch.labelSelector ? { labelSelector: config.watch.labelSelector } : {}),
     concurrency: config.concurrency,
     templates: analysis.templates,
-    store: instrumentStore(kubeCanaryStore(kc), metrics),
+    store,
     ...(le.enabled
       ? {
           leaderElection: {
@@ -163,6 +167,7 @@ export async function startControllerRuntime(o: RuntimeOptions): Promise<{ port:
       decide: (input) => decide({ ...input, spec: withMetricDefaults(input.spec, config) }),
       stepsOf: (c) => stepsOf(c.spec.analysis),
       gates,
+      workloads,
       ...(config.route.controllerName ? { controllerName: config.route.controllerName } : {}),
     },
   });

@@ -22,6 +22,11 @@ export const Reason = {
   Paused: 'Paused',
   Resumed: 'Resumed',
   HookFailed: 'HookFailed',
+  // Releases from the workload (spec.workloads)
+  WorkloadNotReady: 'WorkloadNotReady',
+  WorkloadDeadlineExceeded: 'WorkloadDeadlineExceeded',
+  SlotsSwapped: 'SlotsSwapped',
+  LiveWorkloadChanged: 'LiveWorkloadChanged',
 } as const;
 
 export type Reason = (typeof Reason)[keyof typeof Reason];
@@ -38,6 +43,8 @@ const WARNINGS: ReadonlySet<Reason> = new Set<Reason>([
   Reason.MetricsUnavailable,
   Reason.HookFailed,
   Reason.AwaitingDecision,
+  Reason.WorkloadDeadlineExceeded,
+  Reason.LiveWorkloadChanged,
 ]);
 
 export function eventTypeOf(reason: Reason): EventType {

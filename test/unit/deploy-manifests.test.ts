@@ -53,6 +53,7 @@ const controller = 'src/controller/controller.ts';
 const routeClient = 'src/routing/kube-route-client.ts';
 const leader = 'src/controller/leader.ts';
 const events = 'src/events/kube-sink.ts';
+const workloadReader = 'src/controller/workload-reader.ts';
 
 const CALLS: ApiCall[] = [
   { group: 'routeshift.io', resource: 'canaries', verb: 'get', scope: 'cluster', where: { file: canaryStore, contains: 'getNamespacedCustomObject' } },
@@ -84,6 +85,10 @@ const CALLS: ApiCall[] = [
   { group: 'discovery.k8s.io', resource: 'endpointslices', verb: 'get', scope: 'cluster', where: { planned: 'ready-endpoint checks of each side' } },
   { group: 'discovery.k8s.io', resource: 'endpointslices', verb: 'list', scope: 'cluster', where: { planned: 'EndpointSlice informer' } },
   { group: 'discovery.k8s.io', resource: 'endpointslices', verb: 'watch', scope: 'cluster', where: { planned: 'EndpointSlice informer' } },
+  // Releases from the workload: GETs of named objects only. Secrets a pod template names are granted per
+  // namespace by its owner (docs/install.md), like a Canary's alert Secret.
+  { group: 'apps', resource: 'deployments', verb: 'get', scope: 'cluster', where: { file: workloadReader, contains: 'readNamespacedDeployment' } },
+  { group: '', resource: 'configmaps', verb: 'get', scope: 'cluster', where: { file: workloadReader, contains: 'readNamespacedConfigMap' } },
   // Leader election: create cannot be limited by name; get/update only the configured Lease.
   { group: 'coordination.k8s.io', resource: 'leases', verb: 'create', scope: 'own', where: { file: leader, contains: 'createNamespacedLease' } },
   { group: 'coordination.k8s.io', resource: 'leases', verb: 'get', scope: 'own', names: ['routeshift-leader'], where: { file: leader, contains: 'readNamespacedLease' } },
@@ -112,6 +117,8 @@ const KNOWN_METHODS: Record<string, string[]> = {
   createNamespacedLease: ['leases create'],
   replaceNamespacedLease: ['leases update'],
   readNamespacedSecret: ['secrets get'],
+  readNamespacedDeployment: ['deployments get'],
+  readNamespacedConfigMap: ['configmaps get'],
 };
 const NOT_CONTROLLER = [/^src\/sandbox\//, /^src\/cli\//, /\.test\.ts$/];
 
