@@ -55,11 +55,13 @@ describe('deploy/base/rbac.yaml under the real authorizer', () => {
     ['delete', 'httproutes', 'no'],
     ['update', 'httproutes', 'no'],
     ['create', 'canaries', 'no'],
+    ['update', 'canaries', 'no'],
     ['get', 'secrets', 'no'],
     ['list', 'services', 'no'],
     ['patch', 'deployments', 'no'],
   ])('answers `auth can-i %s %s` with %s', async (verb, resource, answer) => {
-    const r = await asController.run(['auth', 'can-i', verb, resource, '-n', NS]);
+    const [plural, sub] = resource.split('/') as [string, string | undefined];
+    const r = await asController.run(['auth', 'can-i', verb, plural, ...(sub ? [`--subresource=${sub}`] : []), '-n', NS]);
     expect(r.stdout.trim()).toBe(answer);
   });
 
