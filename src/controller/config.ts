@@ -3,6 +3,7 @@ import { parse as parseYaml } from 'yaml';
 import { InvalidSpecError } from '../core/errors.js';
 import { parseDuration } from '../core/duration.js';
 import type { AlertSpec, MeshProvider, NoDataPolicy } from '../api/canary.js';
+import { DEFAULT_OUTBOUND, outboundProblems, type OutboundSpec } from '../hooks/outbound.js';
 
 /** The controller's configuration file (deploy/base/config.yaml); docs/configuration.md lists every field. */
 export interface ControllerConfig {
@@ -28,6 +29,8 @@ export interface ControllerConfig {
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent';
   concurrency: number;
   alerts: AlertSpec[];
+  /** Where webhooks and alerts may send requests (docs/security.md). */
+  outbound: OutboundSpec;
 }
 
 export const DEFAULT_CONFIG: ControllerConfig = {
@@ -41,6 +44,7 @@ export const DEFAULT_CONFIG: ControllerConfig = {
   logLevel: 'info',
   concurrency: 16,
   alerts: [],
+  outbound: DEFAULT_OUTBOUND,
 };
 
 const ENV: Array<[string, (c: ControllerConfig, v: string) => void]> = [
@@ -52,8 +56,14 @@ const ENV: Array<[string, (c: ControllerConfig, v: string) => void]> = [
   ['ROUTESHIFT_LABEL_SELECTOR', (c, v) => (c.watch.labelSelector = v)],
   ['ROUTESHIFT_METRICS_PORT', (c, v) => (c.server.port = Number(v))],
   ['ROUTESHIFT_LEADER_ELECTION', (c, v) => (c.leaderElection.enabled = v !== 'false')],
+  ['ROUTESHIFT_OUTBOUND_ALLOW', (c, v) => (c.outbound.allow = [...c.outbound.allow, ...splitList(v)])],
   ['POD_NAMESPACE', (c, v) => (c.leaderElection.namespace = v)],
 ];
+
+/** A comma-separated list (an environment variable or a flag), blanks dropped. */
+export function splitList(v: string): string[] {
+  return v.split(',').map((s) => s.trim()).filter(Boolean);
+}
 
 function merge<T>(base: T, over: unknown, path: string, problems: Array<{ path: string; message: string }>): T {
   if (over === undefined || over === null) return base;
@@ -73,7 +83,7 @@ function merge<T>(base: T, over: unknown, path: string, problems: Array<{ path: 
 }
 
 /** Loads file (optional) + environment overrides, and validates; throws InvalidSpecError listing every problem. */
-export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env, overrides: Partial<ControllerConfig> = {}): ControllerConfig {
+export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env, overrides: Partial<ControllerConfig> = {}, allowOutbound: string[] = []): ControllerConfig {
   const problems: Array<{ path: string; message: string }> = [];
   let raw: unknown = {};
   if (file) {
@@ -89,6 +99,8 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = pr
     if (v !== undefined && v !== '') apply(config, v);
   }
   Object.assign(config, overrides);
+  // Added before validation so a bad entry in --allow-outbound is reported like one in the file.
+  if (allowOutbound.length) config.outbound = { ...config.outbound, allow: [...config.outbound.allow, ...allowOutbound] };
   problems.push(...validateConfig(config));
   if (problems.length) throw new InvalidSpecError(problems);
   return config;
@@ -122,5 +134,6 @@ export function validateConfig(c: ControllerConfig): Array<{ path: string; messa
   if (!Number.isInteger(c.server.port) || c.server.port < 0 || c.server.port > 65535) problems.push({ path: 'server.port', message: 'must be 0..65535' });
   if (!Number.isInteger(c.concurrency) || c.concurrency < 1) problems.push({ path: 'concurrency', message: 'must be a positive integer' });
   if (!Number.isInteger(c.prometheus.retries) || c.prometheus.retries < 0) problems.push({ path: 'prometheus.retries', message: 'must be >= 0' });
+  problems.push(...outboundProblems(c.outbound));
   return problems;
 }

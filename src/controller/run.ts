@@ -14,7 +14,7 @@ import { createAnalysis } from './analysis.js';
 import { BatchingProvider } from '../metrics/batch.js';
 import { Recorder } from '../events/recorder.js';
 import { kubeEventSink } from '../events/kube-sink.js';
-import { createHookRunner, hooksOfType, notifyEventHook, runGates } from '../hooks/index.js';
+import { createHookRunner, createOutboundPolicy, hooksOfType, notifyEventHook, runGates } from '../hooks/index.js';
 import { createNotifier } from '../notify/index.js';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { callOptions } from '../kube/options.js';
@@ -93,7 +93,8 @@ export async function startControllerRuntime(o: RuntimeOptions): Promise<{ port:
   const measuring = batchWindow ? new BatchingProvider(provider, { windowMs: parseDuration(batchWindow, 'prometheus.batchWindow'), logger }) : provider;
   const analysis = await createAnalysis({ provider: measuring, config, logger, signal: o.signal, providerFor });
   const recorder = new Recorder(instrumentSink(kubeEventSink(kc), metrics), logger, clock);
-  const hooks = createHookRunner({ clock, logger, onCall: (r) => metrics.hookCalls.inc({ type: r.type, result: r.ok ? 'ok' : 'fail' }) });
+  const outbound = createOutboundPolicy(config.outbound);
+  const hooks = createHookRunner({ clock, logger, outbound, onCall: (r) => metrics.hookCalls.inc({ type: r.type, result: r.ok ? 'ok' : 'fail' }) });
   const gates = async (canary: Canary, type: HookType, weight: number, approved: boolean, signal: AbortSignal) => {
     const list = hooksOfType(canary.spec.analysis, type);
     if (list.length === 0) return [];
@@ -119,6 +120,7 @@ export async function startControllerRuntime(o: RuntimeOptions): Promise<{ port:
     logger,
     signal: o.signal,
     clock,
+    outbound,
     onResult: (r) => metrics.notifications.inc({ provider: r.provider, result: r.dropped ? 'dropped' : r.ok ? 'ok' : 'failed' }),
     // An alert without an inline url names a Secret holding `address`: a Canary's alert in the Canary's
     // namespace, a controller-wide alert (config.alerts) in the controller's own namespace.
