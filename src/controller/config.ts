@@ -4,6 +4,7 @@ import { InvalidSpecError } from '../core/errors.js';
 import { parseDuration } from '../core/duration.js';
 import type { AlertSpec, MeshProvider, NoDataPolicy } from '../api/canary.js';
 import { DEFAULT_OUTBOUND, outboundProblems, type OutboundSpec } from '../hooks/outbound.js';
+import type { CrossNamespacePolicy } from './reference-grants.js';
 
 /** The controller's configuration file (deploy/base/config.yaml); docs/configuration.md lists every field. */
 export interface ControllerConfig {
@@ -31,6 +32,8 @@ export interface ControllerConfig {
   alerts: AlertSpec[];
   /** Where webhooks and alerts may send requests (docs/security.md). */
   outbound: OutboundSpec;
+  /** `grant`: a Canary may name objects in other namespaces that grant it (ReferenceGrant); `forbid`: never. */
+  references: { crossNamespace: CrossNamespacePolicy };
 }
 
 export const DEFAULT_CONFIG: ControllerConfig = {
@@ -45,6 +48,7 @@ export const DEFAULT_CONFIG: ControllerConfig = {
   concurrency: 16,
   alerts: [],
   outbound: DEFAULT_OUTBOUND,
+  references: { crossNamespace: 'grant' },
 };
 
 const ENV: Array<[string, (c: ControllerConfig, v: string) => void]> = [
@@ -135,5 +139,6 @@ export function validateConfig(c: ControllerConfig): Array<{ path: string; messa
   if (!Number.isInteger(c.concurrency) || c.concurrency < 1) problems.push({ path: 'concurrency', message: 'must be a positive integer' });
   if (!Number.isInteger(c.prometheus.retries) || c.prometheus.retries < 0) problems.push({ path: 'prometheus.retries', message: 'must be >= 0' });
   problems.push(...outboundProblems(c.outbound));
+  if (!['grant', 'forbid'].includes(c.references.crossNamespace)) problems.push({ path: 'references.crossNamespace', message: 'must be grant or forbid' });
   return problems;
 }

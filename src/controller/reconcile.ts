@@ -21,6 +21,7 @@ import {
 import { writeStatus, type CanaryStore } from './canary-store.js';
 import { setCondition } from './conditions.js';
 import type { ControllerMetrics } from './metrics.js';
+import { REFERENCE_RECHECK_MS, type RefNotPermittedError } from './reference-grants.js';
 import { revisionOf } from './revision.js';
 
 /** Everything a tick needs, injected so the phase machine runs against fakes and a fake clock in tests. */
@@ -42,6 +43,8 @@ export interface ReconcilerDeps {
   gates: (canary: Canary, type: HookType, weight: number, approved: boolean, signal: AbortSignal) => Promise<GateResult[]>;
   /** Only this mesh controller's route status counts when set. */
   controllerName?: string;
+  /** Refuses references to other namespaces without a ReferenceGrant (reference-grants.ts); unset: no check. */
+  references?: (canary: Canary, signal: AbortSignal) => Promise<RefNotPermittedError | undefined>;
 }
 
 const ACTIVE: ReadonlySet<Phase> = new Set<Phase>(['Initializing', 'Progressing', 'Waiting', 'Paused', 'Promoting', 'RollingBack']);
@@ -108,6 +111,12 @@ export class Reconciler {
   private async step(t: Tick): Promise<number | undefined> {
     const problems = this.deps.validate(t.canary);
     if (problems.length > 0) return this.invalid(t, new InvalidSpecError(problems));
+    const refused = await this.deps.references?.(t.canary, t.signal);
+    if (refused) {
+      // Checked again later: a ReferenceGrant created afterwards lets the rollout go on without an edit.
+      if (t.status.conditions?.find((c) => c.type === 'Ready')?.message !== refused.message) await this.invalid(t, refused);
+      return REFERENCE_RECHECK_MS;
+    }
 
     const revision = revisionOf(t.canary);
     if (t.status.revision !== revision) return this.startRollout(t, revision);
@@ -478,17 +487,19 @@ export class Reconciler {
 
   // --- helpers ------------------------------------------------------------------------------------
 
-  private async invalid(t: Tick, err: InvalidSpecError): Promise<number | undefined> {
+  private async invalid(t: Tick, err: InvalidSpecError | RefNotPermittedError): Promise<number | undefined> {
     const message = err.message;
     const active = t.status.phase !== undefined && ACTIVE.has(t.status.phase);
+    const refs = err.code === Reason.RefNotPermitted;
+    const what = refs ? 'Reference not permitted' : 'Invalid spec';
     await this.commit(t, (s) => ({
       ...s,
       phase: active ? s.phase : 'Invalid',
-      message: `Invalid spec: ${message}`,
+      message: `${what}: ${message}`,
       observedGeneration: t.canary.metadata.generation,
-      conditions: setCondition(s.conditions, 'Ready', 'False', 'InvalidSpec', message, t.nowIso, t.canary.metadata.generation),
+      conditions: setCondition(s.conditions, 'Ready', 'False', err.code, message, t.nowIso, t.canary.metadata.generation),
     }));
-    await this.event(t, Reason.InvalidSpec, `Invalid spec${active ? ' (weights held where they are)' : ''}: ${message}`);
+    await this.event(t, refs ? Reason.RefNotPermitted : Reason.InvalidSpec, `${what}${active ? ' (weights held where they are)' : ''}: ${message}`);
     return undefined; // wait for the user to edit the Canary
   }
 

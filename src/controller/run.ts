@@ -23,6 +23,7 @@ import type { MetricReport } from '../api/canary.js';
 import { KubeRouteClient } from '../routing/index.js';
 import type { ControllerConfig } from './config.js';
 import { Controller } from './controller.js';
+import { kubeGrantLister, referenceCheck } from './reference-grants.js';
 import { kubeCanaryStore } from './canary-store.js';
 import { instrumentRoutes, instrumentSink, instrumentStore } from './instrument.js';
 import { ControllerMetrics } from './metrics.js';
@@ -165,6 +166,7 @@ export async function startControllerRuntime(o: RuntimeOptions): Promise<{ port:
       decide: (input) => decide({ ...input, spec: withMetricDefaults(input.spec, config) }),
       stepsOf: (c) => stepsOf(c.spec.analysis),
       gates,
+      references: referenceCheck(kubeGrantLister(kc), config.references.crossNamespace),
       ...(config.route.controllerName ? { controllerName: config.route.controllerName } : {}),
     },
   });

@@ -22,6 +22,7 @@ export const Reason = {
   Paused: 'Paused',
   Resumed: 'Resumed',
   HookFailed: 'HookFailed',
+  RefNotPermitted: 'RefNotPermitted',
 } as const;
 
 export type Reason = (typeof Reason)[keyof typeof Reason];
@@ -38,6 +39,7 @@ const WARNINGS: ReadonlySet<Reason> = new Set<Reason>([
   Reason.MetricsUnavailable,
   Reason.HookFailed,
   Reason.AwaitingDecision,
+  Reason.RefNotPermitted,
 ]);
 
 export function eventTypeOf(reason: Reason): EventType {
@@ -45,6 +47,6 @@ export function eventTypeOf(reason: Reason): EventType {
 }
 
 export function severityOf(reason: Reason): 'info' | 'warn' | 'error' {
-  if (reason === Reason.RolledBack || reason === Reason.RollbackStarted || reason === Reason.InvalidSpec) return 'error';
+  if (reason === Reason.RolledBack || reason === Reason.RollbackStarted || reason === Reason.InvalidSpec || reason === Reason.RefNotPermitted) return 'error';
   return WARNINGS.has(reason) ? 'warn' : 'info';
 }
