@@ -20,6 +20,8 @@ export interface ControllerConfig {
     insecureSkipVerify?: boolean;
     /** Batch the queries of ticks starting within this window into one request (e.g. 50ms); unset: one request per query. */
     batchWindow?: string;
+    /** PromQL tenancy: every selector of a Canary's queries gets `<label>="<the Canary's namespace>"` (e.g. `namespace`). */
+    enforceNamespaceLabel?: string;
   };
   defaults: { provider: MeshProvider; noData: NoDataPolicy; errorsBeforeFailure: number };
   templates: { dirs: string[] };
@@ -139,6 +141,8 @@ export function validateConfig(c: ControllerConfig): Array<{ path: string; messa
   if (!Number.isInteger(c.concurrency) || c.concurrency < 1) problems.push({ path: 'concurrency', message: 'must be a positive integer' });
   if (!Number.isInteger(c.prometheus.retries) || c.prometheus.retries < 0) problems.push({ path: 'prometheus.retries', message: 'must be >= 0' });
   problems.push(...outboundProblems(c.outbound));
+  const label = c.prometheus.enforceNamespaceLabel;
+  if (label !== undefined && (typeof label !== 'string' || !/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(label))) problems.push({ path: 'prometheus.enforceNamespaceLabel', message: `"${String(label)}" is not a Prometheus label name` });
   if (!['grant', 'forbid'].includes(c.references.crossNamespace)) problems.push({ path: 'references.crossNamespace', message: 'must be grant or forbid' });
   return problems;
 }
