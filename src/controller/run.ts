@@ -24,6 +24,7 @@ import { KubeRouteClient } from '../routing/index.js';
 import type { ControllerConfig } from './config.js';
 import { Controller } from './controller.js';
 import { kubeGrantLister, referenceCheck } from './reference-grants.js';
+import { templateProvider } from './template-provider.js';
 import { kubeCanaryStore } from './canary-store.js';
 import { instrumentRoutes, instrumentSink, instrumentStore } from './instrument.js';
 import { ControllerMetrics } from './metrics.js';
@@ -80,11 +81,12 @@ export async function startControllerRuntime(o: RuntimeOptions): Promise<{ port:
   });
   // A template naming its own Prometheus gets a provider of its own (cached per address), with the
   // same timeouts but none of the configured credentials, which belong to the configured address.
+  const outbound = createOutboundPolicy(config.outbound);
   const others = new Map<string, ReturnType<typeof createMetricProvider>>();
   const providerFor = (address: string) => {
     let p = others.get(address);
     if (!p) {
-      p = createMetricProvider({ address, timeoutMs: parseDuration(config.prometheus.timeout), retries: config.prometheus.retries, logger });
+      p = templateProvider({ address, timeoutMs: parseDuration(config.prometheus.timeout), retries: config.prometheus.retries, logger }, outbound);
       others.set(address, p);
     }
     return p;
@@ -94,7 +96,6 @@ export async function startControllerRuntime(o: RuntimeOptions): Promise<{ port:
   const measuring = batchWindow ? new BatchingProvider(provider, { windowMs: parseDuration(batchWindow, 'prometheus.batchWindow'), logger }) : provider;
   const analysis = await createAnalysis({ provider: measuring, config, logger, signal: o.signal, providerFor });
   const recorder = new Recorder(instrumentSink(kubeEventSink(kc), metrics), logger, clock);
-  const outbound = createOutboundPolicy(config.outbound);
   const hooks = createHookRunner({ clock, logger, outbound, onCall: (r) => metrics.hookCalls.inc({ type: r.type, result: r.ok ? 'ok' : 'fail' }) });
   const gates = async (canary: Canary, type: HookType, weight: number, approved: boolean, signal: AbortSignal) => {
     const list = hooksOfType(canary.spec.analysis, type);
