@@ -1,6 +1,7 @@
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { CANARY_KIND, GROUP as API_GROUP, type Canary } from '../api/canary.js';
 import { RouteshiftError } from '../core/errors.js';
+import { isNotFound, toKubeApiError } from '../kube/errors.js';
 import { callOptions } from '../kube/options.js';
 
 /**
@@ -120,9 +121,15 @@ export function referenceCheck(list: ListGrants, policy: CrossNamespacePolicy) {
 export function kubeGrantLister(kc: KubeConfig): ListGrants {
   const api = kc.makeApiClient(CustomObjectsApi);
   return async (namespace, signal) => {
-    const res = (await api.listNamespacedCustomObject({ group: GRANT_GROUP, version: GRANT_VERSION, namespace, plural: 'referencegrants' }, callOptions(signal))) as {
-      items?: ReferenceGrant[];
-    };
-    return res.items ?? [];
+    try {
+      const res = (await api.listNamespacedCustomObject({ group: GRANT_GROUP, version: GRANT_VERSION, namespace, plural: 'referencegrants' }, callOptions(signal))) as {
+        items?: ReferenceGrant[];
+      };
+      return res.items ?? [];
+    } catch (err) {
+      // Without the ReferenceGrant CRD no grant can exist: the references are refused, not retried for ever.
+      if (isNotFound(err)) return [];
+      throw toKubeApiError(err, `list ReferenceGrants in ${namespace}`);
+    }
   };
 }

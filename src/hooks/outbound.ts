@@ -107,22 +107,27 @@ export function createOutboundPolicy(spec: OutboundSpec = DEFAULT_OUTBOUND): Out
     denied.push([list, what]);
   };
   for (const [cidr, what] of BUILT_IN) add(cidr, what);
-  for (const cidr of spec.deny) add(cidr, `in outbound.deny (${cidr})`);
+  for (const cidr of spec.deny) add(cidr, `listed in outbound.deny (${cidr})`);
 
   const nameAllowed = (name: string): boolean => allowedNames.has(name) || allowedSuffixes.some((s) => name.endsWith(s));
 
+  /** What rule refuses `address` ("a loopback address"), or undefined. */
   function refuseAddress(address: string): string | undefined {
     const f = family(address);
     if (allowed.check(address, f)) return undefined;
-    for (const [list, what] of denied) if (list.check(address, f)) return `${address} is ${what}`;
-    if (spec.allowOnlyListed) return `${address} is not in outbound.allow`;
+    for (const [list, what] of denied) if (list.check(address, f)) return what;
+    if (spec.allowOnlyListed) return 'not in outbound.allow';
     return undefined;
   }
+  const literal = (address: string, what: string): string => `${address} is ${what}`;
 
   return {
     refuseHost(host) {
       const name = normalHost(host);
-      if (isIP(name)) return refuseAddress(name);
+      if (isIP(name)) {
+        const what = refuseAddress(name);
+        return what && literal(name, what);
+      }
       if (nameAllowed(name)) return undefined;
       if (METADATA_HOSTS.has(name)) return `${name} is a cloud metadata host name`;
       return undefined; // decided on the addresses it resolves to, at connect time
@@ -133,8 +138,8 @@ export function createOutboundPolicy(spec: OutboundSpec = DEFAULT_OUTBOUND): Out
       if (addresses.length === 0) return `${name} resolved to no address`;
       // One bad address refuses the name: a resolver may answer with a mix to slip one past us.
       for (const a of addresses) {
-        const why = refuseAddress(a);
-        if (why) return isIP(name) ? why : `${name} resolves to ${why}`;
+        const what = refuseAddress(a);
+        if (what) return isIP(name) ? literal(a, what) : `${name} resolves to ${a}, ${what}`;
       }
       return undefined;
     },
