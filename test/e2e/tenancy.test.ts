@@ -5,10 +5,15 @@
  *   as checks with an Event saying why, and no request arrives; a planted secret never reaches the logs.
  * - A Canary in team-a naming a route in another namespace is refused (RefNotPermitted) and moves nothing,
  *   until that namespace creates a ReferenceGrant; then the rollout starts without an edit of the Canary.
+ * - With prometheus.enforceNamespaceLabel, a query naming another namespace is refused with its position, and a
+ *   query naming none is measured on the Canary's own namespace's series in the sandbox's Prometheus.
  * Uses only the harness's helpers and the sandbox's KubeConfig, so it can run on a real control plane.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Canary } from '../../src/api/canary.js';
 import type { Sandbox } from '../../src/sandbox/sandbox.js';
 import { demoCanary, NS, seedObjects } from '../../src/sandbox/seed.js';
@@ -108,5 +113,47 @@ describe('cross-namespace references', () => {
     await waitForCanary(sb, 'xns', (x) => (x.status?.canaryWeight ?? 0) >= 25, 60_000, TEAM_A);
     expect((await routeWeights(sb))['backend-v2']).toBeGreaterThanOrEqual(25);
     expect((await canaryEvents(sb, 'xns', TEAM_A)).map((e) => e.reason)).toContain('RolloutStarted');
+  }, 150_000);
+});
+
+describe('PromQL tenancy', () => {
+  it('refuses a query naming another namespace, and measures an unscoped one on the Canary namespace only', async () => {
+    await controller?.stop();
+    const dir = mkdtempSync(join(tmpdir(), 'routeshift-tenancy-'));
+    const config = join(dir, 'config.yaml');
+    // The sandbox mesh labels its series with destination_service_namespace (no plain `namespace` label).
+    writeFileSync(config, 'prometheus:\n  enforceNamespaceLabel: destination_service_namespace\n');
+    controller = startController(sb, ['--config', config, '--allow-outbound', '192.0.2.1/32']);
+
+    const peek: Canary = demoCanary();
+    peek.metadata.name = 'peek';
+    peek.spec.routeRef.name = 'no-route-needed';
+    peek.spec.analysis.metrics = [{ name: 'theirs', interval: '30s', thresholdRange: { min: 0 }, query: 'sum(rate(istio_requests_total{destination_service_namespace="team-b"}[30s]))' }];
+    await createAll(sb.kubeConfig, [
+      peek,
+      {
+        apiVersion: 'gateway.networking.k8s.io/v1',
+        kind: 'HTTPRoute',
+        metadata: { name: 'tenant-split', namespace: NS },
+        spec: {
+          parentRefs: [{ name: 'backend-v1', kind: 'Service', group: '', port: 80 }],
+          rules: [{ backendRefs: [{ name: 'backend-v1', port: 80, weight: 100 }, { name: 'backend-v2', port: 80, weight: 0 }] }],
+        },
+      },
+    ]);
+    const refused = await waitForCanary(sb, 'peek', (x) => x.status?.phase === 'Invalid', 60_000);
+    expect(refused.status?.message).toContain(
+      'spec.analysis.metrics[0].query: cannot enforce destination_service_namespace="istio-test" on the canary query',
+    );
+    expect(refused.status?.message).toContain('the selector asks for destination_service_namespace="team-b", but this Canary may read only destination_service_namespace="istio-test" (line 1, column 31)');
+
+    const own: Canary = demoCanary({ stepWeights: [10, 50] });
+    own.metadata.name = 'own';
+    own.spec.routeRef.name = 'tenant-split';
+    own.spec.analysis.metrics = [{ name: 'traffic', interval: '30s', thresholdRange: { min: 0 }, query: 'sum(rate(istio_requests_total{reporter="destination"}[30s]))' }];
+    await createAll(sb.kubeConfig, [own]);
+    // The rewritten query (…{reporter="destination",destination_service_namespace="istio-test"}) finds the sandbox's traffic.
+    const measured = await waitForCanary(sb, 'own', (x) => (x.status?.lastAnalysis?.find((r) => r.name === 'traffic')?.value ?? 0) > 0, 90_000);
+    expect(measured.status?.lastAnalysis?.find((r) => r.name === 'traffic')?.verdict).toBe('pass');
   }, 150_000);
 });
