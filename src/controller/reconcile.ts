@@ -111,14 +111,16 @@ export class Reconciler {
   private async step(t: Tick): Promise<number | undefined> {
     const problems = this.deps.validate(t.canary);
     if (problems.length > 0) return this.invalid(t, new InvalidSpecError(problems));
-    const refused = await this.deps.references?.(t.canary, t.signal);
+
+    const revision = revisionOf(t.canary);
+    // A Canary whose revision is done reads and patches nothing, so it needs no grant until its spec changes.
+    const idle = t.status.revision === revision && !ACTIVE.has(t.status.phase ?? 'Initializing');
+    const refused = idle ? undefined : await this.deps.references?.(t.canary, t.signal);
     if (refused) {
       // Checked again later: a ReferenceGrant created afterwards lets the rollout go on without an edit.
       if (t.status.conditions?.find((c) => c.type === 'Ready')?.message !== refused.message) await this.invalid(t, refused);
       return REFERENCE_RECHECK_MS;
     }
-
-    const revision = revisionOf(t.canary);
     if (t.status.revision !== revision) return this.startRollout(t, revision);
     await this.announcePending(t);
 

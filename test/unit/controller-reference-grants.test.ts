@@ -10,6 +10,7 @@ import { silentLogger } from '../../src/core/logger.js';
 import { Recorder, type CoreEvent, type EventSink } from '../../src/events/recorder.js';
 import type { CanaryStore } from '../../src/controller/canary-store.js';
 import { Reconciler } from '../../src/controller/reconcile.js';
+import { revisionOf } from '../../src/controller/revision.js';
 import {
   crossNamespaceRefs,
   permits,
@@ -136,16 +137,17 @@ class CountingRoutes extends FakeRouteClient {
 }
 
 describe('the reconciler with a refused reference', () => {
-  it('reads and patches nothing, says RefNotPermitted in status and an Event, and checks again later', async () => {
+  function setup(c: Canary) {
     const events: CoreEvent[] = [];
     const sink: EventSink = {
       create: async (_ns, e) => void events.push(e),
       update: async () => undefined,
     };
     const clock = new FakeClock(Date.parse('2026-01-01T00:00:00Z'));
-    const store = new OneCanaryStore(canary({ routeNs: 'team-b' }));
+    const store = new OneCanaryStore(c);
     const routes = new CountingRoutes([]);
     const grants: ReferenceGrant[] = [];
+    let lists = 0;
     const reconciler = new Reconciler({
       clock,
       logger: silentLogger(),
@@ -155,10 +157,35 @@ describe('the reconciler with a refused reference', () => {
       validate: () => [],
       measure: async () => [],
       decide,
-      stepsOf: (c) => stepsOf(c.spec.analysis),
+      stepsOf: (x) => stepsOf(x.spec.analysis),
       gates: async () => [],
-      references: referenceCheck(async () => grants, 'grant'),
+      references: referenceCheck(async () => (lists++, grants), 'grant'),
     });
+    return { events, store, routes, grants, reconciler, lists: () => lists };
+  }
+
+  it('does not ask for a grant while the Canary is idle (its revision done): it reads nothing', async () => {
+    const c = canary({ routeNs: 'team-b' });
+    c.status = { phase: 'Succeeded', revision: revisionOf(c) };
+    const f = setup(c);
+    expect(await f.reconciler.reconcile(f.store.canary, new AbortController().signal)).toBeUndefined();
+    expect(f.lists()).toBe(0);
+    expect(f.events).toEqual([]);
+    expect(f.store.canary.status?.phase).toBe('Succeeded');
+  });
+
+  it('holds a rollout under way where it is when its grant disappears', async () => {
+    const c = canary({ routeNs: 'team-b' });
+    c.status = { phase: 'Progressing', revision: revisionOf(c), canaryWeight: 50, stepIndex: 0 };
+    const f = setup(c);
+    expect(await f.reconciler.reconcile(f.store.canary, new AbortController().signal)).toBe(REFERENCE_RECHECK_MS);
+    expect(f.store.canary.status).toMatchObject({ phase: 'Progressing', canaryWeight: 50 });
+    expect(f.events[0]?.message).toMatch(/^Reference not permitted \(weights held where they are\): spec.routeRef: /);
+    expect(f.routes.gets).toBe(0);
+  });
+
+  it('reads and patches nothing, says RefNotPermitted in status and an Event, and checks again later', async () => {
+    const { events, store, routes, grants, reconciler } = setup(canary({ routeNs: 'team-b' }));
     const signal = new AbortController().signal;
     expect(await reconciler.reconcile(store.canary, signal)).toBe(REFERENCE_RECHECK_MS);
     const status = store.canary.status as CanaryStatus;
