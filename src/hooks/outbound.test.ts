@@ -147,7 +147,7 @@ describe('secrets in logs', () => {
   const SECRET = 's3cr3t-planted-7f1e';
   const allow = createOutboundPolicy(spec({ allow: ['127.0.0.1'] }));
 
-  it('never logs a hook URL, its credentials or its query, whatever the outcome', async () => {
+  it('never logs a hook URL, its credentials, its query or its metadata, whatever the outcome', async () => {
     const log = logSink();
     const runner = createHookRunner({ logger: createLogger('trace', log.stream), outbound: allow, retryDelayMs: 1 });
     rx.on(`/fail/${SECRET}?token=${SECRET}`, { status: 500, body: `error\nAuthorization: Bearer ${SECRET}` });
@@ -160,7 +160,7 @@ describe('secrets in logs', () => {
       `http://127.0.0.1:1/${SECRET}`,
     ];
     for (const url of urls) {
-      const r = await runner.run({ name: 'smoke', type: 'rollout', url, retries: 1 }, payload, run);
+      const r = await runner.run({ name: 'smoke', type: 'rollout', url, retries: 1, metadata: { token: SECRET } }, payload, run);
       expect(r.passed).toBe(false);
       expect(r.message).not.toContain(SECRET);
     }
