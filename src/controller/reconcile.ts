@@ -121,6 +121,9 @@ export class Reconciler {
       if (t.status.conditions?.find((c) => c.type === 'Ready')?.message !== refused.message) await this.invalid(t, refused);
       return REFERENCE_RECHECK_MS;
     }
+    if (t.status.conditions?.find((c) => c.type === 'Ready')?.reason === Reason.RefNotPermitted && ACTIVE.has(t.status.phase ?? 'Initializing')) {
+      await this.commit(t, (s) => ({ ...s, conditions: setCondition(s.conditions, 'Ready', 'True', 'Progressing', 'References permitted again', t.nowIso, t.canary.metadata.generation) }));
+    }
     if (t.status.revision !== revision) return this.startRollout(t, revision);
     await this.announcePending(t);
 

@@ -18,7 +18,7 @@ import {
   REFERENCE_RECHECK_MS,
   type ReferenceGrant,
 } from '../../src/controller/reference-grants.js';
-import { FakeRouteClient } from '../../src/routing/testing.js';
+import { FakeRouteClient, seedRoute } from '../../src/routing/testing.js';
 import type { Route, RouteKey } from '../../src/routing/types.js';
 
 function canary(o: { routeNs?: string; stableNs?: string; templateNs?: string } = {}): Canary {
@@ -137,7 +137,7 @@ class CountingRoutes extends FakeRouteClient {
 }
 
 describe('the reconciler with a refused reference', () => {
-  function setup(c: Canary) {
+  function setup(c: Canary, routeList: Route[] = []) {
     const events: CoreEvent[] = [];
     const sink: EventSink = {
       create: async (_ns, e) => void events.push(e),
@@ -145,7 +145,7 @@ describe('the reconciler with a refused reference', () => {
     };
     const clock = new FakeClock(Date.parse('2026-01-01T00:00:00Z'));
     const store = new OneCanaryStore(c);
-    const routes = new CountingRoutes([]);
+    const routes = new CountingRoutes(routeList);
     const grants: ReferenceGrant[] = [];
     let lists = 0;
     const reconciler = new Reconciler({
@@ -174,14 +174,23 @@ describe('the reconciler with a refused reference', () => {
     expect(f.store.canary.status?.phase).toBe('Succeeded');
   });
 
-  it('holds a rollout under way where it is when its grant disappears', async () => {
-    const c = canary({ routeNs: 'team-b' });
-    c.status = { phase: 'Progressing', revision: revisionOf(c), canaryWeight: 50, stepIndex: 0 };
-    const f = setup(c);
+  it('holds a rollout under way where it is when its grant disappears, and goes on when it is back', async () => {
+    // The routing fakes' seed route (istio-test/backend-split, backend-v1 90 / backend-v2 10), named from team-a.
+    const c = canary({ routeNs: 'istio-test' });
+    c.spec.routeRef.name = 'backend-split';
+    c.spec.stable.name = 'backend-v1';
+    c.spec.canary.name = 'backend-v2';
+    c.status = { phase: 'Progressing', revision: revisionOf(c), canaryWeight: 10, stepIndex: 0, stepStartTime: '2026-01-01T00:00:00Z' };
+    const f = setup(c, [seedRoute()]);
     expect(await f.reconciler.reconcile(f.store.canary, new AbortController().signal)).toBe(REFERENCE_RECHECK_MS);
-    expect(f.store.canary.status).toMatchObject({ phase: 'Progressing', canaryWeight: 50 });
+    expect(f.store.canary.status).toMatchObject({ phase: 'Progressing', canaryWeight: 10 });
     expect(f.events[0]?.message).toMatch(/^Reference not permitted \(weights held where they are\): spec.routeRef: /);
     expect(f.routes.gets).toBe(0);
+
+    f.grants.push(grant(ROUTE_AND_SERVICES, 'team-a', 'istio-test'));
+    await f.reconciler.reconcile(f.store.canary, new AbortController().signal);
+    expect(f.routes.gets).toBeGreaterThan(0);
+    expect(f.store.canary.status?.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ status: 'True', reason: 'Progressing' });
   });
 
   it('reads and patches nothing, says RefNotPermitted in status and an Event, and checks again later', async () => {
