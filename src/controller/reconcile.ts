@@ -21,6 +21,7 @@ import {
 import { writeStatus, type CanaryStore } from './canary-store.js';
 import { setCondition } from './conditions.js';
 import type { ControllerMetrics } from './metrics.js';
+import { REFERENCE_RECHECK_MS, type RefNotPermittedError } from './reference-grants.js';
 import { revisionOf } from './revision.js';
 import type { Prepared } from './workload-release.js';
 
@@ -45,6 +46,8 @@ export interface ReconcilerDeps {
   controllerName?: string;
   /** Releases from the workload (spec.workloads): orients the slots and holds a revision until it has rolled out. */
   workloads?: { prepare(canary: Canary, signal: AbortSignal): Promise<Prepared> };
+  /** Refuses references to other namespaces without a ReferenceGrant (reference-grants.ts); unset: no check. */
+  references?: (canary: Canary, signal: AbortSignal) => Promise<RefNotPermittedError | undefined>;
 }
 
 const ACTIVE: ReadonlySet<Phase> = new Set<Phase>(['Initializing', 'Progressing', 'Waiting', 'Paused', 'Promoting', 'RollingBack']);
@@ -119,6 +122,17 @@ export class Reconciler {
     if (problems.length > 0) return this.invalid(t, new InvalidSpecError(problems));
 
     const revision = t.revision ?? revisionOf(t.canary);
+    // A Canary whose revision is done reads and patches nothing, so it needs no grant until its spec changes.
+    const idle = t.status.revision === revision && !ACTIVE.has(t.status.phase ?? 'Initializing');
+    const refused = idle ? undefined : await this.deps.references?.(t.canary, t.signal);
+    if (refused) {
+      // Checked again later: a ReferenceGrant created afterwards lets the rollout go on without an edit.
+      if (t.status.conditions?.find((c) => c.type === 'Ready')?.message !== refused.message) await this.invalid(t, refused);
+      return REFERENCE_RECHECK_MS;
+    }
+    if (t.status.conditions?.find((c) => c.type === 'Ready')?.reason === Reason.RefNotPermitted && ACTIVE.has(t.status.phase ?? 'Initializing')) {
+      await this.commit(t, (s) => ({ ...s, conditions: setCondition(s.conditions, 'Ready', 'True', 'Progressing', 'References permitted again', t.nowIso, t.canary.metadata.generation) }));
+    }
     if (t.status.revision !== revision) return this.startRollout(t, revision);
     await this.announcePending(t);
 
@@ -487,17 +501,19 @@ export class Reconciler {
 
   // --- helpers ------------------------------------------------------------------------------------
 
-  private async invalid(t: Tick, err: InvalidSpecError): Promise<number | undefined> {
+  private async invalid(t: Tick, err: InvalidSpecError | RefNotPermittedError): Promise<number | undefined> {
     const message = err.message;
     const active = t.status.phase !== undefined && ACTIVE.has(t.status.phase);
+    const refs = err.code === Reason.RefNotPermitted;
+    const what = refs ? 'Reference not permitted' : 'Invalid spec';
     await this.commit(t, (s) => ({
       ...s,
       phase: active ? s.phase : 'Invalid',
-      message: `Invalid spec: ${message}`,
+      message: `${what}: ${message}`,
       observedGeneration: t.canary.metadata.generation,
-      conditions: setCondition(s.conditions, 'Ready', 'False', 'InvalidSpec', message, t.nowIso, t.canary.metadata.generation),
+      conditions: setCondition(s.conditions, 'Ready', 'False', err.code, message, t.nowIso, t.canary.metadata.generation),
     }));
-    await this.event(t, Reason.InvalidSpec, `Invalid spec${active ? ' (weights held where they are)' : ''}: ${message}`);
+    await this.event(t, refs ? Reason.RefNotPermitted : Reason.InvalidSpec, `${what}${active ? ' (weights held where they are)' : ''}: ${message}`);
     return undefined; // wait for the user to edit the Canary
   }
 

@@ -14,7 +14,7 @@ import { createAnalysis } from './analysis.js';
 import { BatchingProvider } from '../metrics/batch.js';
 import { Recorder } from '../events/recorder.js';
 import { kubeEventSink } from '../events/kube-sink.js';
-import { createHookRunner, hooksOfType, notifyEventHook, runGates } from '../hooks/index.js';
+import { createHookRunner, createOutboundPolicy, hooksOfType, notifyEventHook, runGates } from '../hooks/index.js';
 import { createNotifier } from '../notify/index.js';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { callOptions } from '../kube/options.js';
@@ -23,6 +23,8 @@ import type { MetricReport } from '../api/canary.js';
 import { KubeRouteClient } from '../routing/index.js';
 import type { ControllerConfig } from './config.js';
 import { Controller } from './controller.js';
+import { kubeGrantLister, referenceCheck } from './reference-grants.js';
+import { templateProvider } from './template-provider.js';
 import { kubeCanaryStore } from './canary-store.js';
 import { instrumentRoutes, instrumentSink, instrumentStore } from './instrument.js';
 import { ControllerMetrics } from './metrics.js';
@@ -81,11 +83,12 @@ export async function startControllerRuntime(o: RuntimeOptions): Promise<{ port:
   });
   // A template naming its own Prometheus gets a provider of its own (cached per address), with the
   // same timeouts but none of the configured credentials, which belong to the configured address.
+  const outbound = createOutboundPolicy(config.outbound);
   const others = new Map<string, ReturnType<typeof createMetricProvider>>();
   const providerFor = (address: string) => {
     let p = others.get(address);
     if (!p) {
-      p = createMetricProvider({ address, timeoutMs: parseDuration(config.prometheus.timeout), retries: config.prometheus.retries, logger });
+      p = templateProvider({ address, timeoutMs: parseDuration(config.prometheus.timeout), retries: config.prometheus.retries, logger }, outbound);
       others.set(address, p);
     }
     return p;
@@ -95,7 +98,7 @@ export async function startControllerRuntime(o: RuntimeOptions): Promise<{ port:
   const measuring = batchWindow ? new BatchingProvider(provider, { windowMs: parseDuration(batchWindow, 'prometheus.batchWindow'), logger }) : provider;
   const analysis = await createAnalysis({ provider: measuring, config, logger, signal: o.signal, providerFor });
   const recorder = new Recorder(instrumentSink(kubeEventSink(kc), metrics), logger, clock);
-  const hooks = createHookRunner({ clock, logger, onCall: (r) => metrics.hookCalls.inc({ type: r.type, result: r.ok ? 'ok' : 'fail' }) });
+  const hooks = createHookRunner({ clock, logger, outbound, onCall: (r) => metrics.hookCalls.inc({ type: r.type, result: r.ok ? 'ok' : 'fail' }) });
   const gates = async (canary: Canary, type: HookType, weight: number, approved: boolean, signal: AbortSignal) => {
     const list = hooksOfType(canary.spec.analysis, type);
     if (list.length === 0) return [];
@@ -121,6 +124,7 @@ export async function startControllerRuntime(o: RuntimeOptions): Promise<{ port:
     logger,
     signal: o.signal,
     clock,
+    outbound,
     onResult: (r) => metrics.notifications.inc({ provider: r.provider, result: r.dropped ? 'dropped' : r.ok ? 'ok' : 'failed' }),
     // An alert without an inline url names a Secret holding `address`: a Canary's alert in the Canary's
     // namespace, a controller-wide alert (config.alerts) in the controller's own namespace.
@@ -168,6 +172,7 @@ export async function startControllerRuntime(o: RuntimeOptions): Promise<{ port:
       stepsOf: (c) => stepsOf(c.spec.analysis),
       gates,
       workloads,
+      references: referenceCheck(kubeGrantLister(kc), config.references.crossNamespace),
       ...(config.route.controllerName ? { controllerName: config.route.controllerName } : {}),
     },
   });

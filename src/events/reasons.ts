@@ -27,6 +27,7 @@ export const Reason = {
   WorkloadDeadlineExceeded: 'WorkloadDeadlineExceeded',
   SlotsSwapped: 'SlotsSwapped',
   LiveWorkloadChanged: 'LiveWorkloadChanged',
+  RefNotPermitted: 'RefNotPermitted',
 } as const;
 
 export type Reason = (typeof Reason)[keyof typeof Reason];
@@ -45,6 +46,7 @@ const WARNINGS: ReadonlySet<Reason> = new Set<Reason>([
   Reason.AwaitingDecision,
   Reason.WorkloadDeadlineExceeded,
   Reason.LiveWorkloadChanged,
+  Reason.RefNotPermitted,
 ]);
 
 export function eventTypeOf(reason: Reason): EventType {
@@ -52,6 +54,6 @@ export function eventTypeOf(reason: Reason): EventType {
 }
 
 export function severityOf(reason: Reason): 'info' | 'warn' | 'error' {
-  if (reason === Reason.RolledBack || reason === Reason.RollbackStarted || reason === Reason.InvalidSpec) return 'error';
+  if (reason === Reason.RolledBack || reason === Reason.RollbackStarted || reason === Reason.InvalidSpec || reason === Reason.RefNotPermitted) return 'error';
   return WARNINGS.has(reason) ? 'warn' : 'info';
 }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
+import type { LookupFunction } from 'node:net';
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
 import pRetry, { AbortError as RetryAbort } from 'p-retry';
 import { AbortedError, RouteshiftError } from '../core/errors.js';
@@ -66,6 +67,8 @@ export interface PrometheusProviderOptions {
   onRequest?: (event: PrometheusRequestEvent) => void;
   logger?: Logger;
   clock?: Clock;
+  /** Resolves (and may refuse) the address at connect time: the outbound policy, for addresses a tenant chose. */
+  lookup?: LookupFunction;
 }
 
 interface PromResponse {
@@ -148,10 +151,11 @@ export class PrometheusProvider implements MetricProvider {
     this.agent = isHttps
       ? new https.Agent({
           keepAlive: true,
+          ...(opts.lookup ? { lookup: opts.lookup } : {}),
           rejectUnauthorized: !opts.insecureSkipVerify,
           ...(opts.ca || opts.caFile ? { ca: opts.ca ?? readFileSync(opts.caFile as string) } : {}),
         })
-      : new http.Agent({ keepAlive: true });
+      : new http.Agent({ keepAlive: true, ...(opts.lookup ? { lookup: opts.lookup } : {}) });
     const headers: Record<string, string> = { Accept: 'application/json', ...(opts.headers ?? {}) };
     if (opts.bearerToken) headers.Authorization = `Bearer ${opts.bearerToken}`;
     this.http = axios.create({
@@ -297,6 +301,8 @@ export class PrometheusProvider implements MetricProvider {
       if (timedOut) throw new AttemptFailure('PrometheusTimeout', `no answer from ${this.opts.address} within ${this.timeoutMs} ms`, true);
       const code = (err as { code?: string }).code ?? '';
       const message = err instanceof Error ? err.message : String(err);
+      // The outbound policy's answer (opts.lookup) will not change on a retry.
+      if (code === 'OutboundRefused' || (err as { cause?: { code?: string } }).cause?.code === 'OutboundRefused') throw new AttemptFailure('PrometheusUnreachable', `request to ${this.opts.address} ${message}`, false);
       if (NETWORK_CODES.has(code) || /socket hang up|ECONN|network/i.test(message)) {
         throw new AttemptFailure('PrometheusUnreachable', `cannot reach Prometheus at ${this.opts.address}: ${code || message}`, true);
       }

@@ -126,6 +126,8 @@ export function startController(sb: Sandbox, extraArgs: string[] = [], env: Node
   if (!extraArgs.includes('--kubeconfig')) args.push('--kubeconfig', controllerKubeconfigs.get(sb) ?? sb.kubeconfigPath);
   if (!extraArgs.includes('--leader-elect')) args.push('--no-leader-elect');
   if (!extraArgs.includes('--metrics-port')) args.push('--metrics-port', '0');
+  // Webhook receivers in tests listen on loopback, which the outbound policy refuses by default.
+  if (!extraArgs.includes('--allow-outbound')) args.push('--allow-outbound', '127.0.0.0/8,::1');
   const child = spawn(process.execPath, [...args, ...extraArgs.filter((a) => a !== '--leader-elect')], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, ...env },

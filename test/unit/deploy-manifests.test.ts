@@ -76,6 +76,9 @@ const CALLS: ApiCall[] = [
   { group: 'gateway.networking.k8s.io', resource: 'grpcroutes', verb: 'list', scope: 'cluster', where: { planned: 'GRPCRoute informer beside the HTTPRoute one' } },
   { group: 'gateway.networking.k8s.io', resource: 'grpcroutes', verb: 'watch', scope: 'cluster', where: { planned: 'GRPCRoute informer beside the HTTPRoute one' } },
   { group: 'gateway.networking.k8s.io', resource: 'grpcroutes', verb: 'patch', scope: 'cluster', where: { file: 'src/routing/types.ts', contains: "GRPCRoute: 'grpcroutes'" } },
+  { group: 'gateway.networking.k8s.io', resource: 'referencegrants', verb: 'get', scope: 'cluster', where: { planned: 'ReferenceGrant informer (re-check refused Canaries when a grant changes)' } },
+  { group: 'gateway.networking.k8s.io', resource: 'referencegrants', verb: 'list', scope: 'cluster', where: { file: 'src/controller/reference-grants.ts', contains: "plural: 'referencegrants'" } },
+  { group: 'gateway.networking.k8s.io', resource: 'referencegrants', verb: 'watch', scope: 'cluster', where: { planned: 'ReferenceGrant informer (re-check refused Canaries when a grant changes)' } },
   { group: '', resource: 'events', verb: 'create', scope: 'cluster', where: { file: events, contains: 'createNamespacedEvent' } },
   // Aggregation of repeated Events bumps the count of the existing one.
   { group: '', resource: 'events', verb: 'patch', scope: 'cluster', where: { file: events, contains: 'patchNamespacedEvent' } },
@@ -107,7 +110,7 @@ const CALLS: ApiCall[] = [
  */
 const KNOWN_METHODS: Record<string, string[]> = {
   getNamespacedCustomObject: ['canaries get', 'httproutes get', 'grpcroutes get'],
-  listNamespacedCustomObject: ['canaries list', 'httproutes list'],
+  listNamespacedCustomObject: ['canaries list', 'httproutes list', 'referencegrants list'],
   listClusterCustomObject: ['canaries list', 'httproutes list'],
   patchNamespacedCustomObject: ['canaries patch', 'httproutes patch', 'grpcroutes patch'],
   replaceNamespacedCustomObjectStatus: ['canaries/status update'],
