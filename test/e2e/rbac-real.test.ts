@@ -4,11 +4,14 @@
  * TokenRequest token, bound by exactly deploy/base/rbac.yaml. A rollout runs to the end with no
  * Forbidden answer, and what the Role does not grant is refused.
  */
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CustomObjectsApi } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
+import { stringify } from 'yaml';
+import type { Canary } from '../../src/api/canary.js';
 import type { Sandbox } from '../../src/sandbox/sandbox.js';
 import { demoCanary, NS, seedObjects } from '../../src/sandbox/seed.js';
-import { CONTROLLER_USER, createAll, newSandbox, startController, waitForCanary, type ControllerProcess } from '../support/harness.js';
+import { canaryEvents, CONTROLLER_USER, createAll, newSandbox, routeWeights, startController, waitForCanary, type ControllerProcess } from '../support/harness.js';
 import { kubectl, type Kubectl } from '../support/kubectl.js';
 
 let sb: Sandbox;
@@ -78,4 +81,82 @@ describe('deploy/base/rbac.yaml under the real authorizer', () => {
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/Forbidden.*system:serviceaccount:routeshift-system:routeshift.*cannot delete resource "httproutes"/);
   });
+});
+
+const TEAM_A = 'team-a';
+
+/** A tenant: a ServiceAccount in team-a whose only grant is Canaries in team-a, with a kubectl of its own. */
+async function tenant(): Promise<Kubectl> {
+  await createAll(sb.kubeConfig, [
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: TEAM_A } },
+    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'alice', namespace: TEAM_A } },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'Role',
+      metadata: { name: 'canary-author', namespace: TEAM_A },
+      rules: [{ apiGroups: ['routeshift.io'], resources: ['canaries'], verbs: ['create', 'get', 'list', 'watch'] }],
+    },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name: 'alice-canary-author', namespace: TEAM_A },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'canary-author' },
+      subjects: [{ kind: 'ServiceAccount', name: 'alice', namespace: TEAM_A }],
+    },
+  ]);
+  const answer = await sb.kubeConfig.makeApiClient(CoreV1Api).createNamespacedServiceAccountToken({
+    namespace: TEAM_A,
+    name: 'alice',
+    body: { spec: { audiences: [], expirationSeconds: 3600 } },
+  });
+  const dir = join(sb.kubeconfigPath, '..');
+  const path = join(dir, 'alice-kubeconfig');
+  writeFileSync(
+    path,
+    stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'c', cluster: { server: sb.api.url, 'insecure-skip-tls-verify': true } }],
+      users: [{ name: 'alice', user: { token: answer.status?.token } }],
+      contexts: [{ name: 'c', context: { cluster: 'c', user: 'alice', namespace: TEAM_A } }],
+      'current-context': 'c',
+    }),
+  );
+  return kubectl(path, join(dir, 'alice'));
+}
+
+describe('a tenant who may only create Canaries in team-a', () => {
+  it("cannot move another namespace's route weights, until that namespace grants it", async () => {
+    const alice = await tenant();
+    const before = await routeWeights(sb);
+    // Directly: the API server refuses.
+    const direct = await alice.run(['patch', 'httproute', 'backend-split', '-n', NS, '--type=json', '-p', '[{"op":"replace","path":"/spec/rules/0/backendRefs/1/weight","value":50}]']);
+    expect(direct.code).not.toBe(0);
+    expect(direct.stderr).toMatch(/Forbidden.*system:serviceaccount:team-a:alice.*httproutes/);
+    // Through a Canary, borrowing the controller's ClusterRole: routeshift refuses without a grant.
+    // The first test promoted backend-v2: it is the stable side now.
+    const c: Canary = demoCanary({ stable: 'backend-v2', canary: 'backend-v1', stepWeights: [25, 50], interval: '3s' });
+    c.metadata = { name: 'xns', namespace: TEAM_A };
+    c.spec.routeRef = { name: 'backend-split', namespace: NS };
+    await alice.ok(['apply', '-f', '-'], JSON.stringify(c));
+    const refused = await waitForCanary(sb, 'xns', (x) => x.status?.phase === 'Invalid', 60_000, TEAM_A);
+    expect(refused.status?.conditions?.find((k) => k.type === 'Ready')?.reason).toBe('RefNotPermitted');
+    expect((await canaryEvents(sb, 'xns', TEAM_A)).map((e) => e.reason)).toEqual(['RefNotPermitted']);
+    expect(await routeWeights(sb)).toEqual(before);
+    // The route's owners grant it: the rollout goes on without an edit of the Canary.
+    await createAll(sb.kubeConfig, [
+      {
+        apiVersion: 'gateway.networking.k8s.io/v1beta1',
+        kind: 'ReferenceGrant',
+        metadata: { name: 'routeshift-team-a', namespace: NS },
+        spec: {
+          from: [{ group: 'routeshift.io', kind: 'Canary', namespace: TEAM_A }],
+          to: [{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', name: 'backend-split' }, { group: '', kind: 'Service' }],
+        },
+      },
+    ]);
+    await waitForCanary(sb, 'xns', (x) => (x.status?.canaryWeight ?? 0) >= 25, 60_000, TEAM_A);
+    expect((await routeWeights(sb))['backend-v1']).toBeGreaterThanOrEqual(25);
+    expect(forbidden()).toEqual([]);
+  }, 150_000);
 });
