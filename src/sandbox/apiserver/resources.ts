@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { parse as parseYaml } from 'yaml';
+import { decodeProtobufBody, isProtobuf } from './protobuf.js';
 import { CelValidator } from './cel.js';
 import { crdStatus, crdToResourceType, defaultCrd, validateCrd } from './crd.js';
 import { clone, deepEqual, isObject, meta, type Json, type JsonObject } from './json.js';
@@ -125,6 +126,7 @@ export class ResourceHandler {
   // ------------------------------------------------------------ request parsing
 
   parseBody(req: ResourceRequest): Json {
+    if (isProtobuf(req.contentType)) return decodeProtobufBody(req.body);
     const text = req.body.toString('utf8');
     if (text.trim() === '') throw badRequest('the body of the request is empty');
     const ct = req.contentType;
