@@ -179,6 +179,8 @@ interface Def {
   shortNames?: string[];
   categories?: string[];
   status?: boolean;
+  scale?: boolean;
+  review?: boolean;
   singular?: string;
 }
 
@@ -191,7 +193,9 @@ const DEFS: Def[] = [
   { group: '', version: 'v1', resource: 'secrets', kind: 'Secret', namespaced: true },
   { group: '', version: 'v1', resource: 'serviceaccounts', kind: 'ServiceAccount', namespaced: true, shortNames: ['sa'] },
   { group: '', version: 'v1', resource: 'events', kind: 'Event', namespaced: true, shortNames: ['ev'] },
-  { group: 'apps', version: 'v1', resource: 'deployments', kind: 'Deployment', namespaced: true, shortNames: ['deploy'], categories: ['all'], status: true },
+  { group: 'apps', version: 'v1', resource: 'deployments', kind: 'Deployment', namespaced: true, shortNames: ['deploy'], categories: ['all'], status: true, scale: true },
+  // No authorizer here: every review is answered allowed (see reviews.ts).
+  { group: 'authorization.k8s.io', version: 'v1', resource: 'selfsubjectaccessreviews', kind: 'SelfSubjectAccessReview', namespaced: false, review: true },
   { group: 'events.k8s.io', version: 'v1', resource: 'events', kind: 'Event', namespaced: true, shortNames: ['ev'] },
   { group: 'rbac.authorization.k8s.io', version: 'v1', resource: 'clusterrolebindings', kind: 'ClusterRoleBinding', namespaced: false },
   { group: 'rbac.authorization.k8s.io', version: 'v1', resource: 'clusterroles', kind: 'ClusterRole', namespaced: false },
@@ -313,8 +317,10 @@ export function builtinTypes(): ResourceType[] {
       namespaced: d.namespaced,
       shortNames: d.shortNames ?? [],
       categories: d.categories ?? [],
-      verbs: STANDARD_VERBS,
+      verbs: d.review ? ['create'] : STANDARD_VERBS,
       hasStatus: d.status === true,
+      ...(d.scale ? { hasScale: true } : {}),
+      ...(d.review ? { review: true } : {}),
       builtin: true,
       storageKey: `${d.group}/${d.resource}`,
       schemas: new Map(),

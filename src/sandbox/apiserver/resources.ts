@@ -2,6 +2,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { parse as parseYaml } from 'yaml';
 import { decodeProtobufBody, isProtobuf } from './protobuf.js';
+import { answerSelfSubjectAccessReview } from './reviews.js';
+import { scaleReplicas, toScale } from './scale.js';
 import { CelValidator } from './cel.js';
 import { crdStatus, crdToResourceType, defaultCrd, validateCrd } from './crd.js';
 import { clone, deepEqual, isObject, meta, type Json, type JsonObject } from './json.js';
@@ -367,6 +369,49 @@ export class ResourceHandler {
     const obj = this.internal(t, patched);
     this.settleNamespace(req, meta(obj));
     return this.commitUpdate(req, existing, obj, 'patch');
+  }
+
+  /**
+   * `<resource>/scale`: GET shows the Scale view; PUT and PATCH (JSON, merge, strategic) write a
+   * Scale whose spec.replicas becomes the owner's, through the owner's update path.
+   */
+  scale(req: ResourceRequest, method: string): Reply {
+    const t = req.type;
+    const name = req.name as string;
+    const existing = this.deps.store.get(t.storageKey, req.namespace ?? '', name);
+    if (!existing) throw notFound(t.group, `${t.resource}`, name);
+    const owner = this.external(t, req.version, existing);
+    const current = toScale(owner);
+    if (method === 'GET') return { status: 200, body: current };
+    let next: Json;
+    if (method === 'PUT') {
+      next = this.parseBody(req);
+      if (isObject(next) && next['kind'] !== undefined && next['kind'] !== 'Scale') {
+        throw badRequest(`the kind in the data (${String(next['kind'])}) does not match the expected kind (Scale)`);
+      }
+    } else if (method === 'PATCH') {
+      const ct = req.contentType.split(';')[0]?.trim() ?? '';
+      const patchBody = this.parseBody(req);
+      if (ct === PATCH_TYPES.json) next = jsonPatch(current, patchBody);
+      else if ((ct === PATCH_TYPES.merge || ct === PATCH_TYPES.strategic) && isObject(patchBody)) {
+        next = ct === PATCH_TYPES.merge ? mergePatch(current, patchBody) : strategicMergePatch(current, patchBody);
+      } else throw unsupportedMediaType([PATCH_TYPES.json, PATCH_TYPES.merge, PATCH_TYPES.strategic]);
+    } else throw new ApiStatusError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource', {});
+    if (!isObject(next)) throw badRequest('the patched object is not an object');
+    const want = this.rv(next);
+    if (want !== undefined && want !== this.rv(existing)) throw conflict(t.group, t.resource, name);
+    const updated = clone(owner);
+    (meta(updated) as JsonObject)['resourceVersion'] = this.rv(existing) ?? null;
+    const spec = isObject(updated['spec']) ? updated['spec'] : (updated['spec'] = {});
+    spec['replicas'] = scaleReplicas(next, name);
+    const reply = this.commitUpdate({ ...req, subresource: undefined }, existing, this.internal(t, updated), method === 'PUT' ? 'update' : 'patch');
+    return { status: 200, body: toScale(reply.body), ...(reply.warnings ? { warnings: reply.warnings } : {}) };
+  }
+
+  /** Reviews (SelfSubjectAccessReview) are answered, never stored. */
+  review(req: ResourceRequest): Reply {
+    const body = this.objectBody(req);
+    return { status: 201, body: answerSelfSubjectAccessReview(body) };
   }
 
   /** Shared tail of update and patch: status split, system metadata, admission, validation, generation, finalizers. */
