@@ -27,6 +27,7 @@ const ROOTS = [
   ['k8s.io.api.core.v1.Service', 'v1', 'Service'],
   ['k8s.io.api.apps.v1.Deployment', 'apps/v1', 'Deployment'],
   ['k8s.io.api.authorization.v1.SelfSubjectAccessReview', 'authorization.k8s.io/v1', 'SelfSubjectAccessReview'],
+  ['k8s.io.api.authorization.v1.SelfSubjectRulesReview', 'authorization.k8s.io/v1', 'SelfSubjectRulesReview'],
 ];
 
 function walk(dir, out = []) {

@@ -1,5 +1,6 @@
 import { clone, isObject, type Json, type JsonObject } from './json.js';
 import { STANDARD_VERBS, apiVersionOf, type BuiltinTable, type PrinterColumn, type ResourceType } from './registry.js';
+import { defaultPod, defaultPodSpec } from './pod-defaults.js';
 import { labelSelectorString } from './selectors.js';
 import { NAME_COLUMN, age } from './table.js';
 
@@ -181,6 +182,7 @@ interface Def {
   status?: boolean;
   scale?: boolean;
   review?: boolean;
+  generation?: boolean;
   singular?: string;
 }
 
@@ -188,20 +190,21 @@ const DEFS: Def[] = [
   { group: '', version: 'v1', resource: 'namespaces', kind: 'Namespace', namespaced: false, shortNames: ['ns'], status: true },
   { group: '', version: 'v1', resource: 'services', kind: 'Service', namespaced: true, shortNames: ['svc'], categories: ['all'], status: true },
   { group: '', version: 'v1', resource: 'endpoints', kind: 'Endpoints', namespaced: true, shortNames: ['ep'], singular: 'endpoints' },
-  { group: '', version: 'v1', resource: 'pods', kind: 'Pod', namespaced: true, shortNames: ['po'], categories: ['all'], status: true },
+  { group: '', version: 'v1', resource: 'pods', kind: 'Pod', namespaced: true, shortNames: ['po'], categories: ['all'], status: true, generation: true },
   { group: '', version: 'v1', resource: 'configmaps', kind: 'ConfigMap', namespaced: true, shortNames: ['cm'] },
   { group: '', version: 'v1', resource: 'secrets', kind: 'Secret', namespaced: true },
   { group: '', version: 'v1', resource: 'serviceaccounts', kind: 'ServiceAccount', namespaced: true, shortNames: ['sa'] },
   { group: '', version: 'v1', resource: 'events', kind: 'Event', namespaced: true, shortNames: ['ev'] },
-  { group: 'apps', version: 'v1', resource: 'deployments', kind: 'Deployment', namespaced: true, shortNames: ['deploy'], categories: ['all'], status: true, scale: true },
+  { group: 'apps', version: 'v1', resource: 'deployments', kind: 'Deployment', namespaced: true, shortNames: ['deploy'], categories: ['all'], status: true, scale: true, generation: true },
   // No authorizer here: every review is answered allowed (see reviews.ts).
   { group: 'authorization.k8s.io', version: 'v1', resource: 'selfsubjectaccessreviews', kind: 'SelfSubjectAccessReview', namespaced: false, review: true },
+  { group: 'authorization.k8s.io', version: 'v1', resource: 'selfsubjectrulesreviews', kind: 'SelfSubjectRulesReview', namespaced: false, review: true },
   { group: 'events.k8s.io', version: 'v1', resource: 'events', kind: 'Event', namespaced: true, shortNames: ['ev'] },
   { group: 'rbac.authorization.k8s.io', version: 'v1', resource: 'clusterrolebindings', kind: 'ClusterRoleBinding', namespaced: false },
   { group: 'rbac.authorization.k8s.io', version: 'v1', resource: 'clusterroles', kind: 'ClusterRole', namespaced: false },
   { group: 'rbac.authorization.k8s.io', version: 'v1', resource: 'rolebindings', kind: 'RoleBinding', namespaced: true },
   { group: 'rbac.authorization.k8s.io', version: 'v1', resource: 'roles', kind: 'Role', namespaced: true },
-  { group: 'policy', version: 'v1', resource: 'poddisruptionbudgets', kind: 'PodDisruptionBudget', namespaced: true, shortNames: ['pdb'], status: true },
+  { group: 'policy', version: 'v1', resource: 'poddisruptionbudgets', kind: 'PodDisruptionBudget', namespaced: true, shortNames: ['pdb'], status: true, generation: true },
   { group: 'coordination.k8s.io', version: 'v1', resource: 'leases', kind: 'Lease', namespaced: true },
   { group: 'discovery.k8s.io', version: 'v1', resource: 'endpointslices', kind: 'EndpointSlice', namespaced: true },
   {
@@ -213,6 +216,7 @@ const DEFS: Def[] = [
     shortNames: ['crd', 'crds'],
     categories: ['api-extensions'],
     status: true,
+    generation: true,
   },
 ];
 
@@ -265,7 +269,16 @@ function admitDeployment(obj: JsonObject): void {
   if (spec['replicas'] === undefined) spec['replicas'] = 1;
   if (spec['revisionHistoryLimit'] === undefined) spec['revisionHistoryLimit'] = 10;
   if (spec['progressDeadlineSeconds'] === undefined) spec['progressDeadlineSeconds'] = 600;
-  if (spec['strategy'] === undefined) spec['strategy'] = { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: '25%', maxSurge: '25%' } };
+  // kubectl's protobuf bodies carry `strategy: {}`: the type and the rolling update are defaulted apart.
+  const strategy = isObject(spec['strategy']) ? spec['strategy'] : (spec['strategy'] = {});
+  if (strategy['type'] === undefined) strategy['type'] = 'RollingUpdate';
+  if (strategy['type'] === 'RollingUpdate') {
+    const ru = isObject(strategy['rollingUpdate']) ? strategy['rollingUpdate'] : (strategy['rollingUpdate'] = {});
+    if (ru['maxUnavailable'] === undefined) ru['maxUnavailable'] = '25%';
+    if (ru['maxSurge'] === undefined) ru['maxSurge'] = '25%';
+  }
+  const template = isObject(spec['template']) ? spec['template'] : undefined;
+  if (template && isObject(template['spec'])) defaultPodSpec(template['spec']);
 }
 
 function admitNamespace(obj: JsonObject): void {
@@ -299,6 +312,7 @@ function admitMicroTimes(obj: JsonObject, paths: string[][]): void {
 
 function admitPod(obj: JsonObject, old: JsonObject | undefined): void {
   if (!old) {
+    defaultPod(obj);
     const status = isObject(obj['status']) ? obj['status'] : (obj['status'] = {});
     if (status['phase'] === undefined) status['phase'] = 'Pending';
   }
@@ -320,6 +334,7 @@ export function builtinTypes(): ResourceType[] {
       verbs: d.review ? ['create'] : STANDARD_VERBS,
       hasStatus: d.status === true,
       ...(d.scale ? { hasScale: true } : {}),
+      ...(d.generation ? { hasGeneration: true } : {}),
       ...(d.review ? { review: true } : {}),
       builtin: true,
       storageKey: `${d.group}/${d.resource}`,

@@ -9,7 +9,8 @@ export const PROTO_KINDS: Record<string, string> = {
   "v1/Secret": "k8s.io.api.core.v1.Secret",
   "v1/Service": "k8s.io.api.core.v1.Service",
   "apps/v1/Deployment": "k8s.io.api.apps.v1.Deployment",
-  "authorization.k8s.io/v1/SelfSubjectAccessReview": "k8s.io.api.authorization.v1.SelfSubjectAccessReview"
+  "authorization.k8s.io/v1/SelfSubjectAccessReview": "k8s.io.api.authorization.v1.SelfSubjectAccessReview",
+  "authorization.k8s.io/v1/SelfSubjectRulesReview": "k8s.io.api.authorization.v1.SelfSubjectRulesReview"
 };
 
 export const PROTO_MESSAGES: Record<string, ProtoField[]> = {
@@ -19,6 +20,7 @@ export const PROTO_MESSAGES: Record<string, ProtoField[]> = {
   "k8s.io.api.core.v1.Service": [[1,"metadata","k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta",0],[2,"spec","k8s.io.api.core.v1.ServiceSpec",0],[3,"status","k8s.io.api.core.v1.ServiceStatus",0]],
   "k8s.io.api.apps.v1.Deployment": [[1,"metadata","k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta",0],[2,"spec","k8s.io.api.apps.v1.DeploymentSpec",0],[3,"status","k8s.io.api.apps.v1.DeploymentStatus",0]],
   "k8s.io.api.authorization.v1.SelfSubjectAccessReview": [[1,"metadata","k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta",0],[2,"spec","k8s.io.api.authorization.v1.SelfSubjectAccessReviewSpec",0],[3,"status","k8s.io.api.authorization.v1.SubjectAccessReviewStatus",0]],
+  "k8s.io.api.authorization.v1.SelfSubjectRulesReview": [[1,"metadata","k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta",0],[2,"spec","k8s.io.api.authorization.v1.SelfSubjectRulesReviewSpec",0],[3,"status","k8s.io.api.authorization.v1.SubjectRulesReviewStatus",0]],
   "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta": [[1,"name","string",0],[2,"generateName","string",0],[3,"namespace","string",0],[4,"selfLink","string",0],[5,"uid","string",0],[6,"resourceVersion","string",0],[7,"generation","int64",0],[8,"creationTimestamp","k8s.io.apimachinery.pkg.apis.meta.v1.Time",0],[9,"deletionTimestamp","k8s.io.apimachinery.pkg.apis.meta.v1.Time",0],[10,"deletionGracePeriodSeconds","int64",4],[11,"labels","string",2],[12,"annotations","string",2],[13,"ownerReferences","k8s.io.apimachinery.pkg.apis.meta.v1.OwnerReference",1],[14,"finalizers","string",1],[17,"managedFields","k8s.io.apimachinery.pkg.apis.meta.v1.ManagedFieldsEntry",1]],
   "k8s.io.api.core.v1.NamespaceSpec": [[1,"finalizers","string",1]],
   "k8s.io.api.core.v1.NamespaceStatus": [[1,"phase","string",0],[2,"conditions","k8s.io.api.core.v1.NamespaceCondition",1]],
@@ -28,6 +30,8 @@ export const PROTO_MESSAGES: Record<string, ProtoField[]> = {
   "k8s.io.api.apps.v1.DeploymentStatus": [[1,"observedGeneration","int64",0],[2,"replicas","int32",0],[3,"updatedReplicas","int32",0],[7,"readyReplicas","int32",0],[4,"availableReplicas","int32",0],[5,"unavailableReplicas","int32",0],[9,"terminatingReplicas","int32",4],[6,"conditions","k8s.io.api.apps.v1.DeploymentCondition",1],[8,"collisionCount","int32",4]],
   "k8s.io.api.authorization.v1.SelfSubjectAccessReviewSpec": [[1,"resourceAttributes","k8s.io.api.authorization.v1.ResourceAttributes",0],[2,"nonResourceAttributes","k8s.io.api.authorization.v1.NonResourceAttributes",0]],
   "k8s.io.api.authorization.v1.SubjectAccessReviewStatus": [[1,"allowed","bool",0],[4,"denied","bool",0],[2,"reason","string",0],[3,"evaluationError","string",0]],
+  "k8s.io.api.authorization.v1.SelfSubjectRulesReviewSpec": [[1,"namespace","string",0]],
+  "k8s.io.api.authorization.v1.SubjectRulesReviewStatus": [[1,"resourceRules","k8s.io.api.authorization.v1.ResourceRule",1],[2,"nonResourceRules","k8s.io.api.authorization.v1.NonResourceRule",1],[3,"incomplete","bool",0],[4,"evaluationError","string",0]],
   "k8s.io.apimachinery.pkg.apis.meta.v1.Time": [[1,"seconds","int64",0],[2,"nanos","int32",0]],
   "k8s.io.apimachinery.pkg.apis.meta.v1.OwnerReference": [[5,"apiVersion","string",0],[1,"kind","string",0],[3,"name","string",0],[4,"uid","string",0],[6,"controller","bool",4],[7,"blockOwnerDeletion","bool",4]],
   "k8s.io.apimachinery.pkg.apis.meta.v1.ManagedFieldsEntry": [[1,"manager","string",0],[2,"operation","string",0],[3,"apiVersion","string",0],[4,"time","k8s.io.apimachinery.pkg.apis.meta.v1.Time",0],[6,"fieldsType","string",0],[7,"fieldsV1","k8s.io.apimachinery.pkg.apis.meta.v1.FieldsV1",0],[8,"subresource","string",0]],
@@ -42,6 +46,8 @@ export const PROTO_MESSAGES: Record<string, ProtoField[]> = {
   "k8s.io.api.apps.v1.DeploymentCondition": [[1,"type","string",0],[2,"status","string",0],[6,"lastUpdateTime","k8s.io.apimachinery.pkg.apis.meta.v1.Time",0],[7,"lastTransitionTime","k8s.io.apimachinery.pkg.apis.meta.v1.Time",0],[4,"reason","string",0],[5,"message","string",0]],
   "k8s.io.api.authorization.v1.ResourceAttributes": [[1,"namespace","string",0],[2,"verb","string",0],[3,"group","string",0],[4,"version","string",0],[5,"resource","string",0],[6,"subresource","string",0],[7,"name","string",0],[8,"fieldSelector","k8s.io.api.authorization.v1.FieldSelectorAttributes",0],[9,"labelSelector","k8s.io.api.authorization.v1.LabelSelectorAttributes",0]],
   "k8s.io.api.authorization.v1.NonResourceAttributes": [[1,"path","string",0],[2,"verb","string",0]],
+  "k8s.io.api.authorization.v1.ResourceRule": [[1,"verbs","string",1],[2,"apiGroups","string",1],[3,"resources","string",1],[4,"resourceNames","string",1]],
+  "k8s.io.api.authorization.v1.NonResourceRule": [[1,"verbs","string",1],[2,"nonResourceURLs","string",1]],
   "k8s.io.apimachinery.pkg.apis.meta.v1.FieldsV1": [[1,"Raw","bytes",0]],
   "k8s.io.apimachinery.pkg.util.intstr.IntOrString": [[1,"type","int64",0],[2,"intVal","int32",0],[3,"strVal","string",0]],
   "k8s.io.api.core.v1.ClientIPConfig": [[1,"timeoutSeconds","int32",4]],

@@ -39,6 +39,8 @@ export interface ResourceType {
   categories: string[];
   verbs: string[];
   hasStatus: boolean;
+  /** Built-in kinds whose strategy keeps metadata.generation (custom resources always do). */
+  hasGeneration?: boolean;
   /** Serves `<resource>/scale` (autoscaling/v1 Scale over spec.replicas), as apps/v1 Deployments do. */
   hasScale?: boolean;
   /** Answered, never stored (SelfSubjectAccessReview): only `create` is served. */

@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { parse as parseYaml } from 'yaml';
 import { decodeProtobufBody, isProtobuf } from './protobuf.js';
-import { answerSelfSubjectAccessReview } from './reviews.js';
+import { answerSelfSubjectAccessReview, answerSelfSubjectRulesReview } from './reviews.js';
 import { scaleReplicas, toScale } from './scale.js';
 import { CelValidator } from './cel.js';
 import { crdStatus, crdToResourceType, defaultCrd, validateCrd } from './crd.js';
@@ -272,7 +272,9 @@ export class ResourceHandler {
     if (t.hasStatus && (!t.builtin || t.resource === 'deployments')) delete obj['status'];
     md['uid'] = randomUUID();
     md['creationTimestamp'] = this.now();
-    md['generation'] = 1;
+    // Only kinds whose strategy tracks spec changes carry a generation (not ConfigMaps, Services, Namespaces...).
+    if (this.tracksGeneration(t)) md['generation'] = 1;
+    else delete md['generation'];
     for (const k of ['resourceVersion', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'selfLink', 'managedFields']) delete md[k];
     t.admit?.(obj, undefined, this.deps.admit);
     if (this.isCrdType(t)) this.prepareCrd(obj, undefined);
@@ -411,7 +413,8 @@ export class ResourceHandler {
   /** Reviews (SelfSubjectAccessReview) are answered, never stored. */
   review(req: ResourceRequest): Reply {
     const body = this.objectBody(req);
-    return { status: 201, body: answerSelfSubjectAccessReview(body) };
+    const answer = req.type.kind === 'SelfSubjectRulesReview' ? answerSelfSubjectRulesReview(body) : answerSelfSubjectAccessReview(body);
+    return { status: 201, body: answer };
   }
 
   /** Shared tail of update and patch: status split, system metadata, admission, validation, generation, finalizers. */
@@ -446,7 +449,7 @@ export class ResourceHandler {
     if (req.subresource !== 'status') t.admit?.(result, existing, this.deps.admit);
     if (this.isCrdType(t)) this.prepareCrd(result, existing);
     const warnings = this.admitSchema(req, result, existing, verb);
-    if (this.specChanged(t, existing, result)) rm['generation'] = (typeof em['generation'] === 'number' ? em['generation'] : 0) + 1;
+    if (this.tracksGeneration(t) && this.specChanged(t, existing, result)) rm['generation'] = (typeof em['generation'] === 'number' ? em['generation'] : 0) + 1;
     if (deepEqual(stripVolatile(result), stripVolatile(existing))) {
       return { status: 200, body: this.external(t, req.version, existing), warnings };
     }
@@ -463,6 +466,10 @@ export class ResourceHandler {
     this.deps.store.put(t.storageKey, result);
     if (this.isCrdType(t)) this.afterCrdWrite(result);
     return { status: 200, body: this.external(t, req.version, result), warnings };
+  }
+
+  private tracksGeneration(t: ResourceType): boolean {
+    return !t.builtin || t.hasGeneration === true;
   }
 
   /** Generation moves on spec changes: for kinds with a status subresource, anything but metadata and status. */

@@ -22,3 +22,23 @@ export function answerSelfSubjectAccessReview(body: JsonObject): JsonObject {
     status: { allowed: true },
   };
 }
+
+/**
+ * A SelfSubjectRulesReview (`kubectl auth can-i --list`): everything allowed, which is what the
+ * stand-in enforces. The real server lists a system:masters user's rules from every role it holds.
+ */
+export function answerSelfSubjectRulesReview(body: JsonObject): JsonObject {
+  const spec = isObject(body['spec']) ? body['spec'] : {};
+  const metadata = isObject(body['metadata']) ? { ...body['metadata'] } : {};
+  return {
+    kind: 'SelfSubjectRulesReview',
+    apiVersion: 'authorization.k8s.io/v1',
+    metadata: { ...metadata, creationTimestamp: null },
+    spec,
+    status: {
+      resourceRules: [{ verbs: ['*'], apiGroups: ['*'], resources: ['*'] }],
+      nonResourceRules: [{ verbs: ['*'], nonResourceURLs: ['*'] }],
+      incomplete: false,
+    },
+  };
+}

@@ -70,4 +70,14 @@ describe('scale subresource and SelfSubjectAccessReview', () => {
     const empty = await call(base, 'POST', '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', { ...body, spec: {} });
     expect(empty.status).toBe(422);
   });
+
+  it('answers a SelfSubjectRulesReview with one allow-everything rule', async () => {
+    const r = await call(base, 'POST', '/apis/authorization.k8s.io/v1/selfsubjectrulesreviews', { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectRulesReview', spec: { namespace: 'team' } });
+    expect(r.status).toBe(201);
+    expect(r.body.status).toEqual({
+      resourceRules: [{ verbs: ['*'], apiGroups: ['*'], resources: ['*'] }],
+      nonResourceRules: [{ verbs: ['*'], nonResourceURLs: ['*'] }],
+      incomplete: false,
+    });
+  });
 });
