@@ -44,6 +44,15 @@ function servicePorts(spec: JsonObject): string {
   return ports.length > 0 ? ports.join(',') : '<none>';
 }
 
+/** `ready/total` of the pod's readiness gates, as the real pod printer shows them. */
+function readinessGates(spec: JsonObject, status: JsonObject): string {
+  const gates = arr(spec['readinessGates']).map((g) => o(g)['conditionType']);
+  if (gates.length === 0) return '<none>';
+  const conditions = arr(status['conditions']).map(o);
+  const ready = gates.filter((t) => conditions.some((c) => c['type'] === t && c['status'] === 'True')).length;
+  return `${ready}/${gates.length}`;
+}
+
 const TABLES: Record<string, BuiltinTable> = {
   namespaces: table([col('Status', 'string', 0, 'The status of the namespace'), AGE], (obj, now) => [
     (o(obj['status'])['phase'] as string | undefined) ?? 'Active',
@@ -107,6 +116,8 @@ const TABLES: Record<string, BuiltinTable> = {
       AGE,
       col('IP', 'string', 1, 'The IP address assigned to the pod'),
       col('Node', 'string', 1, 'The name of the node assigned to the pod'),
+      col('Nominated Node', 'string', 1, 'The name of the node which the pod is nominated to'),
+      col('Readiness Gates', 'string', 1, 'The readiness gates of the pod'),
     ],
     (obj, now) => {
       const spec = o(obj['spec']);
@@ -122,6 +133,8 @@ const TABLES: Record<string, BuiltinTable> = {
         ageCell(obj, now),
         typeof status['podIP'] === 'string' ? status['podIP'] : '<none>',
         typeof spec['nodeName'] === 'string' ? spec['nodeName'] : '<none>',
+        typeof status['nominatedNodeName'] === 'string' ? status['nominatedNodeName'] : '<none>',
+        readinessGates(spec, status),
       ];
     },
   ),
