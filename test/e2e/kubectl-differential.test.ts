@@ -239,6 +239,8 @@ describe('kubectl 1.32: the stand-in API server answers as the real kube-apiserv
     const bad = await same(['apply', '-f', '-'], 'text', ROUTE('api'));
     expect(bad.stderr).toContain("must be an absolute path and start with '/'");
     await same(['create', '-f', '-'], 'text', ROUTE('api'));
+    const unknown = await same(['apply', '-f', '-'], 'text', ROUTE('/api').replace('spec:\n', 'spec:\n  bogus: 1\n'));
+    expect(unknown.stderr).toContain('strict decoding error: unknown field "spec.bogus"');
     expect((await same(['apply', '-f', '-'], 'text', ROUTE('/api'))).stdout).toBe('httproute.gateway.networking.k8s.io/split created\n');
     await same(['get', 'httproute', 'split', '-n', 'demo', '-o', 'json'], 'json');
     await same(['get', 'httproutes', '-n', 'demo'], 'table');
