@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// Generates src/sandbox/apiserver/protobuf-schema.ts: the protobuf field tables of the few built-in
-// kinds kubectl sends as protobuf (create namespace / deployment / configmap / secret / service,
-// auth can-i), read from the generated.proto and types.go files of k8s.io/api and
+// Generates src/sandbox/apiserver/protobuf-schema.ts: the protobuf field tables of the built-in
+// kinds the stand-in serves (kubectl sends them as protobuf; their JSON field names also tell which
+// fields are unknown), read from the generated.proto and types.go files of k8s.io/api and
 // k8s.io/apimachinery in the Go module cache (the control plane build downloads them).
 // Usage: node scripts/sandbox/gen-protobuf-schema.mjs [k8s.io/api version] (default v0.36.3)
 import { readFileSync, writeFileSync, readdirSync, existsSync } from 'node:fs';
@@ -25,7 +25,19 @@ const ROOTS = [
   ['k8s.io.api.core.v1.ConfigMap', 'v1', 'ConfigMap'],
   ['k8s.io.api.core.v1.Secret', 'v1', 'Secret'],
   ['k8s.io.api.core.v1.Service', 'v1', 'Service'],
+  ['k8s.io.api.core.v1.Pod', 'v1', 'Pod'],
+  ['k8s.io.api.core.v1.ServiceAccount', 'v1', 'ServiceAccount'],
+  ['k8s.io.api.core.v1.Endpoints', 'v1', 'Endpoints'],
+  ['k8s.io.api.core.v1.Event', 'v1', 'Event'],
+  ['k8s.io.api.events.v1.Event', 'events.k8s.io/v1', 'Event'],
   ['k8s.io.api.apps.v1.Deployment', 'apps/v1', 'Deployment'],
+  ['k8s.io.api.coordination.v1.Lease', 'coordination.k8s.io/v1', 'Lease'],
+  ['k8s.io.api.discovery.v1.EndpointSlice', 'discovery.k8s.io/v1', 'EndpointSlice'],
+  ['k8s.io.api.policy.v1.PodDisruptionBudget', 'policy/v1', 'PodDisruptionBudget'],
+  ['k8s.io.api.rbac.v1.Role', 'rbac.authorization.k8s.io/v1', 'Role'],
+  ['k8s.io.api.rbac.v1.RoleBinding', 'rbac.authorization.k8s.io/v1', 'RoleBinding'],
+  ['k8s.io.api.rbac.v1.ClusterRole', 'rbac.authorization.k8s.io/v1', 'ClusterRole'],
+  ['k8s.io.api.rbac.v1.ClusterRoleBinding', 'rbac.authorization.k8s.io/v1', 'ClusterRoleBinding'],
   ['k8s.io.api.authorization.v1.SelfSubjectAccessReview', 'authorization.k8s.io/v1', 'SelfSubjectAccessReview'],
   ['k8s.io.api.authorization.v1.SelfSubjectRulesReview', 'authorization.k8s.io/v1', 'SelfSubjectRulesReview'],
 ];
@@ -41,6 +53,7 @@ function walk(dir, out = []) {
 
 const messages = new Map(); // full name -> [{name, num, type, repeated, map?}]
 const pointers = new Set(); // "pkgdir:Struct.jsonName" of scalar pointer fields
+const jsonNames = new Map(); // "pkgdir:Struct.protoName" -> JSON name, where they differ
 const SCALARS = new Set(['int32', 'int64', 'bool', 'string', 'bytes', 'double', 'float']);
 const files = [...walk(join(roots['k8s.io/api'])), ...walk(join(roots['k8s.io/apimachinery'], 'pkg'))];
 for (const f of files.filter((f) => f.endsWith('.proto'))) {
@@ -65,6 +78,9 @@ for (const f of files.filter((f) => f.endsWith('types.go'))) {
     if (s) struct = s[1];
     const p = /^\s+\w+\s+\*(?:int32|int64|bool|string|float64|\w+)\s+`json:"(\w+)/.exec(line);
     if (p && struct) pointers.add(`${dirname(f)}:${struct}.${p[1]}`);
+    // A few proto names are not the JSON name (`aPIGroup` for `apiGroup`): the JSON name wins.
+    const tag = /`json:"(\w+)[^`]*protobuf:"[^"]*name=(\w+)/.exec(line);
+    if (tag && struct && tag[1] !== tag[2]) jsonNames.set(`${dirname(f)}:${struct}.${tag[2]}`, tag[1]);
   }
 }
 
@@ -78,8 +94,9 @@ while (queue.length > 0) {
   const short = name.slice(msg.pkg.length + 1);
   out[name] = msg.fields.map((f) => {
     if (!SCALARS.has(f.type)) queue.push(f.type);
-    const keep = SCALARS.has(f.type) && pointers.has(`${msg.dir}:${short}.${f.name}`);
-    return [f.num, f.name, f.type, (f.repeated ? 1 : 0) | (f.map ? 2 : 0) | (keep ? 4 : 0)];
+    const json = jsonNames.get(`${msg.dir}:${short}.${f.name}`) ?? f.name;
+    const keep = SCALARS.has(f.type) && pointers.has(`${msg.dir}:${short}.${json}`);
+    return [f.num, json, f.type, (f.repeated ? 1 : 0) | (f.map ? 2 : 0) | (keep ? 4 : 0)];
   });
 }
 const here = dirname(fileURLToPath(import.meta.url));

@@ -184,6 +184,11 @@ describe('kubectl 1.32: the stand-in API server answers as the real kube-apiserv
     expect((await same(['apply', '-f', '-'], 'text', CONFIGMAP('  a: "2"\n', 'tier: web, team: a'))).stdout).toBe('configmap/settings configured\n');
     expect((await same(['apply', '-f', '-'], 'text', CONFIGMAP('  a: "2"\n', 'tier: web, team: a'))).stdout).toBe('configmap/settings unchanged\n');
     await same(['get', 'configmap', 'settings', '-n', 'demo', '-o', 'json'], 'json');
+    const unknown = await same(['apply', '-f', '-'], 'text', `${CONFIGMAP('  a: "2"\n')}bogus: 1\n`);
+    expect(unknown.stderr).toContain('strict decoding error: unknown field "bogus"');
+    await same(['create', '--validate=false', '-f', '-'], 'text', `${CONFIGMAP('  a: "1"\n').replace('name: settings', 'name: loose')}bogus: 1\n`);
+    await same(['get', 'configmap', 'loose', '-n', 'demo', '-o', 'json'], 'json');
+    await same(['delete', 'configmap', 'loose', '-n', 'demo']);
     expect((await same(['apply', '--server-side', '-f', '-'], 'text', SSA_CONFIGMAP)).stdout).toBe('configmap/ssa serverside-applied\n');
     await same(['get', 'configmap', 'ssa', '-n', 'demo', '-o', 'json'], 'json');
   });

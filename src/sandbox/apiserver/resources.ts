@@ -1,7 +1,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { parse as parseYaml } from 'yaml';
+import { builtinMessage, pruneBuiltin } from './builtin-fields.js';
 import { decodeProtobufBody, isProtobuf } from './protobuf.js';
+import { goValue } from './go-format.js';
 import { answerSelfSubjectAccessReview, answerSelfSubjectRulesReview } from './reviews.js';
 import { scaleReplicas, toScale } from './scale.js';
 import { CelValidator } from './cel.js';
@@ -665,17 +667,29 @@ export class ResourceHandler {
   private admitSchema(req: ResourceRequest, obj: JsonObject, old: JsonObject | undefined, verb: Verb): string[] {
     const t = req.type;
     const schema: Schema | undefined = t.schemas.get(req.version);
-    if (!schema) return [];
+    // Built-in kinds have no schema here, but their field tables tell unknown fields (not across the events.k8s.io rename).
+    const message = t.builtin && !t.toInternal ? builtinMessage(apiVersionOf(t.group, req.version), t.kind) : undefined;
+    if (!schema && !message) return [];
     const mode = fieldValidation(req.query);
     const unknown: string[] = [];
-    pruneAndDefault(obj, schema, '', unknown, true);
+    const asSent = message && verb === 'patch' ? JSON.stringify(obj) : '';
+    if (schema) pruneAndDefault(obj, schema, '', unknown, true);
+    else if (message) pruneBuiltin(obj, message, unknown);
     const warnings: string[] = [];
     if (unknown.length > 0 && mode === 'Strict') {
       const list = unknown.map((u) => `unknown field "${u}"`).join(', ');
+      if (verb === 'patch' && message) {
+        // kube-apiserver's patch handler: 422 on the field "patch", showing the strategic patch as Go prints
+        // a map, or the patched object's JSON for merge and JSON patches (Go orders its keys by struct field).
+        const strategic = req.contentType.split(';')[0]?.trim() === PATCH_TYPES.strategic;
+        const shown = strategic ? goValue(this.parseBody(req)) : asSent;
+        throw invalid('', '', '', [{ reason: 'FieldValueInvalid', field: 'patch', message: `Invalid value: ${JSON.stringify(shown)}: strict decoding error: ${list}` }]);
+      }
       if (verb === 'patch') throw badRequest(`strict decoding error: ${list}`);
       throw badRequest(`${t.kind} in version "${req.version}" cannot be handled as a ${t.kind}: strict decoding error: ${list}`);
     }
     if (mode === 'Warn') for (const u of unknown) warnings.push(`unknown field "${u}"`);
+    if (!schema) return warnings;
     const errors: FieldError[] = [];
     validateSchema(obj, schema, '', errors, true);
     if (errors.some((e) => e.reason === 'FieldValueTypeInvalid')) {
