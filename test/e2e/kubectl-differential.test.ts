@@ -30,7 +30,7 @@ function isObj(v: Json | undefined): v is Obj {
 }
 
 /** The explicit normaliser: the only differences the comparison allows. */
-export function normalise(v: Json, path = ''): Json {
+function normalise(v: Json, path = ''): Json {
   if (Array.isArray(v)) return v.map((x) => normalise(x, path));
   if (!isObj(v)) return v;
   const out: Obj = {};
