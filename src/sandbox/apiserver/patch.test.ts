@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { JsonObject } from './json.js';
-import { jsonPatch, mergePatch, strategicMergePatch } from './patch.js';
+import { jsonPatch, mergePatch, strategicMergePatch, type PatchApplyError } from './patch.js';
 import { ApiStatusError } from './status.js';
 
 const doc = (): JsonObject => ({
@@ -48,15 +48,17 @@ describe('JSON Patch (RFC 6902)', () => {
     expect(err.status).toBe(422);
     expect(err.reason).toBe('Invalid');
     expect(err.message).toBe('the server rejected our request due to an error in our request');
-    expect(err.details?.causes?.[0]?.message).toBe('testing value /spec/rules/0/backendRefs/0/weight failed: test failed');
+    expect(err.details).toEqual({});
+    expect((err as PatchApplyError).detail).toBe('testing value /spec/rules/0/backendRefs/0/weight failed: test failed');
   });
 
-  it('rejects replace/remove of missing paths (422) and malformed patches (400)', () => {
-    expect(failure(() => jsonPatch(doc(), [{ op: 'replace', path: '/spec/nope', value: 1 }])).status).toBe(422);
+  it('rejects remove of missing paths and unknown ops (422) and malformed patches (400); replace adds a missing member, as 1.36 does', () => {
+    expect(jsonPatch(doc(), [{ op: 'replace', path: '/spec/nope', value: 1 }])).toMatchObject({ spec: { nope: 1 } });
+    expect(failure(() => jsonPatch(doc(), [{ op: 'replace', path: '/spec/hosts/5', value: 1 }])).status).toBe(422);
     expect(failure(() => jsonPatch(doc(), [{ op: 'remove', path: '/spec/hosts/5' }])).status).toBe(422);
     expect(failure(() => jsonPatch(doc(), [{ op: 'add', path: '/missing/parent/x', value: 1 }])).status).toBe(422);
     expect(failure(() => jsonPatch(doc(), { op: 'add' })).status).toBe(400);
-    expect(failure(() => jsonPatch(doc(), [{ op: 'frobnicate', path: '/spec' }])).status).toBe(400);
+    expect(failure(() => jsonPatch(doc(), [{ op: 'frobnicate', path: '/spec' }])).status).toBe(422);
   });
 });
 

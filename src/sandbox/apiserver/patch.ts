@@ -8,11 +8,19 @@ export const PATCH_TYPES = {
   apply: 'application/apply-patch+yaml',
 } as const;
 
-/** A JSON Patch that parsed but cannot apply: answered 422 like the real server's NewGenericServerResponse. */
-function patchApplyError(message: string): ApiStatusError {
-  return new ApiStatusError(422, 'Invalid', 'the server rejected our request due to an error in our request', {
-    causes: [{ reason: 'UnexpectedServerResponse', message }],
-  });
+/**
+ * A JSON Patch that parsed but cannot apply: answered 422 with kube-apiserver 1.36's generic message
+ * and empty details (1.32 carried the json-patch library's error as a cause). `detail` says why, for
+ * the server's debug log only.
+ */
+export class PatchApplyError extends ApiStatusError {
+  constructor(readonly detail: string) {
+    super(422, 'Invalid', 'the server rejected our request due to an error in our request', {});
+  }
+}
+
+function patchApplyError(detail: string): ApiStatusError {
+  return new PatchApplyError(detail);
 }
 
 // ---------------------------------------------------------------- RFC 7386
@@ -147,7 +155,7 @@ export function jsonPatch(doc: Json, patch: unknown): Json {
         const { container, key } = resolveParent(out, tokens, 'replace', op.path);
         if (Array.isArray(container)) container[arrayIndex(container, key, false, 'replace', op.path)] = clone(op.value);
         else {
-          if (container[key] === undefined) throw patchApplyError(`replace operation does not apply: doc is missing key: ${op.path}: missing value`);
+          // kube-apiserver 1.36 replaces a missing object member as if added (the RFC says fail).
           container[key] = clone(op.value);
         }
         break;
@@ -178,7 +186,7 @@ export function jsonPatch(doc: Json, patch: unknown): Json {
         break;
       }
       default:
-        throw badRequest(`Unexpected kind: ${op.op}`);
+        throw patchApplyError(`Unexpected kind: ${op.op}`);
     }
   }
   return out;

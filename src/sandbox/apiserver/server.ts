@@ -305,7 +305,8 @@ class SandboxApiServer {
       const t = this.registry.lookup(parsed.group, parsed.version, parsed.resource);
       if (!t) throw new ApiStatusError(404, 'NotFound', 'the server could not find the requested resource', {});
       if (!t.namespaced && parsed.namespace !== undefined) throw new ApiStatusError(404, 'NotFound', 'the server could not find the requested resource', {});
-      if (parsed.subresource !== undefined && !(parsed.subresource === 'status' && t.hasStatus)) {
+      const servedSub = (parsed.subresource === 'status' && t.hasStatus) || (parsed.subresource === 'scale' && t.hasScale === true);
+      if (parsed.subresource !== undefined && !servedSub) {
         throw new ApiStatusError(404, 'NotFound', 'the server could not find the requested resource', {});
       }
       const rr: ResourceRequest = {
@@ -340,6 +341,11 @@ class SandboxApiServer {
   }
 
   private dispatch(method: string, verb: string, rr: ResourceRequest): Reply {
+    if (rr.type.review) {
+      if (verb !== 'create') throw new ApiStatusError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource', {});
+      return this.handler.review(rr);
+    }
+    if (rr.subresource === 'scale' && rr.name !== undefined) return this.handler.scale(rr, method);
     switch (verb) {
       case 'get':
         return this.handler.get(rr);
