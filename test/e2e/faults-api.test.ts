@@ -101,8 +101,9 @@ describe('API server failing 10% of writes and dropping watches', () => {
       const mine: string[] = [];
       const want = r.broken ? 'Failed' : 'Succeeded';
       if (r.ended !== want) mine.push(`ended ${r.ended ?? `not (phase ${(await readCanary(k, r.name))?.status?.phase})`}, expected ${want}`);
-      const audit = auditor.audit(r.name);
       const expectedHistory = r.broken ? [0, FIRST, 0] : [0, ...STEPS, 100];
+      await auditor.settled(r.name, expectedHistory.at(-1) as number);
+      const audit = auditor.audit(r.name);
       if (JSON.stringify(audit.history) !== JSON.stringify(expectedHistory)) mine.push(`route canary weights ${audit.history.join(' -> ')}, expected ${expectedHistory.join(' -> ')}`);
       mine.push(...audit.violations);
       const events = await canaryEvents(sb, r.name);

@@ -78,12 +78,13 @@ describe('controller killed with SIGKILL at random moments', () => {
       const events = await canaryEvents(sb, r.name);
       const steps = weightSteps(events);
       const reasons = transitionReasons(events);
-      const audit = auditor.audit(r.name);
       const expectedSteps = r.broken ? [STEPS[0]] : STEPS;
       const expectedReasons = r.broken
         ? ['RolloutStarted', 'WeightAdvanced', 'RollbackStarted', 'RolledBack']
         : ['RolloutStarted', ...STEPS.map(() => 'WeightAdvanced'), 'PromotionStarted', 'Promoted'];
       const expectedHistory = r.broken ? [0, STEPS[0], 0] : [0, ...STEPS, 100];
+      await auditor.settled(r.name, expectedHistory.at(-1) as number);
+      const audit = auditor.audit(r.name);
       const mine: string[] = [];
       if (r.ended !== want) mine.push(`ended ${r.ended}, expected ${want}`);
       if (JSON.stringify(steps.map((x) => x.to)) !== JSON.stringify(expectedSteps) || steps.some((x) => x.count !== 1)) {

@@ -193,6 +193,15 @@ export class RouteAuditor {
     this.audits.set(name, { history: [], versions: 0, violations: [], shape: undefined, canary: canaryBackend });
   }
 
+  /**
+   * Waits until the route's last seen canary weight is `weight` (or `timeoutMs` passed): status is
+   * written before the route is patched, and this watch may see the patch after the test read status.
+   */
+  async settled(name: string, weight: number, timeoutMs = 10_000): Promise<void> {
+    const end = Date.now() + timeoutMs;
+    while (this.audits.get(name)?.history.at(-1) !== weight && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+  }
+
   audit(name: string): RouteAudit {
     const a = this.audits.get(name);
     if (!a) throw new Error(`route ${name} is not audited`);
