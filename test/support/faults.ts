@@ -377,7 +377,7 @@ export async function closeFaultBed(
 
 // --- malformed Canaries ------------------------------------------------------------------------
 
-export type MalformedExpectation = 'InvalidSpec' | 'RouteMismatch' | 'Rejected';
+export type MalformedExpectation = 'InvalidSpec' | 'RouteMismatch' | 'RefNotPermitted' | 'Rejected';
 
 export interface Malformed {
   id: string;
@@ -399,13 +399,15 @@ const metric = (c: Record<string, any>, i = 0): Record<string, any> => c.spec.an
 
 /**
  * Fifty-odd ways to get a Canary wrong, each with the error it must get: InvalidSpec (found in the
- * spec), RouteMismatch (the spec does not fit the route), or Rejected (the CRD schema refuses it at
+ * spec), RouteMismatch (the spec does not fit the route), RefNotPermitted (it reaches into another
+ * namespace without a ReferenceGrant), or Rejected (the CRD schema refuses it at
  * apply time, before the controller sees it).
  */
 export const MALFORMED: Malformed[] = [
   // The route does not hold what the Canary names.
   { id: 'route-missing', expect: 'RouteMismatch', mentions: 'no-such-route', mutate: (c) => (c.spec.routeRef.name = 'no-such-route') },
-  { id: 'route-other-namespace', expect: 'RouteMismatch', mentions: 'elsewhere', mutate: (c) => (c.spec.routeRef.namespace = 'elsewhere') },
+  // Another namespace without a ReferenceGrant: refused before anything there is read.
+  { id: 'route-other-namespace', expect: 'RefNotPermitted', mentions: 'ReferenceGrant in elsewhere', mutate: (c) => (c.spec.routeRef.namespace = 'elsewhere') },
   { id: 'stable-not-in-route', expect: 'RouteMismatch', mentions: 'ghost-stable', mutate: (c) => (c.spec.stable.name = 'ghost-stable') },
   { id: 'canary-not-in-route', expect: 'RouteMismatch', mentions: 'ghost-canary', mutate: (c) => (c.spec.canary.name = 'ghost-canary') },
   { id: 'neither-in-route', expect: 'RouteMismatch', mentions: 'ghost', mutate: (c) => ((c.spec.stable.name = 'ghost-a'), (c.spec.canary.name = 'ghost-b')) },
@@ -413,7 +415,7 @@ export const MALFORMED: Malformed[] = [
   { id: 'canary-port-mismatch', expect: 'RouteMismatch', mentions: '8081', mutate: (c) => (c.spec.canary.port = 8081) },
   { id: 'rule-index-out-of-range', expect: 'RouteMismatch', mentions: 'rule', mutate: (c) => (c.spec.routeRef.rule = 3) },
   { id: 'rule-name-unknown', expect: 'RouteMismatch', mentions: 'no-such-rule', mutate: (c) => (c.spec.routeRef.rule = 'no-such-rule') },
-  { id: 'stable-other-namespace', expect: 'RouteMismatch', mentions: 'elsewhere', mutate: (c) => (c.spec.stable.namespace = 'elsewhere') },
+  { id: 'stable-other-namespace', expect: 'RefNotPermitted', mentions: 'ReferenceGrant in elsewhere', mutate: (c) => (c.spec.stable.namespace = 'elsewhere') },
   {
     id: 'backends-in-separate-rules',
     expect: 'RouteMismatch',
