@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { CANARY_PLURAL, GROUP, METRIC_TEMPLATE_PLURAL, VERSION, type Canary, type MetricTemplate } from '../api/canary.js';
@@ -151,7 +152,13 @@ export class Controller {
     return this.scheduler.size;
   }
 
-  async run(signal: AbortSignal): Promise<void> {
+  /** Runs until the signal aborts; rejects when leader election cannot work at all (LeaseUnavailableError). */
+  async run(outer: AbortSignal): Promise<void> {
+    // A fatal election error stops everything else too, so the process can exit and say why.
+    const failed = new AbortController();
+    let fatal: unknown;
+    const signal = AbortSignal.any([outer, failed.signal]);
+    setMaxListeners(0, signal);
     const informers: Array<Promise<void>> = [this.canaries.run(signal), this.routes.run(signal)];
     if (this.templates) informers.push(this.templates.run(signal));
     const le = this.opts.leaderElection;
@@ -172,7 +179,10 @@ export class Controller {
         // Someone else may hold the lease now: stop at once, including writes in flight.
         onStoppedLeading: () => this.stopLeading(true),
       });
-      electorDone = elector.run(electorAbort.signal);
+      electorDone = elector.run(electorAbort.signal).catch((err: unknown) => {
+        fatal = err;
+        failed.abort();
+      });
     } else {
       this.startLeading();
     }
@@ -184,6 +194,7 @@ export class Controller {
     await electorDone;
     this.stopLeading(true);
     await Promise.all(informers);
+    if (fatal !== undefined) throw fatal;
   }
 
   private startLeading(): void {
