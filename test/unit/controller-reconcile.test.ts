@@ -524,3 +524,17 @@ describe('Reconciler phase machine', () => {
     expect(held.length).toBeLessThan(5);
   });
 });
+
+describe('Reconciler on a stale informer copy', () => {
+  it('announces RolloutStarted once when the next tick still sees the Canary from before its own status write', async () => {
+    const t = setup();
+    const announced: string[] = [];
+    (t.reconciler as unknown as { deps: { recorder: Recorder } }).deps.recorder.onEvent((e) => announced.push(e.reason));
+    const before = structuredClone(t.store.canary);
+    await t.reconciler.reconcile(structuredClone(before), t.signal);
+    // The informer has not delivered our writes yet: the scheduler's immediate re-tick gets the old copy.
+    await t.reconciler.reconcile(structuredClone(before), t.signal);
+    expect(announced.filter((r) => r === 'RolloutStarted')).toEqual(['RolloutStarted']);
+    expect(t.reasons().filter((r) => r === 'RolloutStarted')).toHaveLength(1);
+  });
+});
