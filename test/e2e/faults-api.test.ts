@@ -12,7 +12,7 @@ import {
   createWithRetry,
   FaultTally,
   readCanary,
-  RouteAuditor,
+  type RouteAuditor,
   rolloutObjects,
   transitionReasons,
   weightSteps,

@@ -58,8 +58,8 @@ describe('logGamma / logBeta', () => {
     [2, 0],
     [0.5, 0.5 * Math.log(Math.PI)],
     [5, Math.log(24)],
-    [0.25, Math.log(3.6256099082219083)],
-    [10.5, Math.log(1133278.3889487855)],
+    [0.25, Math.log(3.625609908221908)],
+    [10.5, Math.log(1133278.3889487856)],
     [0.001, Math.log(999.4237724845955)],
   ])('lnΓ(%p)', (x, expected) => {
     expect(logGamma(x)).toBeCloseTo(expected, 11);
