@@ -5,14 +5,13 @@ import { CANARY_PLURAL, GROUP, METRIC_TEMPLATE_PLURAL, VERSION, type Canary, typ
 import type { TemplateSet } from '../metrics/templates.js';
 import type { Clock } from '../core/clock.js';
 import { errorMessage } from '../core/errors.js';
-import { callOptions } from '../kube/options.js';
-import { toKubeApiError } from '../kube/errors.js';
+import { listCustomObjects, type ListResult } from '../kube/list.js';
 import { CachedRouteClient, GATEWAY_GROUP, GATEWAY_VERSION, type Route } from '../routing/index.js';
 import { kubeCanaryStore, type CanaryStore } from './canary-store.js';
 import { kubeLeaseStore, LeaderElector } from './leader.js';
 import type { ControllerMetrics } from './metrics.js';
 import { Reconciler, type ReconcilerDeps } from './reconcile.js';
-import { Reflector, type ListResult } from './reflector.js';
+import { Reflector } from './reflector.js';
 import { Pacer } from './pacer.js';
 import { Scheduler } from './scheduler.js';
 
@@ -48,16 +47,8 @@ const key = (o: { metadata?: { namespace?: string; name?: string } }): string =>
 function customSource<T>(custom: CustomObjectsApi, group: string, version: string, plural: string, ns: string | undefined, labelSelector?: string) {
   return {
     path: ns ? `/apis/${group}/${version}/namespaces/${ns}/${plural}` : `/apis/${group}/${version}/${plural}`,
-    list: async (signal: AbortSignal): Promise<ListResult<T>> => {
-      const base = { group, version, plural, ...(labelSelector ? { labelSelector } : {}) };
-      try {
-        return (ns
-          ? await custom.listNamespacedCustomObject({ ...base, namespace: ns }, callOptions(signal))
-          : await custom.listClusterCustomObject(base, callOptions(signal))) as ListResult<T>;
-      } catch (err) {
-        throw toKubeApiError(err, `list ${plural}`);
-      }
-    },
+    list: (signal: AbortSignal): Promise<ListResult<T>> =>
+      listCustomObjects<T>(custom, { group, version, plural, ...(ns ? { namespace: ns } : {}), ...(labelSelector ? { labelSelector } : {}) }, signal),
   };
 }
 

@@ -7,10 +7,9 @@ export interface KubeObject {
   metadata?: { name?: string; namespace?: string; resourceVersion?: string; uid?: string };
 }
 
-export interface ListResult<T> {
-  items: T[];
-  metadata?: { resourceVersion?: string };
-}
+import type { ListResult } from '../kube/list.js';
+
+export type { ListResult };
 
 export type ReflectorEvent = 'add' | 'update' | 'delete';
 

@@ -22,11 +22,9 @@ export type PrometheusErrorCode =
   | 'PrometheusBadResponse';
 
 export class PrometheusError extends RouteshiftError {
-  readonly transient: boolean;
   readonly status: number | undefined;
   constructor(code: PrometheusErrorCode, message: string, transient: boolean, opts?: { status?: number; cause?: unknown }) {
-    super(code, message, opts?.cause === undefined ? undefined : { cause: opts.cause });
-    this.transient = transient;
+    super(code, message, { transient, ...(opts?.cause === undefined ? {} : { cause: opts.cause }) });
     this.status = opts?.status;
   }
 }
