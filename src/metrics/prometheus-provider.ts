@@ -257,14 +257,8 @@ export class PrometheusProvider implements MetricProvider {
 
   private async attempt(params: Record<string, string>, signal: AbortSignal): Promise<PromData> {
     // Our own deadline covers the whole exchange (axios' timeout is a socket idle timer).
-    const ctrl = new AbortController();
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      ctrl.abort();
-    }, this.timeoutMs);
-    const onAbort = (): void => ctrl.abort();
-    signal.addEventListener('abort', onAbort, { once: true });
+    const deadline = AbortSignal.timeout(this.timeoutMs);
+    const ctrl = { signal: AbortSignal.any([signal, deadline]) };
     let res: AxiosResponse<string>;
     try {
       const query = params.query as string;
@@ -277,16 +271,13 @@ export class PrometheusProvider implements MetricProvider {
           : await this.http.get('/api/v1/query', { params, signal: ctrl.signal });
     } catch (err) {
       if (signal.aborted) throw new AbortedError('Prometheus query');
-      if (timedOut) throw new AttemptFailure('PrometheusTimeout', `no answer from ${this.opts.address} within ${this.timeoutMs} ms`, true);
+      if (deadline.aborted) throw new AttemptFailure('PrometheusTimeout', `no answer from ${this.opts.address} within ${this.timeoutMs} ms`, true);
       const code = (err as { code?: string }).code ?? '';
       const message = err instanceof Error ? err.message : String(err);
       if (NETWORK_CODES.has(code) || /socket hang up|ECONN|network/i.test(message)) {
         throw new AttemptFailure('PrometheusUnreachable', `cannot reach Prometheus at ${this.opts.address}: ${code || message}`, true);
       }
       throw new AttemptFailure('PrometheusUnreachable', `request to ${this.opts.address} failed: ${message}`, true);
-    } finally {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
     }
     return this.parse(res);
   }
