@@ -58,6 +58,21 @@ describe('JSON Patch (RFC 6902)', () => {
     expect(failure(() => jsonPatch(doc(), { op: 'add' })).status).toBe(400);
     expect(failure(() => jsonPatch(doc(), [{ op: 'frobnicate', path: '/spec' }])).status).toBe(400);
   });
+
+  it('words a missing path and a bad index as the API server does, and leaves the document alone', () => {
+    const input = doc();
+    const missing = failure(() => jsonPatch(input, [{ op: 'add', path: '/spec/hosts/-', value: 'b' }, { op: 'replace', path: '/spec/nope', value: 1 }]));
+    expect(missing.details?.causes?.[0]?.message).toBe('replace operation does not apply: doc is missing path: "/spec/nope": missing value');
+    expect(failure(() => jsonPatch(input, [{ op: 'remove', path: '/spec/hosts/5' }])).details?.causes?.[0]?.message).toBe(
+      'Unable to access invalid index: /spec/hosts/5: invalid index referenced',
+    );
+    expect(input).toEqual(doc());
+  });
+
+  it('passes a test of a missing path against null, as evanphx/json-patch v4 does', () => {
+    expect(jsonPatch(doc(), [{ op: 'test', path: '/spec/absent', value: null }, { op: 'add', path: '/spec/absent', value: 1 }])).toMatchObject({ spec: { absent: 1 } });
+    expect(failure(() => jsonPatch(doc(), [{ op: 'test', path: '/spec/absent', value: 0 }])).status).toBe(422);
+  });
 });
 
 describe('JSON merge patch (RFC 7386)', () => {
