@@ -5,12 +5,12 @@
  * the counts whatever the metric says.
  */
 import { describe, expect, it } from '@jest/globals';
-import type { MetricSpec } from '../../src/api/canary.js';
-import type { MetricProvider, QueryOutcome } from '../../src/metrics/provider.js';
-import { measure } from '../../src/metrics/measure.js';
-import { loadBuiltinTemplates, resolveMetric, sequentialWindow, TemplateSet } from '../../src/metrics/templates.js';
-import { validateCanary } from '../../src/metrics/validate.js';
-import { makeCanary } from '../support/canary-fixture.js';
+import type { MetricSpec } from '../api/canary.js';
+import type { MetricProvider, QueryOutcome } from './provider.js';
+import { measure } from './measure.js';
+import { loadBuiltinTemplates, resolveMetric, sequentialWindow, TemplateSet } from './templates.js';
+import { validateCanary } from './validate.js';
+import { makeCanary } from '../../test/support/canary-fixture.js';
 
 const templates = new TemplateSet(loadBuiltinTemplates());
 const seq = (extra: Partial<MetricSpec> = {}): MetricSpec => ({ name: 'request-success-rate', mode: 'sequential', ...extra });

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { createServer } from 'node:net';
-import { AbortedError } from '../../src/core/errors.js';
-import type { Clock } from '../../src/core/clock.js';
-import { PrometheusError, PrometheusProvider, type PrometheusProviderOptions, type PrometheusRequestEvent } from '../../src/metrics/prometheus-provider.js';
-import { createMetricProvider } from '../../src/metrics/index.js';
-import { prom, startFakeHttp, type FakeHttpServer } from '../support/fake-http.js';
+import { AbortedError } from '../core/errors.js';
+import type { Clock } from '../core/clock.js';
+import { PrometheusError, PrometheusProvider, type PrometheusProviderOptions, type PrometheusRequestEvent } from './prometheus-provider.js';
+import { createMetricProvider } from './index.js';
+import { prom, startFakeHttp, type FakeHttpServer } from '../../test/support/fake-http.js';
 
 let fake: FakeHttpServer;
 const providers: PrometheusProvider[] = [];

@@ -1,10 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
-import { FakeClock } from '../../src/core/clock.js';
-import { AbortedError } from '../../src/core/errors.js';
-import type { MetricProvider, QueryOutcome } from '../../src/metrics/provider.js';
-import { measure } from '../../src/metrics/measure.js';
-import { loadBuiltinTemplates, TemplateSet } from '../../src/metrics/templates.js';
-import { makeCanary } from '../support/canary-fixture.js';
+import { FakeClock } from '../core/clock.js';
+import { AbortedError } from '../core/errors.js';
+import type { MetricProvider, QueryOutcome } from './provider.js';
+import { measure } from './measure.js';
+import { loadBuiltinTemplates, TemplateSet } from './templates.js';
+import { makeCanary } from '../../test/support/canary-fixture.js';
 
 const templates = new TemplateSet(loadBuiltinTemplates());
 

@@ -1,22 +1,22 @@
 import { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
-import { abort } from '../../src/cli/commands/abort.js';
-import { runCommand, type CliRuntime, type Connection } from '../../src/cli/commands/context.js';
-import { EXIT } from '../../src/cli/commands/errors.js';
-import { registerOperatorCommands } from '../../src/cli/commands/index.js';
-import { list } from '../../src/cli/commands/list.js';
-import { pause } from '../../src/cli/commands/pause.js';
-import { promote } from '../../src/cli/commands/promote.js';
-import { requestValue } from '../../src/cli/commands/requests.js';
-import { resume } from '../../src/cli/commands/resume.js';
-import { retry } from '../../src/cli/commands/retry.js';
-import { status } from '../../src/cli/commands/status.js';
-import { KubeconfigError, type KubeFlags } from '../../src/cli/kube.js';
-import type { StatusView } from '../../src/cli/render.js';
-import { FakeClock } from '../../src/core/clock.js';
-import { revisionOf } from '../../src/controller/revision.js';
-import { KubeApiError } from '../../src/kube/errors.js';
-import { ANNOTATIONS, canary, context, event, FakeCanaryStore, FakeEvents, fakeIO, iso, progressing, ScriptedWatch, started, T0 } from './cli-fakes.js';
+import { abort } from './commands/abort.js';
+import { runCommand, type CliRuntime, type Connection } from './commands/context.js';
+import { EXIT } from './commands/errors.js';
+import { registerOperatorCommands } from './commands/index.js';
+import { list } from './commands/list.js';
+import { pause } from './commands/pause.js';
+import { promote } from './commands/promote.js';
+import { requestValue } from './commands/requests.js';
+import { resume } from './commands/resume.js';
+import { retry } from './commands/retry.js';
+import { status } from './commands/status.js';
+import { KubeconfigError, type KubeFlags } from './kube.js';
+import type { StatusView } from './render.js';
+import { FakeClock } from '../core/clock.js';
+import { revisionOf } from '../controller/revision.js';
+import { KubeApiError } from '../kube/errors.js';
+import { ANNOTATIONS, canary, context, event, FakeCanaryStore, FakeEvents, fakeIO, iso, progressing, ScriptedWatch, started, T0 } from './testing.js';
 
 /** Runs a command body as the CLI does: errors become `error: ...` on stderr and an exit code. */
 async function run(store: FakeCanaryStore, body: (ctx: ReturnType<typeof context>['ctx']) => Promise<number>, events?: FakeEvents) {

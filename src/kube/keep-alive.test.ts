@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-import { withKeepAlive } from '../../src/kube/keep-alive.js';
+import { withKeepAlive } from './keep-alive.js';
 
 /** A stand-in API server that answers every GET with an empty list and counts TCP connections. */
 function server(): Promise<{ srv: Server; url: string; connections: () => number }> {

@@ -3,20 +3,20 @@
  * module's FakeRouteClient (JSON Patch with `test` ops) plus a mesh that reports status, a list
  * Event sink, a fake clock, the real decide() and stepsOf(), and scripted measurements.
  */
-import { ANNOTATIONS, type Canary, type CanaryStatus } from '../../src/api/canary.js';
-import { decide } from '../../src/analysis/decide.js';
-import { stepsOf } from '../../src/analysis/steps.js';
-import type { GateResult, Measurement } from '../../src/analysis/types.js';
-import { FakeClock } from '../../src/core/clock.js';
-import { InvalidSpecError } from '../../src/core/errors.js';
-import { silentLogger } from '../../src/core/logger.js';
-import { Recorder, type CoreEvent, type EventSink } from '../../src/events/recorder.js';
-import { KubeApiError } from '../../src/kube/errors.js';
-import type { CanaryStore } from '../../src/controller/canary-store.js';
-import { Reconciler, transitionEventName } from '../../src/controller/reconcile.js';
-import type { QueryOutcome } from '../../src/metrics/provider.js';
-import { FakeRouteClient, seedRoute } from '../../src/routing/testing.js';
-import type { Route, RouteKey } from '../../src/routing/types.js';
+import { ANNOTATIONS, type Canary, type CanaryStatus } from '../api/canary.js';
+import { decide } from '../analysis/decide.js';
+import { stepsOf } from '../analysis/steps.js';
+import type { GateResult, Measurement } from '../analysis/types.js';
+import { FakeClock } from '../core/clock.js';
+import { InvalidSpecError } from '../core/errors.js';
+import { silentLogger } from '../core/logger.js';
+import { Recorder, type CoreEvent, type EventSink } from '../events/recorder.js';
+import { KubeApiError } from '../kube/errors.js';
+import type { CanaryStore } from './canary-store.js';
+import { Reconciler, transitionEventName } from './reconcile.js';
+import type { QueryOutcome } from '../metrics/provider.js';
+import { FakeRouteClient, seedRoute } from '../routing/testing.js';
+import type { Route, RouteKey } from '../routing/types.js';
 
 const ROUTE: RouteKey = { kind: 'HTTPRoute', namespace: 'istio-test', name: 'backend-split' };
 

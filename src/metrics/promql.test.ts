@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { validatePromQL, validateTemplateQuery } from '../../src/metrics/promql.js';
+import { validatePromQL, validateTemplateQuery } from './promql.js';
 
 describe('validatePromQL', () => {
   it.each([

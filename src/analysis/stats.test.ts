@@ -1,7 +1,7 @@
-import { logLikelihood, logMixture, logMixtureRatio, lowerBound, upperBound, type MixingPrior } from '../../src/analysis/binomial-cs.js';
-import { logBeta, logGamma } from '../../src/analysis/special.js';
-import { maxOnBoundary, TwoSample, type Counts } from '../../src/analysis/two-sample.js';
-import { SEQUENTIAL_TUNING } from '../../src/analysis/sequential.js';
+import { logLikelihood, logMixture, logMixtureRatio, lowerBound, upperBound, type MixingPrior } from './binomial-cs.js';
+import { logBeta, logGamma } from './special.js';
+import { maxOnBoundary, TwoSample, type Counts } from './two-sample.js';
+import { SEQUENTIAL_TUNING } from './sequential.js';
 
 /**
  * The statistics are checked against values computed by another route: closed forms, direct numeric

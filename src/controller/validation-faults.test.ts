@@ -2,12 +2,12 @@
  * Malformed specs that test/e2e/faults-malformed.test.ts found starting rollouts (and shifting
  * traffic) instead of being reported as InvalidSpec: the controller's validation must catch them.
  */
-import type { Canary } from '../../src/api/canary.js';
-import { silentLogger } from '../../src/core/logger.js';
-import { createAnalysis, type Analysis } from '../../src/controller/analysis.js';
-import { DEFAULT_CONFIG } from '../../src/controller/config.js';
-import { validatePromQL } from '../../src/metrics/promql.js';
-import type { MetricProvider } from '../../src/metrics/provider.js';
+import type { Canary } from '../api/canary.js';
+import { silentLogger } from '../core/logger.js';
+import { createAnalysis, type Analysis } from './analysis.js';
+import { DEFAULT_CONFIG } from './config.js';
+import { validatePromQL } from '../metrics/promql.js';
+import type { MetricProvider } from '../metrics/provider.js';
 
 const provider: MetricProvider = {
   query: async () => ({ kind: 'no-data' }),

@@ -1,10 +1,10 @@
-import type { Canary, CanaryStatus } from '../../src/api/canary.js';
-import { runCommand } from '../../src/cli/commands/context.js';
-import { EXIT, InterruptedError } from '../../src/cli/commands/errors.js';
-import { exitCodeForPhase, rolloutOutcome, rowsOf, watch } from '../../src/cli/commands/watch.js';
-import { FakeClock } from '../../src/core/clock.js';
-import { KubeApiError } from '../../src/kube/errors.js';
-import { ANNOTATIONS, canary, context, event, FakeCanaryStore, FakeEvents, progressing, ScriptedWatch, started, T0 } from './cli-fakes.js';
+import type { Canary, CanaryStatus } from '../api/canary.js';
+import { runCommand } from './commands/context.js';
+import { EXIT, InterruptedError } from './commands/errors.js';
+import { exitCodeForPhase, rolloutOutcome, rowsOf, watch } from './commands/watch.js';
+import { FakeClock } from '../core/clock.js';
+import { KubeApiError } from '../kube/errors.js';
+import { ANNOTATIONS, canary, context, event, FakeCanaryStore, FakeEvents, progressing, ScriptedWatch, started, T0 } from './testing.js';
 
 async function until(cond: () => boolean, what: string): Promise<void> {
   for (let i = 0; i < 500; i++) {

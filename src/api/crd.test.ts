@@ -5,9 +5,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
-import type { CanarySpec } from '../../src/api/canary.js';
-import { checkSchema, crdSchema, type JSONSchemaProps } from '../../src/api/validate-schema.js';
-import { fromRoot } from '../../src/core/paths.js';
+import type { CanarySpec } from './canary.js';
+import { checkSchema, crdSchema, type JSONSchemaProps } from './validate-schema.js';
+import { fromRoot } from '../core/paths.js';
 
 type DeepRequired<T> = T extends Array<infer U> ? Array<DeepRequired<U>> : T extends object ? { [K in keyof T]-?: DeepRequired<NonNullable<T[K]>> } : T;
 

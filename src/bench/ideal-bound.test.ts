@@ -1,5 +1,5 @@
-import { canaryExposure, atLeastOneBadBound, cleanRequestsNeeded, firstInterval, logPoissonPmf, neymanPearsonPower, sprtPower } from '../../src/bench/ideal-bound.js';
-import { promotionBounds, rollbackBounds, STEPS } from '../../src/bench/feasibility.js';
+import { canaryExposure, atLeastOneBadBound, cleanRequestsNeeded, firstInterval, logPoissonPmf, neymanPearsonPower, sprtPower } from './ideal-bound.js';
+import { promotionBounds, rollbackBounds, STEPS } from './feasibility.js';
 
 /**
  * Reference: the textbook form of the randomized Neyman–Pearson test, written independently of the module

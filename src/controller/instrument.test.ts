@@ -1,7 +1,7 @@
-import { KubeApiError } from '../../src/kube/errors.js';
-import { ControllerMetrics } from '../../src/controller/metrics.js';
-import { instrumentRoutes, timed } from '../../src/controller/instrument.js';
-import type { Route } from '../../src/routing/index.js';
+import { KubeApiError } from '../kube/errors.js';
+import { ControllerMetrics } from './metrics.js';
+import { instrumentRoutes, timed } from './instrument.js';
+import type { Route } from '../routing/index.js';
 
 describe('timed API calls', () => {
   it('counts calls by verb, resource and outcome class', async () => {

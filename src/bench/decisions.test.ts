@@ -1,4 +1,4 @@
-import { CELLS, computeBounds, END_MARKER, formatMarkdown, goalSummary, MODES, poisson, replaceSection, rng, runDecisionBench, START_MARKER } from '../../src/bench/decisions.js';
+import { CELLS, computeBounds, END_MARKER, formatMarkdown, goalSummary, MODES, poisson, replaceSection, rng, runDecisionBench, START_MARKER } from './decisions.js';
 
 describe('decision benchmark', () => {
   it('runs every cell and mode and reports outcomes that add up', () => {

@@ -3,11 +3,11 @@
  * whether the Event reached the API, so a transition can keep it owed; and a 409 Conflict on a named
  * create is a failed write, while 409 AlreadyExists means it was recorded before.
  */
-import { FakeClock } from '../../src/core/clock.js';
-import { silentLogger } from '../../src/core/logger.js';
-import { Reason } from '../../src/events/reasons.js';
-import { Recorder, type CoreEvent, type EventSink } from '../../src/events/recorder.js';
-import { KubeApiError } from '../../src/kube/errors.js';
+import { FakeClock } from '../core/clock.js';
+import { silentLogger } from '../core/logger.js';
+import { Reason } from './reasons.js';
+import { Recorder, type CoreEvent, type EventSink } from './recorder.js';
+import { KubeApiError } from '../kube/errors.js';
 
 class ScriptedSink implements EventSink {
   readonly created: CoreEvent[] = [];

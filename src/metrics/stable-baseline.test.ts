@@ -4,11 +4,11 @@
  * rollout's start, and not again once status holds them.
  */
 import { describe, expect, it } from '@jest/globals';
-import type { Canary, MetricSpec } from '../../src/api/canary.js';
-import type { MetricProvider, QueryOptions, QueryOutcome } from '../../src/metrics/provider.js';
-import { measure } from '../../src/metrics/measure.js';
-import { loadBuiltinTemplates, metricProblems, resolveMetric, TemplateSet } from '../../src/metrics/templates.js';
-import { makeCanary } from '../support/canary-fixture.js';
+import type { Canary, MetricSpec } from '../api/canary.js';
+import type { MetricProvider, QueryOptions, QueryOutcome } from './provider.js';
+import { measure } from './measure.js';
+import { loadBuiltinTemplates, metricProblems, resolveMetric, TemplateSet } from './templates.js';
+import { makeCanary } from '../../test/support/canary-fixture.js';
 
 const templates = new TemplateSet(loadBuiltinTemplates());
 const seq = (stableBaseline?: string): MetricSpec => ({ name: 'request-success-rate', mode: 'sequential', sequential: stableBaseline ? { stableBaseline } : {} });

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { Reason } from '../../src/events/reasons.js';
+import { Reason } from '../events/reasons.js';
 
 const doc = readFileSync(new URL('../../docs/events.md', import.meta.url), 'utf8');
 const headings = new Set([...doc.matchAll(/^### (\w+)\s*$/gm)].map((m) => m[1]));

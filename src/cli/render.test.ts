@@ -12,8 +12,8 @@ import {
   visibleWidth,
   watchLine,
   weightBar,
-} from '../../src/cli/render.js';
-import { canary, event, iso, progressing, T0 } from './cli-fakes.js';
+} from './render.js';
+import { canary, event, iso, progressing, T0 } from './testing.js';
 
 const plain = makeStyle(false);
 const ESC = '\x1b[';

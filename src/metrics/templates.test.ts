@@ -2,9 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdtempSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { MeshProvider, MetricTemplate } from '../../src/api/canary.js';
-import { validatePromQL } from '../../src/metrics/promql.js';
-import { escapePromQLString, placeholders, renderTemplate, TemplateError } from '../../src/metrics/template.js';
+import type { MeshProvider, MetricTemplate } from '../api/canary.js';
+import { validatePromQL } from './promql.js';
+import { escapePromQLString, placeholders, renderTemplate, TemplateError } from './template.js';
 import {
   BUILTIN_METRICS,
   loadBuiltinTemplates,
@@ -13,8 +13,8 @@ import {
   MESH_PROVIDERS,
   resolveMetric,
   TemplateSet,
-} from '../../src/metrics/templates.js';
-import { makeCanary } from '../support/canary-fixture.js';
+} from './templates.js';
+import { makeCanary } from '../../test/support/canary-fixture.js';
 
 const builtins = new TemplateSet(loadBuiltinTemplates());
 

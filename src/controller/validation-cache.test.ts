@@ -1,6 +1,6 @@
-import type { Canary } from '../../src/api/canary.js';
-import { ValidationCache } from '../../src/controller/analysis.js';
-import { TemplateSet } from '../../src/metrics/templates.js';
+import type { Canary } from '../api/canary.js';
+import { ValidationCache } from './analysis.js';
+import { TemplateSet } from '../metrics/templates.js';
 
 function canary(interval: string, name = 'c'): Canary {
   return {

@@ -2,8 +2,8 @@ import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { runValidate } from '../../src/cli/validate.js';
-import { fromRoot } from '../../src/core/paths.js';
+import { runValidate } from './validate.js';
+import { fromRoot } from '../core/paths.js';
 
 function capture(): { out: Writable; text: () => string } {
   let buf = '';

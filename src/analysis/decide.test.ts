@@ -1,7 +1,7 @@
-import type { AnalysisSpec, CanarySpec, CanaryStatus, MetricSpec, SequentialEvidence } from '../../src/api/canary.js';
-import { decide } from '../../src/analysis/decide.js';
-import type { Decision, DecisionInput, GateResult, Measurement } from '../../src/analysis/types.js';
-import type { QueryOutcome } from '../../src/metrics/provider.js';
+import type { AnalysisSpec, CanarySpec, CanaryStatus, MetricSpec, SequentialEvidence } from '../api/canary.js';
+import { decide } from './decide.js';
+import type { Decision, DecisionInput, GateResult, Measurement } from './types.js';
+import type { QueryOutcome } from '../metrics/provider.js';
 
 const T0 = Date.parse('2026-03-01T12:00:00Z');
 const SR: MetricSpec = { name: 'request-success-rate', thresholdRange: { min: 99 } };

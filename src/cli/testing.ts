@@ -1,11 +1,11 @@
-import { ANNOTATIONS, API_VERSION, CANARY_KIND, type Canary, type CanaryStatus } from '../../src/api/canary.js';
-import { FakeClock } from '../../src/core/clock.js';
-import type { ListResult } from '../../src/controller/reflector.js';
-import { revisionOf } from '../../src/controller/revision.js';
-import { KubeApiError } from '../../src/kube/errors.js';
-import type { CanaryClient, CliIO, CommandContext, Output } from '../../src/cli/commands/context.js';
-import type { EventReader, WatchEventType, WatchSource } from '../../src/cli/kube.js';
-import { makeStyle, type EventSummary } from '../../src/cli/render.js';
+import { ANNOTATIONS, API_VERSION, CANARY_KIND, type Canary, type CanaryStatus } from '../api/canary.js';
+import { FakeClock } from '../core/clock.js';
+import type { ListResult } from '../controller/reflector.js';
+import { revisionOf } from '../controller/revision.js';
+import { KubeApiError } from '../kube/errors.js';
+import type { CanaryClient, CliIO, CommandContext, Output } from './commands/context.js';
+import type { EventReader, WatchEventType, WatchSource } from './kube.js';
+import { makeStyle, type EventSummary } from './render.js';
 
 /** Shared fakes for the CLI tests: no server, no process streams. */
 

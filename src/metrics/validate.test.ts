@@ -1,11 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { checkSchema, crdSchema } from '../../src/api/validate-schema.js';
-import { packageRoot } from '../../src/core/paths.js';
-import { loadBuiltinTemplates, TemplateSet } from '../../src/metrics/templates.js';
-import { validateCanary, validateDocuments, validateMetricTemplate } from '../../src/metrics/validate.js';
-import { makeCanary } from '../support/canary-fixture.js';
+import { checkSchema, crdSchema } from '../api/validate-schema.js';
+import { packageRoot } from '../core/paths.js';
+import { loadBuiltinTemplates, TemplateSet } from './templates.js';
+import { validateCanary, validateDocuments, validateMetricTemplate } from './validate.js';
+import { makeCanary } from '../../test/support/canary-fixture.js';
 
 const templates = new TemplateSet(loadBuiltinTemplates());
 

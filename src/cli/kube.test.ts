@@ -4,9 +4,9 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { stringify as toYaml } from 'yaml';
-import type { Canary } from '../../src/api/canary.js';
-import { kubeEventReader, kubeWatchSource, KubeconfigError, resolveKube, summarizeEvent, type KubeEnvironment } from '../../src/cli/kube.js';
-import { KubeApiError } from '../../src/kube/errors.js';
+import type { Canary } from '../api/canary.js';
+import { kubeEventReader, kubeWatchSource, KubeconfigError, resolveKube, summarizeEvent, type KubeEnvironment } from './kube.js';
+import { KubeApiError } from '../kube/errors.js';
 
 function kubeconfig(server: string, contexts: Array<{ name: string; namespace?: string }>, current?: string): string {
   return toYaml({
