@@ -170,6 +170,38 @@ export interface CanarySpec {
   suspend?: boolean;
   skipAnalysis?: boolean;
   analysis: AnalysisSpec;
+  // --- releases from the workload (issue 17) ---
+  /**
+   * The Deployment behind each Service. With it the two Service+Deployment pairs are slots: a new pod
+   * template (or a referenced ConfigMap/Secret) on the idle slot starts a rollout, and after a promotion
+   * the slots swap roles in status.workloads with no spec edit. spec.stable names the slot live at first.
+   */
+  workloads?: WorkloadsSpec;
+}
+
+/** A workload behind one of the Services, in the Service's namespace. */
+export interface WorkloadRef {
+  kind?: 'Deployment'; // default Deployment
+  name: string;
+}
+
+export interface WorkloadsSpec {
+  /** Behind spec.stable's Service. */
+  stable: WorkloadRef;
+  /** Behind spec.canary's Service. */
+  canary: WorkloadRef;
+  /** How long a new revision may take to roll out (updated == available == desired) before it counts as failed. Default 10m. */
+  readyDeadline?: string;
+}
+
+/** What routeshift keeps about the slots (spec.workloads). */
+export interface WorkloadsStatus {
+  /** Service name of the live slot (the one holding the traffic). */
+  live: string;
+  /** Revision (pod template plus referenced ConfigMaps/Secrets) of the live slot when last seen. */
+  liveRevision?: string;
+  /** Revision of the idle slot that is waiting for its Deployment to roll out, and since when. */
+  waiting?: { revision: string; since: string };
 }
 
 export type Phase =
@@ -272,6 +304,8 @@ export interface CanaryStatus {
   /** Values of the steering annotations already acted on, so each request is handled once. */
   handledAnnotations?: Record<string, string>;
   message?: string;
+  /** Slots of a Canary with spec.workloads: which is live, and what was last seen of each. */
+  workloads?: WorkloadsStatus;
 }
 
 export interface Canary {

@@ -49,6 +49,7 @@ const full: DeepRequired<CanarySpec> = {
     webhooks: [{ name: 'w', type: 'rollout', url: 'http://x', timeout: '5s', retries: 1, metadata: { a: 'b' } }],
     alerts: [{ name: 'a', provider: 'slack', url: 'http://x', secretRef: { name: 's' }, severity: 'warn' }],
   },
+  workloads: { stable: { kind: 'Deployment', name: 'backend-v1' }, canary: { kind: 'Deployment', name: 'backend-v2' }, readyDeadline: '10m' },
 };
 
 /** Dotted paths of every leaf and object field, with array items as []. */

@@ -1,5 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import http from 'node:http';
+import https from 'node:https';
 import { RouteshiftError } from '../core/errors.js';
 
 /**
@@ -26,7 +27,8 @@ export interface KubeResponse<T> {
 export type WatchLine = { type: string; object: Record<string, unknown> & { metadata?: { name?: string; resourceVersion?: string }; code?: number } };
 
 export class KubeHttp {
-  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 32 });
+  private readonly agent: http.Agent;
+  private readonly lib: typeof http | typeof https;
   private readonly base: URL;
 
   constructor(
@@ -34,13 +36,17 @@ export class KubeHttp {
     private readonly token = 'sandbox-bench',
   ) {
     this.base = new URL(baseUrl);
+    // The real control plane's front door serves a self-signed certificate made at its start.
+    const tls = this.base.protocol === 'https:';
+    this.lib = tls ? https : http;
+    this.agent = tls ? new https.Agent({ keepAlive: true, maxSockets: 32, rejectUnauthorized: false }) : new http.Agent({ keepAlive: true, maxSockets: 32 });
   }
 
   /** One request; resolves with any status (the caller decides), rejects only on transport errors. */
   request<T = unknown>(method: string, path: string, body?: unknown, contentType = 'application/json', signal?: AbortSignal): Promise<KubeResponse<T>> {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     return new Promise((resolve, reject) => {
-      const req = http.request(
+      const req = this.lib.request(
         {
           host: this.base.hostname,
           port: this.base.port,

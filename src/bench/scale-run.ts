@@ -5,6 +5,8 @@ import { performance } from 'node:perf_hooks';
 import type { Canary } from '../api/canary.js';
 import { silentLogger } from '../core/logger.js';
 import { startApiServer, type ApiServer, type RequestLogEntry } from '../sandbox/apiserver/index.js';
+import { startRealApi, type RealApi } from '../sandbox/controlplane/real-api.js';
+import type { SandboxKubernetes } from '../sandbox/sandbox.js';
 import { startPrometheus, type PrometheusServer } from '../sandbox/prometheus.js';
 import { sandboxCrdFiles } from '../sandbox/sandbox.js';
 import { startControllerChild, waitReady, type ControllerChild } from './controller-process.js';
@@ -15,7 +17,8 @@ import { histogramDelta, histogramOf, histogramQuantile, parseExposition, quanti
 import { startRouteStatusStub, type RouteStatusStub } from './route-status.js';
 
 export const BENCH_NS = 'bench';
-const CONTROLLER_TOKEN = 'routeshift-controller';
+// A sandbox-style token: the front door of the real control plane names a minted token the same way.
+const CONTROLLER_TOKEN = 'sandbox-controller';
 const CONTROLLER_USER = `token:${CONTROLLER_TOKEN}`;
 
 export interface ScaleOptions {
@@ -33,6 +36,8 @@ export interface ScaleOptions {
   controllerConfig?: Record<string, unknown>;
   /** Give up waiting for every canary's first step after this long. */
   startTimeoutMs?: number;
+  /** The API server under the controller: the sandbox's stand-in (default) or the real kube-apiserver. */
+  kubernetes?: SandboxKubernetes;
   log?: (line: string) => void;
 }
 
@@ -47,6 +52,7 @@ export interface ScaleResult {
   count: number;
   /** prometheus.batchWindow, or 'off'. */
   batching: string;
+  kubernetes: SandboxKubernetes;
   loadAverage: string;
   /** Creating N routes + N canaries (and their route status) through the API. */
   setupMs: number;
@@ -148,7 +154,7 @@ export async function runScalePoint(count: number, o: ScaleOptions): Promise<Sca
   const intervalMs = intervalSec * 1000;
   const workDir = mkdtempSync(join(tmpdir(), `routeshift-bench-${count}-`));
   const notes: string[] = [];
-  let api: ApiServer | undefined;
+  let api: ApiServer | RealApi | undefined;
   let target: IstioTarget | undefined;
   let prom: PrometheusServer | undefined;
   let stub: RouteStatusStub | undefined;
@@ -157,9 +163,16 @@ export async function runScalePoint(count: number, o: ScaleOptions): Promise<Sca
   const watchAbort = new AbortController();
   try {
     const la = loadAverage();
-    api = await startApiServer({ crdFiles: sandboxCrdFiles(), logger: silentLogger(), historyLimit: Math.max(1000, count * 4) });
     const kubeconfigPath = join(workDir, 'kubeconfig');
-    await api.writeKubeconfig(kubeconfigPath, { user: 'routeshift-controller', token: CONTROLLER_TOKEN });
+    if (o.kubernetes === 'real') {
+      // The controller as deployed: its ServiceAccount's token, checked against deploy/base/rbac.yaml.
+      const real = await startRealApi({ dir: workDir, logger: silentLogger(), crdFiles: sandboxCrdFiles() });
+      api = real;
+      await real.writeControllerKubeconfig(kubeconfigPath, CONTROLLER_TOKEN.replace(/^sandbox-/, ''));
+    } else {
+      api = await startApiServer({ crdFiles: sandboxCrdFiles(), logger: silentLogger(), historyLimit: Math.max(1000, count * 4) });
+      await api.writeKubeconfig(kubeconfigPath, { user: 'routeshift-controller', token: CONTROLLER_TOKEN });
+    }
     client = new KubeHttp(api.url);
 
     // Every request of the controller, with the time it was answered. The server calls add() after
@@ -298,6 +311,7 @@ export async function runScalePoint(count: number, o: ScaleOptions): Promise<Sca
       const result: ScaleResult = {
         count,
         batching: o.batchWindow ?? 'off',
+        kubernetes: o.kubernetes ?? 'embedded',
         loadAverage: la,
         setupMs,
         readyMs,

@@ -12,6 +12,7 @@
  * load), a canary turned bad mid-rollout, time until the stable holds all the traffic.
  * Results go between the bench:scale markers of docs/benchmarks.md.
  */
+import type { SandboxKubernetes } from '../sandbox/sandbox.js';
 import { deployedNodeOptions } from './controller-process.js';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,6 +38,8 @@ export interface ScaleArgs {
   controllerConfig: Record<string, unknown> | undefined;
   /** Each count runs once per setting: 'off' or a prometheus.batchWindow such as 50ms. */
   batching: string[];
+  /** Each point runs once per API server: the stand-in ('embedded') and/or the real kube-apiserver. */
+  kubernetes: SandboxKubernetes[];
 }
 
 export function parseScaleArgs(argv: string[]): ScaleArgs {
@@ -51,6 +54,7 @@ export function parseScaleArgs(argv: string[]): ScaleArgs {
     scale: true,
     controllerConfig: undefined,
     batching: ['off', '20ms'],
+    kubernetes: ['embedded'],
   };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
@@ -78,6 +82,12 @@ export function parseScaleArgs(argv: string[]): ScaleArgs {
         break;
       case '--controller-config':
         a.controllerConfig = JSON.parse(need()) as Record<string, unknown>;
+        break;
+      case '--kubernetes':
+        a.kubernetes = need()
+          .split(',')
+          .map((x) => x.trim()) as SandboxKubernetes[];
+        if (a.kubernetes.some((k) => k !== 'embedded' && k !== 'real')) throw new Error('--kubernetes takes embedded, real or both (embedded,real)');
         break;
       case '--batching':
         a.batching = need()
@@ -109,8 +119,8 @@ const q = (x: Quantiles): string => `${f(x.p50)} / ${f(x.p99)} / ${f(x.max)}`;
 
 export function formatScaleTable(results: ScaleResult[]): string {
   const lines = [
-    '| canaries | batching | tick lateness p50 / p99 / max (s, scheduler) | analysis lateness p50 / p99 / max (ms) | decision → patch p50 / p99 / max (ms) | RSS end / max (MiB) | heap used (MiB) | CPU (cores) | API req / canary / interval | Prometheus queries / canary / interval | analyses / canary / interval | ready / all started (s) |',
-    '| ---: | --- | --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- |',
+    '| canaries | batching | API server | tick lateness p50 / p99 / max (s, scheduler) | analysis lateness p50 / p99 / max (ms) | decision → patch p50 / p99 / max (ms) | RSS end / max (MiB) | heap used (MiB) | CPU (cores) | API req / canary / interval | Prometheus queries / canary / interval | analyses / canary / interval | ready / all started (s) |',
+    '| ---: | --- | --- | --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- |',
   ];
   for (const r of results) {
     const t = r.tickLateness;
@@ -118,7 +128,7 @@ export function formatScaleTable(results: ScaleResult[]): string {
     const open = (v: number | undefined, isOpen: boolean): string => (isOpen ? `> ${f(v, 0)}` : f(v, 3));
     const max = t.maxBound === undefined ? '–' : t.maxBound === Infinity ? '> 10' : `≤ ${f(t.maxBound, 3)}`;
     lines.push(
-      `| ${r.count} | ${r.batching} | ${open(t.p50, t.p50Open)} / ${open(t.p99, t.p99Open)} / ${max} | ${q(r.analysisLateness)} | ${q(r.decisionToPatch)} | ${f(r.rssMiB.end)} / ${f(r.rssMiB.max)} | ${f(r.heapUsedMiB)} | ${f(r.cpuCores, 2)} | ${f(r.apiPerCanaryInterval, 2)} | ${f(r.promPerCanaryInterval, 2)} | ${f(r.analysesPerCanaryInterval, 2)} | ${f(r.readyMs === undefined ? undefined : r.readyMs / 1000, 1)} / ${f(r.allStartedMs === undefined ? undefined : r.allStartedMs / 1000, 1)} |`,
+      `| ${r.count} | ${r.batching} | ${r.kubernetes === 'real' ? 'kube-apiserver' : 'stand-in'} | ${open(t.p50, t.p50Open)} / ${open(t.p99, t.p99Open)} / ${max} | ${q(r.analysisLateness)} | ${q(r.decisionToPatch)} | ${f(r.rssMiB.end)} / ${f(r.rssMiB.max)} | ${f(r.heapUsedMiB)} | ${f(r.cpuCores, 2)} | ${f(r.apiPerCanaryInterval, 2)} | ${f(r.promPerCanaryInterval, 2)} | ${f(r.analysesPerCanaryInterval, 2)} | ${f(r.readyMs === undefined ? undefined : r.readyMs / 1000, 1)} / ${f(r.allStartedMs === undefined ? undefined : r.allStartedMs / 1000, 1)} |`,
     );
   }
   return lines.join('\n');
@@ -188,10 +198,11 @@ export async function main(argv: string[]): Promise<void> {
   const failures: string[] = [];
   if (args.scale) {
     for (const count of args.counts) {
-      for (const batching of args.batching) {
-        say(`scale: ${count} canaries, batching ${batching}, ${(args.durationMs / 1000).toFixed(0)} s window (load average ${loadAverage()})`);
+      for (const [batching, kubernetes] of args.batching.flatMap((b) => args.kubernetes.map((k) => [b, k] as const))) {
+        say(`scale: ${count} canaries, batching ${batching}, API server ${kubernetes}, ${(args.durationMs / 1000).toFixed(0)} s window (load average ${loadAverage()})`);
         try {
           const r = await runScalePoint(count, {
+            kubernetes,
             durationMs: args.durationMs,
             intervalSec: args.intervalSec,
             ...(args.concurrency ? { concurrency: args.concurrency } : {}),
@@ -202,7 +213,7 @@ export async function main(argv: string[]): Promise<void> {
           results.push(r);
           say(formatScaleTable([r]).split('\n').slice(2).join('\n'));
         } catch (err) {
-          failures.push(`${count} (batching ${batching}): ${errorMessage(err)}`);
+          failures.push(`${count} (batching ${batching}, ${kubernetes}): ${errorMessage(err)}`);
           say(`  ${count}: failed: ${errorMessage(err)}`);
         }
       }

@@ -4,6 +4,7 @@ import { Command, Option } from 'commander';
 import { createLogger } from '../core/logger.js';
 import { errorMessage, InvalidSpecError } from '../core/errors.js';
 import { fromRoot } from '../core/paths.js';
+import { register as registerReplay } from './commands/replay.js';
 
 const pkg = JSON.parse(readFileSync(fromRoot('package.json'), 'utf8')) as { version: string };
 
@@ -38,13 +39,14 @@ export function buildProgram(): Command {
     .option('--namespace <ns...>', 'watch only these namespaces')
     .option('--no-leader-elect', 'act without a Lease (single replica)')
     .option('--identity <id>', 'leader-election identity (default: hostname-pid)')
+    .option('--allow-outbound <list>', 'hosts, addresses or CIDRs (comma-separated) webhooks and alerts may reach despite the deny list; adds to outbound.allow')
     .addOption(new Option('--log-level <level>').choices(['trace', 'debug', 'info', 'warn', 'error', 'silent']))
-    .action(async (o: { config?: string; kubeconfig?: string; prometheus?: string; metricsPort?: number; namespace?: string[]; leaderElect: boolean; identity?: string; logLevel?: string }) => {
-      const { loadConfig } = await import('../controller/config.js');
+    .action(async (o: { config?: string; kubeconfig?: string; prometheus?: string; metricsPort?: number; namespace?: string[]; leaderElect: boolean; identity?: string; logLevel?: string; allowOutbound?: string }) => {
+      const { loadConfig, splitList } = await import('../controller/config.js');
       const { runController } = await import('../controller/run.js');
       let config;
       try {
-        config = loadConfig(o.config);
+        config = loadConfig(o.config, process.env, {}, o.allowOutbound ? splitList(o.allowOutbound) : []);
       } catch (err) {
         if (err instanceof InvalidSpecError) {
           process.stderr.write(`error: invalid controller configuration:\n${err.problems.map((p) => `  ${p.path}: ${p.message}`).join('\n')}\n`);
@@ -72,6 +74,8 @@ export function buildProgram(): Command {
       const { runValidate } = await import('./validate.js');
       process.exit(await runValidate(o.file, o.templates ?? [], process.stdout));
     });
+
+  registerReplay(program, () => ({ out: process.stdout, err: process.stderr, signal: shutdownSignal(), now: Date.now() }));
 
   return program;
 }

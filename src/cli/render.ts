@@ -2,6 +2,7 @@ import type { Canary, Condition, MetricReport, Phase, SequentialEvidence, Verdic
 import { formatPoints, formatShare } from '../analysis/report.js';
 import { stepsOf } from '../analysis/steps.js';
 import { revisionOf } from '../controller/revision.js';
+import { orient } from '../controller/workload-slots.js';
 
 /**
  * Terminal rendering for the operator CLI. Everything here is pure (objects in, strings out) so the
@@ -161,6 +162,8 @@ export interface StatusView {
   suspended: boolean;
   route: string;
   services: { stable: string; canary: string };
+  /** spec.workloads: which slot is live, which Deployment receives the next release. */
+  slots?: string;
   weights: { stable: number; canary: number };
   /** `current` counts from 1; 0 before the first step. */
   step: { current: number; total: number; weights: number[] };
@@ -184,8 +187,9 @@ export function statusView(canary: Canary, events: EventSummary[] = []): StatusV
   const steps = stepsOf(canary.spec.analysis ?? {});
   const canaryWeight = clampWeight(s.canaryWeight);
   const stepIndex = s.stepIndex ?? -1;
-  const desired = revisionOf(canary);
-  const { routeRef, stable, canary: canarySvc } = canary.spec;
+  // With spec.workloads the desired revision comes from the Deployments (not read here), and the live slot is stable.
+  const desired = canary.spec.workloads ? s.revision : revisionOf(canary);
+  const { routeRef, stable, canary: canarySvc } = orient(canary).spec;
   const ns = canary.metadata.namespace ?? 'default';
   return {
     namespace: ns,
@@ -195,6 +199,7 @@ export function statusView(canary: Canary, events: EventSummary[] = []): StatusV
     suspended: canary.spec.suspend === true,
     route: `${routeRef.kind ?? 'HTTPRoute'} ${routeRef.namespace && routeRef.namespace !== ns ? `${routeRef.namespace}/` : ''}${routeRef.name}${routeRef.rule !== undefined ? ` (rule ${routeRef.rule})` : ''}`,
     services: { stable: `${stable.name}:${stable.port}`, canary: `${canarySvc.name}:${canarySvc.port}` },
+    ...(canary.spec.workloads ? { slots: slotsText(orient(canary)) } : {}),
     weights: { stable: 100 - canaryWeight, canary: canaryWeight },
     step: { current: Math.min(steps.length, Math.max(0, stepIndex + 1)), total: steps.length, weights: steps },
     failedChecks: s.failedChecks ?? 0,
@@ -209,6 +214,13 @@ export function statusView(canary: Canary, events: EventSummary[] = []): StatusV
     conditions: s.conditions ?? [],
     events,
   };
+}
+
+function slotsText(c: Canary): string {
+  const w = c.spec.workloads;
+  const waiting = c.status?.workloads?.waiting;
+  const base = `live ${c.spec.stable.name} (Deployment ${w?.stable.name}), idle ${c.spec.canary.name} (Deployment ${w?.canary.name}): a new template there is the next release`;
+  return waiting ? `${base}; one is waiting for that Deployment to roll out since ${waiting.since}` : base;
 }
 
 export function phaseText(phase: Phase | undefined, style: Style): string {
@@ -265,6 +277,7 @@ export function renderStatus(v: StatusView, now: number, style: Style = makeStyl
   const summary: string[][] = [
     ['Canary:', `${v.namespace}/${v.name}`],
     ['Route:', `${v.route}: stable ${v.services.stable}, canary ${v.services.canary}`],
+    ...(v.slots ? [['Slots:', v.slots]] : []),
     ['Phase:', phase],
     ...(v.message ? [['Message:', v.message]] : []),
     ['Weights:', weightBar(v.weights.canary, style)],

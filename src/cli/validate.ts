@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
 import type { Canary } from '../api/canary.js';
 import { withControllerChecks } from '../controller/analysis.js';
+import { crossNamespaceRefs, GRANT_GROUP, refusal, type ReferenceGrant } from '../controller/reference-grants.js';
 import { loadTemplates } from '../metrics/templates.js';
 import { validateDocuments, type Problem } from '../metrics/validate.js';
 
@@ -16,15 +17,31 @@ function allProblems(text: string, templates: Awaited<ReturnType<typeof loadTemp
     if (typeof v === 'string' && !v.startsWith('routeshift.io/')) foreign.add(i + 1);
   });
   const problems = validateDocuments(text, templates).filter((p) => !(p.document !== undefined && foreign.has(p.document)));
+  const grants = referenceGrantsIn(docs);
   docs.forEach((doc, i) => {
     if (doc.errors.length) return;
     const obj = doc.toJS() as Canary | null;
     if (obj?.kind !== 'Canary' || !obj.spec?.analysis) return;
+    const object = `Canary/${obj.metadata?.name ?? '?'}`;
     for (const p of withControllerChecks(obj, [])) {
-      if (!problems.some((q) => q.document === i + 1 && q.path === p.path)) problems.push({ ...p, document: i + 1, object: `Canary/${obj.metadata?.name ?? '?'}` });
+      if (!problems.some((q) => q.document === i + 1 && q.path === p.path)) problems.push({ ...p, document: i + 1, object });
     }
+    if (!obj.spec.routeRef || !obj.spec.stable || !obj.spec.canary) return;
+    // Offline, only the grants in these files count; the controller reads the cluster's.
+    const refused = refusal(obj, crossNamespaceRefs(obj), (ns) => grants.filter((g) => g.metadata?.namespace === ns), 'grant', ' (none in these files)');
+    for (const p of refused?.problems ?? []) problems.push({ path: p.path, message: `RefNotPermitted: ${p.message}`, document: i + 1, object });
   });
   return problems;
+}
+
+function referenceGrantsIn(docs: ReturnType<typeof parseAllDocuments>): ReferenceGrant[] {
+  const out: ReferenceGrant[] = [];
+  for (const doc of docs) {
+    if (doc.errors.length) continue;
+    const obj = doc.toJS() as (ReferenceGrant & { apiVersion?: string; kind?: string }) | null;
+    if (obj?.kind === 'ReferenceGrant' && typeof obj.apiVersion === 'string' && obj.apiVersion.startsWith(`${GRANT_GROUP}/`)) out.push(obj);
+  }
+  return out;
 }
 
 /** `routeshift validate -f FILE...`: every problem of every object, with file, document and path; exit 1 on any. */

@@ -4,6 +4,7 @@ import type { Measurement } from '../analysis/types.js';
 import type { MetricProvider } from '../metrics/provider.js';
 import { loadTemplates, type TemplateSet } from '../metrics/templates.js';
 import { measure } from '../metrics/measure.js';
+import { enforcementProblems } from '../metrics/enforce-label.js';
 import { validateCanary, type Problem } from '../metrics/validate.js';
 import { validateDecisionSettings } from '../analysis/validate.js';
 import { parseDuration } from '../core/duration.js';
@@ -34,10 +35,16 @@ export async function createAnalysis(o: {
   const templates = await loadTemplates({ extraPaths: o.config.templates.dirs, ...(o.signal ? { signal: o.signal } : {}) });
   const defaultProvider = o.config.defaults.provider;
   const cache = new ValidationCache();
+  const label = o.config.prometheus.enforceNamespaceLabel;
+  const checks = (canary: Canary): Problem[] => {
+    const problems = withControllerChecks(canary, validateCanary(canary, templates, { defaultProvider }));
+    return label && problems.length === 0 ? enforcementProblems(canary, templates, defaultProvider, label) : problems;
+  };
   return {
     templates,
-    validate: (canary) => cache.get(canary, templates.revision, () => withControllerChecks(canary, validateCanary(canary, templates, { defaultProvider }))),
-    measure: (canary, signal) => measure({ canary, templates, provider: o.provider, signal, defaultProvider, ...(o.providerFor ? { providerFor: o.providerFor } : {}) }),
+    validate: (canary) => cache.get(canary, templates.revision, () => checks(canary)),
+    measure: (canary, signal) =>
+      measure({ canary, templates, provider: o.provider, signal, defaultProvider, ...(o.providerFor ? { providerFor: o.providerFor } : {}), ...(label ? { enforceNamespaceLabel: label } : {}) }),
   };
 }
 

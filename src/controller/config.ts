@@ -3,6 +3,8 @@ import { parse as parseYaml } from 'yaml';
 import { InvalidSpecError } from '../core/errors.js';
 import { parseDuration } from '../core/duration.js';
 import type { AlertSpec, MeshProvider, NoDataPolicy } from '../api/canary.js';
+import { DEFAULT_OUTBOUND, outboundProblems, type OutboundSpec } from '../hooks/outbound.js';
+import type { CrossNamespacePolicy } from './reference-grants.js';
 
 /** The controller's configuration file (deploy/base/config.yaml); docs/configuration.md lists every field. */
 export interface ControllerConfig {
@@ -18,6 +20,8 @@ export interface ControllerConfig {
     insecureSkipVerify?: boolean;
     /** Batch the queries of ticks starting within this window into one request (e.g. 50ms); unset: one request per query. */
     batchWindow?: string;
+    /** PromQL tenancy: every selector of a Canary's queries gets `<label>="<the Canary's namespace>"` (e.g. `namespace`). */
+    enforceNamespaceLabel?: string;
   };
   defaults: { provider: MeshProvider; noData: NoDataPolicy; errorsBeforeFailure: number };
   templates: { dirs: string[] };
@@ -28,6 +32,10 @@ export interface ControllerConfig {
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent';
   concurrency: number;
   alerts: AlertSpec[];
+  /** Where webhooks and alerts may send requests (docs/security.md). */
+  outbound: OutboundSpec;
+  /** `grant`: a Canary may name objects in other namespaces that grant it (ReferenceGrant); `forbid`: never. */
+  references: { crossNamespace: CrossNamespacePolicy };
 }
 
 export const DEFAULT_CONFIG: ControllerConfig = {
@@ -41,6 +49,8 @@ export const DEFAULT_CONFIG: ControllerConfig = {
   logLevel: 'info',
   concurrency: 16,
   alerts: [],
+  outbound: DEFAULT_OUTBOUND,
+  references: { crossNamespace: 'grant' },
 };
 
 const ENV: Array<[string, (c: ControllerConfig, v: string) => void]> = [
@@ -52,8 +62,14 @@ const ENV: Array<[string, (c: ControllerConfig, v: string) => void]> = [
   ['ROUTESHIFT_LABEL_SELECTOR', (c, v) => (c.watch.labelSelector = v)],
   ['ROUTESHIFT_METRICS_PORT', (c, v) => (c.server.port = Number(v))],
   ['ROUTESHIFT_LEADER_ELECTION', (c, v) => (c.leaderElection.enabled = v !== 'false')],
+  ['ROUTESHIFT_OUTBOUND_ALLOW', (c, v) => (c.outbound.allow = [...c.outbound.allow, ...splitList(v)])],
   ['POD_NAMESPACE', (c, v) => (c.leaderElection.namespace = v)],
 ];
+
+/** A comma-separated list (an environment variable or a flag), blanks dropped. */
+export function splitList(v: string): string[] {
+  return v.split(',').map((s) => s.trim()).filter(Boolean);
+}
 
 function merge<T>(base: T, over: unknown, path: string, problems: Array<{ path: string; message: string }>): T {
   if (over === undefined || over === null) return base;
@@ -73,7 +89,7 @@ function merge<T>(base: T, over: unknown, path: string, problems: Array<{ path: 
 }
 
 /** Loads file (optional) + environment overrides, and validates; throws InvalidSpecError listing every problem. */
-export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env, overrides: Partial<ControllerConfig> = {}): ControllerConfig {
+export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env, overrides: Partial<ControllerConfig> = {}, allowOutbound: string[] = []): ControllerConfig {
   const problems: Array<{ path: string; message: string }> = [];
   let raw: unknown = {};
   if (file) {
@@ -89,6 +105,8 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = pr
     if (v !== undefined && v !== '') apply(config, v);
   }
   Object.assign(config, overrides);
+  // Added before validation so a bad entry in --allow-outbound is reported like one in the file.
+  if (allowOutbound.length) config.outbound = { ...config.outbound, allow: [...config.outbound.allow, ...allowOutbound] };
   problems.push(...validateConfig(config));
   if (problems.length) throw new InvalidSpecError(problems);
   return config;
@@ -124,5 +142,9 @@ export function validateConfig(c: ControllerConfig): Array<{ path: string; messa
   if (!Number.isInteger(c.server.port) || c.server.port < 0 || c.server.port > 65535) problems.push({ path: 'server.port', message: 'must be 0..65535' });
   if (!Number.isInteger(c.concurrency) || c.concurrency < 1) problems.push({ path: 'concurrency', message: 'must be a positive integer' });
   if (!Number.isInteger(c.prometheus.retries) || c.prometheus.retries < 0) problems.push({ path: 'prometheus.retries', message: 'must be >= 0' });
+  problems.push(...outboundProblems(c.outbound));
+  const label = c.prometheus.enforceNamespaceLabel;
+  if (label !== undefined && (typeof label !== 'string' || !/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(label))) problems.push({ path: 'prometheus.enforceNamespaceLabel', message: `"${String(label)}" is not a Prometheus label name` });
+  if (!['grant', 'forbid'].includes(c.references.crossNamespace)) problems.push({ path: 'references.crossNamespace', message: 'must be grant or forbid' });
   return problems;
 }

@@ -11,6 +11,7 @@ import { kubeCanaryStore, type CanaryStore } from './canary-store.js';
 import { kubeLeaseStore, LeaderElector } from './leader.js';
 import type { ControllerMetrics } from './metrics.js';
 import { Reconciler, type ReconcilerDeps } from './reconcile.js';
+import { orientedStore } from './workload-slots.js';
 import { Reflector } from './reflector.js';
 import { Pacer } from './pacer.js';
 import { Scheduler } from './scheduler.js';
@@ -122,7 +123,7 @@ export class Controller {
     });
     // Ticks read routes from the informer; patches still go to the API with their `test` ops.
     this.routeClient = new CachedRouteClient(opts.deps.routes, (ref) => (ref.kind === 'HTTPRoute' ? this.routes.get(ref.namespace, ref.name) : undefined));
-    this.reconciler = new Reconciler({ ...opts.deps, routes: this.routeClient, store: this.store, clock: opts.clock, logger: opts.logger, metrics: opts.metrics });
+    this.reconciler = new Reconciler({ ...opts.deps, routes: this.routeClient, store: orientedStore(this.store), clock: opts.clock, logger: opts.logger, metrics: opts.metrics });
   }
 
   /** The cached Canary (as last seen by the informer), for notification routing. */

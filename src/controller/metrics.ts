@@ -23,6 +23,7 @@ export class ControllerMetrics {
   readonly hookCalls = new Counter({ name: 'routeshift_webhook_calls_total', help: 'Webhook/gate calls by type and result', labelNames: ['type', 'result'], registers: [this.registry] });
   readonly info = new Gauge({ name: 'routeshift_canary_info', help: 'Always 1: which Services and route a canary works on (join on namespace, name)', labelNames: ['namespace', 'name', 'stable', 'canary', 'route'], registers: [this.registry] });
   private readonly infoLabels = new Map<string, { stable: string; canary: string; route: string }>();
+  readonly liveWorkloadChanges = new Counter({ name: 'routeshift_live_workload_changes_total', help: 'Changes to the live slot\'s workload, which reach every client without analysis (spec.workloads)', labelNames: ['namespace', 'name'], registers: [this.registry] });
   readonly leader = new Gauge({ name: 'routeshift_leader', help: '1 while this replica holds the lease', registers: [this.registry] });
 
   constructor(withDefaults = true) {
@@ -51,6 +52,7 @@ export class ControllerMetrics {
     for (const p of PHASES) this.phase.remove({ namespace, name, phase: p });
     this.weight.remove({ namespace, name });
     this.failedChecks.remove({ namespace, name });
+    this.liveWorkloadChanges.remove({ namespace, name });
     for (const metric of metricNames) this.metricValue.remove({ namespace, name, metric });
   }
 }

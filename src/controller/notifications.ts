@@ -5,6 +5,7 @@ import type { Clock } from '../core/clock.js';
 import type { Recorder } from '../events/recorder.js';
 import { notifyEventHook } from '../hooks/index.js';
 import type { HookRunner } from '../hooks/types.js';
+import type { OutboundPolicy } from '../hooks/outbound.js';
 import { callOptions } from '../kube/options.js';
 import { createNotifier, type RunningNotifier } from '../notify/index.js';
 import type { ControllerConfig } from './config.js';
@@ -15,6 +16,8 @@ export interface NotificationDeps {
   kubeConfig: KubeConfig;
   recorder: Recorder;
   hooks: HookRunner;
+  /** Where alert webhooks may go (the same policy as hooks). */
+  outbound: OutboundPolicy;
   metrics: ControllerMetrics;
   logger: Logger;
   clock: Clock;
@@ -36,6 +39,7 @@ export function buildNotifications(d: NotificationDeps): RunningNotifier {
     logger: d.logger,
     signal: d.signal,
     clock,
+    outbound: d.outbound,
     onResult: (r) => d.metrics.notifications.inc({ provider: r.provider, result: r.dropped ? 'dropped' : r.ok ? 'ok' : 'failed' }),
     resolveUrl: async (alert, namespace, signal) => {
       if (!alert.secretRef) return undefined;

@@ -4,6 +4,8 @@ import { parseDuration } from '../core/duration.js';
 import { createMetricProvider } from '../metrics/index.js';
 import { BatchingProvider } from '../metrics/batch.js';
 import type { MetricProvider } from '../metrics/provider.js';
+import type { OutboundPolicy } from '../hooks/outbound.js';
+import { templateProvider } from './template-provider.js';
 import type { ControllerConfig } from './config.js';
 import type { ControllerMetrics } from './metrics.js';
 
@@ -22,7 +24,7 @@ function secretFile(path: string | undefined): string | undefined {
 }
 
 /** The Prometheus providers of config.prometheus: credentials read from their files, request timings recorded. */
-export function buildProviders(config: ControllerConfig, metrics: ControllerMetrics, logger: Logger): Providers {
+export function buildProviders(config: ControllerConfig, metrics: ControllerMetrics, logger: Logger, outbound: OutboundPolicy): Providers {
   const prom = config.prometheus;
   const timeoutMs = parseDuration(prom.timeout);
   const password = prom.basicAuth?.password ?? secretFile(prom.basicAuth?.passwordFile);
@@ -39,12 +41,13 @@ export function buildProviders(config: ControllerConfig, metrics: ControllerMetr
     logger,
   });
   // A template naming its own Prometheus gets a provider of its own (cached per address), with the
-  // same timeouts but none of the configured credentials, which belong to the configured address.
-  const others = new Map<string, ReturnType<typeof createMetricProvider>>();
+  // same timeouts but none of the configured credentials, which belong to the configured address, and
+  // held to the outbound policy (a tenant may write that address).
+  const others = new Map<string, MetricProvider & { close(): void }>();
   const providerFor = (address: string): MetricProvider => {
     let p = others.get(address);
     if (!p) {
-      p = createMetricProvider({ address, timeoutMs, retries: prom.retries, logger });
+      p = templateProvider({ address, timeoutMs, retries: prom.retries, logger }, outbound);
       others.set(address, p);
     }
     return p;

@@ -21,7 +21,9 @@ import {
 import { writeStatus, type CanaryStore } from './canary-store.js';
 import { setCondition } from './conditions.js';
 import type { ControllerMetrics } from './metrics.js';
+import { REFERENCE_RECHECK_MS, type RefNotPermittedError } from './reference-grants.js';
 import { revisionOf } from './revision.js';
+import type { Prepared } from './workload-release.js';
 
 /** Everything a tick needs, injected so the phase machine runs against fakes and a fake clock in tests. */
 export interface ReconcilerDeps {
@@ -42,6 +44,10 @@ export interface ReconcilerDeps {
   gates: (canary: Canary, type: HookType, weight: number, approved: boolean, signal: AbortSignal) => Promise<GateResult[]>;
   /** Only this mesh controller's route status counts when set. */
   controllerName?: string;
+  /** Releases from the workload (spec.workloads): orients the slots and holds a revision until it has rolled out. */
+  workloads?: { prepare(canary: Canary, signal: AbortSignal): Promise<Prepared> };
+  /** Refuses references to other namespaces without a ReferenceGrant (reference-grants.ts); unset: no check. */
+  references?: (canary: Canary, signal: AbortSignal) => Promise<RefNotPermittedError | undefined>;
 }
 
 const ACTIVE: ReadonlySet<Phase> = new Set<Phase>(['Initializing', 'Progressing', 'Waiting', 'Paused', 'Promoting', 'RollingBack']);
@@ -68,6 +74,8 @@ type Tick = {
   written?: Set<string>;
   /** Older owed Events (owedEvents) this tick has tried to write: each is tried once per tick. */
   tried?: Set<string>;
+  /** The revision spec.workloads gives (the idle slot's); else revisionOf(). */
+  revision?: string;
 };
 
 /**
@@ -91,7 +99,11 @@ export class Reconciler {
     };
     if ((canary.metadata as { deletionTimestamp?: string }).deletionTimestamp) return undefined;
     try {
-      const next = await this.step(t);
+      const slots = canary.spec?.workloads && this.deps.workloads ? await this.deps.workloads.prepare(canary, signal) : undefined;
+      if (slots?.kind === 'wait') return slots.ms;
+      if (slots) Object.assign(t, { canary: slots.canary, status: structuredClone(slots.canary.status ?? {}), revision: slots.revision });
+      // A Canary at rest still looks at its workloads once per poll.
+      const next = slots ? Math.min((await this.step(t)) ?? slots.pollMs, slots.pollMs) : await this.step(t);
       // An owed transition Event (its write failed) is retried soon, even by an idle Canary.
       const owes = t.status.pendingEvent || (t.status.owedEvents?.length ?? 0) > 0;
       return owes ? Math.min(next ?? PENDING_EVENT_RETRY_MS, PENDING_EVENT_RETRY_MS) : next;
@@ -99,9 +111,9 @@ export class Reconciler {
       const s = t.canary.status ?? {};
       const ns = canary.metadata.namespace ?? 'default';
       this.deps.metrics?.setCanary(ns, canary.metadata.name, s.phase, s.canaryWeight, s.failedChecks);
-      if (canary.spec?.stable && canary.spec.canary && canary.spec.routeRef) {
-        this.deps.metrics?.setInfo(ns, canary.metadata.name, canary.spec.stable.name, canary.spec.canary.name, canary.spec.routeRef.name);
-      }
+      // t.canary: with spec.workloads, the slots as they are now (the live one is stable).
+      const spec = t.canary.spec;
+      if (spec?.stable && spec.canary && spec.routeRef) this.deps.metrics?.setInfo(ns, canary.metadata.name, spec.stable.name, spec.canary.name, spec.routeRef.name);
     }
   }
 
@@ -109,7 +121,18 @@ export class Reconciler {
     const problems = this.deps.validate(t.canary);
     if (problems.length > 0) return this.invalid(t, new InvalidSpecError(problems));
 
-    const revision = revisionOf(t.canary);
+    const revision = t.revision ?? revisionOf(t.canary);
+    // A Canary whose revision is done reads and patches nothing, so it needs no grant until its spec changes.
+    const idle = t.status.revision === revision && !ACTIVE.has(t.status.phase ?? 'Initializing');
+    const refused = idle ? undefined : await this.deps.references?.(t.canary, t.signal);
+    if (refused) {
+      // Checked again later: a ReferenceGrant created afterwards lets the rollout go on without an edit.
+      if (t.status.conditions?.find((c) => c.type === 'Ready')?.message !== refused.message) await this.invalid(t, refused);
+      return REFERENCE_RECHECK_MS;
+    }
+    if (t.status.conditions?.find((c) => c.type === 'Ready')?.reason === Reason.RefNotPermitted && ACTIVE.has(t.status.phase ?? 'Initializing')) {
+      await this.commit(t, (s) => ({ ...s, conditions: setCondition(s.conditions, 'Ready', 'True', 'Progressing', 'References permitted again', t.nowIso, t.canary.metadata.generation) }));
+    }
     if (t.status.revision !== revision) return this.startRollout(t, revision);
     await this.announcePending(t);
 
@@ -478,17 +501,19 @@ export class Reconciler {
 
   // --- helpers ------------------------------------------------------------------------------------
 
-  private async invalid(t: Tick, err: InvalidSpecError): Promise<number | undefined> {
+  private async invalid(t: Tick, err: InvalidSpecError | RefNotPermittedError): Promise<number | undefined> {
     const message = err.message;
     const active = t.status.phase !== undefined && ACTIVE.has(t.status.phase);
+    const refs = err.code === Reason.RefNotPermitted;
+    const what = refs ? 'Reference not permitted' : 'Invalid spec';
     await this.commit(t, (s) => ({
       ...s,
       phase: active ? s.phase : 'Invalid',
-      message: `Invalid spec: ${message}`,
+      message: `${what}: ${message}`,
       observedGeneration: t.canary.metadata.generation,
-      conditions: setCondition(s.conditions, 'Ready', 'False', 'InvalidSpec', message, t.nowIso, t.canary.metadata.generation),
+      conditions: setCondition(s.conditions, 'Ready', 'False', err.code, message, t.nowIso, t.canary.metadata.generation),
     }));
-    await this.event(t, Reason.InvalidSpec, `Invalid spec${active ? ' (weights held where they are)' : ''}: ${message}`);
+    await this.event(t, refs ? Reason.RefNotPermitted : Reason.InvalidSpec, `${what}${active ? ' (weights held where they are)' : ''}: ${message}`);
     return undefined; // wait for the user to edit the Canary
   }
 

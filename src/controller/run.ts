@@ -10,7 +10,7 @@ import { stepsOf } from '../analysis/steps.js';
 import { createAnalysis } from './analysis.js';
 import { Recorder } from '../events/recorder.js';
 import { kubeEventSink } from '../events/kube-sink.js';
-import { createHookRunner } from '../hooks/index.js';
+import { createHookRunner, createOutboundPolicy } from '../hooks/index.js';
 import { withKeepAlive } from '../kube/keep-alive.js';
 import { KubeRouteClient } from '../routing/index.js';
 import type { ControllerConfig } from './config.js';
@@ -21,6 +21,9 @@ import { instrumentRoutes, instrumentSink, instrumentStore } from './instrument.
 import { ControllerMetrics } from './metrics.js';
 import { buildNotifications } from './notifications.js';
 import { buildProviders } from './providers.js';
+import { kubeGrantLister, referenceCheck } from './reference-grants.js';
+import { WorkloadRelease } from './workload-release.js';
+import { kubeWorkloadReader } from './workload-reader.js';
 import { startReadiness } from './readiness.js';
 
 export interface RuntimeOptions {
@@ -68,11 +71,14 @@ export async function startControllerRuntime(o: RuntimeOptions): Promise<{ port:
   // One long-lived signal is shared by every in-flight request and sleep of every canary.
   setMaxListeners(0, signal);
   const metrics = new ControllerMetrics();
-  const providers = buildProviders(config, metrics, logger);
+  const outbound = createOutboundPolicy(config.outbound);
+  const providers = buildProviders(config, metrics, logger, outbound);
   const analysis = await createAnalysis({ provider: providers.measuring, config, logger, signal, providerFor: providers.providerFor });
   const recorder = new Recorder(instrumentSink(kubeEventSink(kc), metrics), logger, clock);
-  const hooks = createHookRunner({ clock, logger, onCall: (r) => metrics.hookCalls.inc({ type: r.type, result: r.ok ? 'ok' : 'fail' }) });
+  const hooks = createHookRunner({ clock, logger, outbound, onCall: (r) => metrics.hookCalls.inc({ type: r.type, result: r.ok ? 'ok' : 'fail' }) });
   const identity = o.identity ?? `${hostname()}-${process.pid}`;
+  const store = instrumentStore(kubeCanaryStore(kc), metrics);
+  const workloads = new WorkloadRelease({ reader: kubeWorkloadReader(kc), store, recorder, clock, logger, metrics });
   const controller = new Controller({
     kubeConfig: kc,
     clock,
@@ -82,7 +88,7 @@ export async function startControllerRuntime(o: RuntimeOptions): Promise<{ port:
     ...(config.watch.labelSelector ? { labelSelector: config.watch.labelSelector } : {}),
     concurrency: config.concurrency,
     templates: analysis.templates,
-    store: instrumentStore(kubeCanaryStore(kc), metrics),
+    store,
     ...leaderElection(config, identity),
     deps: {
       recorder,
@@ -93,10 +99,12 @@ export async function startControllerRuntime(o: RuntimeOptions): Promise<{ port:
       decide: (input) => decide({ ...input, spec: withMetricDefaults(input.spec, config) }),
       stepsOf: (c) => stepsOf(c.spec.analysis),
       gates: buildGates(hooks),
+      workloads,
+      references: referenceCheck(kubeGrantLister(kc), config.references.crossNamespace),
       ...(config.route.controllerName ? { controllerName: config.route.controllerName } : {}),
     },
   });
-  const notifier = buildNotifications({ config, kubeConfig: kc, recorder, hooks, metrics, logger, clock, signal, canary: (ns, name) => controller.canary(ns, name) });
+  const notifier = buildNotifications({ config, kubeConfig: kc, recorder, hooks, outbound, metrics, logger, clock, signal, canary: (ns, name) => controller.canary(ns, name) });
   const health = await startReadiness({ config, controller, prometheus: providers.main, metrics, logger, clock, signal });
   logger.info({ port: health.port, prometheus: config.prometheus.address, identity }, 'routeshift controller starting');
   const done = controller.run(signal).finally(async () => {

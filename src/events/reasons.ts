@@ -22,6 +22,12 @@ export const Reason = {
   Paused: 'Paused',
   Resumed: 'Resumed',
   HookFailed: 'HookFailed',
+  // Releases from the workload (spec.workloads)
+  WorkloadNotReady: 'WorkloadNotReady',
+  WorkloadDeadlineExceeded: 'WorkloadDeadlineExceeded',
+  SlotsSwapped: 'SlotsSwapped',
+  LiveWorkloadChanged: 'LiveWorkloadChanged',
+  RefNotPermitted: 'RefNotPermitted',
 } as const;
 
 export type Reason = (typeof Reason)[keyof typeof Reason];
@@ -38,6 +44,9 @@ const WARNINGS: ReadonlySet<Reason> = new Set<Reason>([
   Reason.MetricsUnavailable,
   Reason.HookFailed,
   Reason.AwaitingDecision,
+  Reason.WorkloadDeadlineExceeded,
+  Reason.LiveWorkloadChanged,
+  Reason.RefNotPermitted,
 ]);
 
 export function eventTypeOf(reason: Reason): EventType {
@@ -45,6 +54,6 @@ export function eventTypeOf(reason: Reason): EventType {
 }
 
 export function severityOf(reason: Reason): 'info' | 'warn' | 'error' {
-  if (reason === Reason.RolledBack || reason === Reason.RollbackStarted || reason === Reason.InvalidSpec) return 'error';
+  if (reason === Reason.RolledBack || reason === Reason.RollbackStarted || reason === Reason.InvalidSpec || reason === Reason.RefNotPermitted) return 'error';
   return WARNINGS.has(reason) ? 'warn' : 'info';
 }

@@ -55,3 +55,18 @@ export function formatMs(ms: number): string {
   const s = ms / 1000;
   return Number.isInteger(s) ? `${s}s` : `${s.toFixed(1)}s`;
 }
+
+/** The outbound policy (config `outbound`) forbids the destination. Not retried: the answer will not change. */
+export class OutboundRefusedError extends RouteshiftError {
+  constructor(why: string) {
+    super('OutboundRefused', `refused by the outbound policy: ${why}`);
+  }
+}
+
+/** The refusal behind a failed request, wherever the HTTP client wrapped it. */
+export function outboundRefusal(err: unknown): OutboundRefusedError | undefined {
+  for (let e = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof OutboundRefusedError) return e;
+  }
+  return undefined;
+}

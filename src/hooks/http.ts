@@ -2,7 +2,9 @@ import type { Readable } from 'node:stream';
 import axios from 'axios';
 import type { Clock } from '../core/clock.js';
 import { AbortedError, errorMessage } from '../core/errors.js';
-import { WebhookNetworkError, WebhookTimeoutError } from './errors.js';
+import { OutboundRefusedError, outboundRefusal, WebhookNetworkError, WebhookTimeoutError } from './errors.js';
+import { guardedAgents } from './guarded-agent.js';
+import { createOutboundPolicy, type OutboundPolicy } from './outbound.js';
 
 export interface PostResult {
   status: number;
@@ -15,7 +17,11 @@ export interface PostOptions {
   signal?: AbortSignal;
   clock: Clock;
   headers?: Record<string, string>;
+  /** Where the request may go; default: the built-in deny list with nothing allowed. */
+  policy?: OutboundPolicy;
 }
+
+const defaultPolicy = createOutboundPolicy();
 
 const SNIPPET_CHARS = 200;
 const MAX_BODY_BYTES = 4096;
@@ -26,10 +32,17 @@ export const USER_AGENT = 'routeshift';
  * Rejects with WebhookTimeoutError, AbortedError or WebhookNetworkError when there is no answer.
  *
  * The timeout runs on the injected clock rather than axios' own timer, so tests can drive it; redirects
- * are not followed because a redirected POST turns into a GET and would "pass" without the payload.
+ * are not followed because a redirected POST turns into a GET and would "pass" without the payload, and
+ * because a redirect is a second destination the outbound policy would have to check. Environment proxies
+ * are ignored: through a proxy the policy would check the proxy's address instead of the receiver's.
  */
 export async function postJson(url: string, body: unknown, opts: PostOptions): Promise<PostResult> {
   if (opts.signal?.aborted) throw new AbortedError(`POST ${redact(url)}`);
+  const policy = opts.policy ?? defaultPolicy;
+  const host = hostOf(url);
+  const why = host === undefined ? undefined : policy.refuseHost(host);
+  if (why) throw new OutboundRefusedError(why);
+  const agents = guardedAgents(policy);
   return withDeadline(opts.clock, opts.timeoutMs, opts.signal, `POST ${redact(url)}`, async (signal) => {
     let res;
     try {
@@ -39,10 +52,15 @@ export async function postJson(url: string, body: unknown, opts: PostOptions): P
         responseType: 'stream',
         validateStatus: () => true,
         maxRedirects: 0,
+        proxy: false,
+        httpAgent: agents.http,
+        httpsAgent: agents.https,
         transformRequest: [(d: unknown) => d],
       });
     } catch (err) {
       if (signal.aborted) throw err; // withDeadline names it (timeout or abort)
+      const refused = outboundRefusal(err);
+      if (refused) throw refused;
       throw new WebhookNetworkError(networkDetail(err), err);
     }
     const snippet = await readSnippet(res.data, signal);
@@ -115,6 +133,14 @@ function networkDetail(err: unknown): string {
   const msg = e.message || e.errors?.map((x) => x.message).filter(Boolean).join('; ') || '';
   if (msg) return msg;
   return e.code ?? errorMessage(err);
+}
+
+function hostOf(url: string): string | undefined {
+  try {
+    return new URL(url).hostname;
+  } catch {
+    return undefined; // axios reports the bad URL
+  }
 }
 
 /** URLs of chat webhooks are credentials (the token is in the path): logs and messages get the origin only. */

@@ -4,4 +4,5 @@ export { hooksOfType, runGates, allPassed } from './gates.js';
 export { notifyEventHook, type HookEvent } from './event.js';
 export { describeResult, isConfirmType } from './messages.js';
 export { postJson, withDeadline, redact, type PostResult, type PostOptions } from './http.js';
-export { WebhookStatusError, WebhookNetworkError, WebhookTimeoutError, WebhookSpecError, isRetryable } from './errors.js';
+export { WebhookStatusError, WebhookNetworkError, WebhookTimeoutError, WebhookSpecError, OutboundRefusedError, isRetryable } from './errors.js';
+export { createOutboundPolicy, outboundProblems, DEFAULT_OUTBOUND, type OutboundPolicy, type OutboundSpec } from './outbound.js';

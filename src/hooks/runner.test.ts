@@ -1,7 +1,8 @@
 import type { HookType, WebhookSpec } from '../api/canary.js';
 import { FakeClock, flushMicrotasks } from '../core/clock.js';
 import { closedPort, startReceiver, type Receiver } from '../../test/support/hook-receiver.js';
-import { createHookRunner } from './runner.js';
+import { createHookRunner as createRunner, type HookRunnerOptions } from './runner.js';
+import { createOutboundPolicy } from './outbound.js';
 import { allPassed, hooksOfType, runGates } from './gates.js';
 import { notifyEventHook } from './event.js';
 import type { HookCall, HookPayload } from './types.js';
@@ -15,6 +16,10 @@ const payload: HookPayload = {
   type: 'rollout',
   metadata: { cluster: 'dev', cmd: 'from-controller' },
 };
+
+// The receiver listens on loopback, which the default outbound policy refuses (outbound.test.ts covers that).
+const loopback = createOutboundPolicy({ allow: ['127.0.0.1'], deny: [], allowOnlyListed: false });
+const createHookRunner = (o: HookRunnerOptions = {}) => createRunner({ outbound: loopback, ...o });
 
 const ALL_TYPES: HookType[] = [
   'pre-rollout',

@@ -7,6 +7,7 @@ import { errorMessage } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import { isRetryable, WebhookSpecError, WebhookStatusError } from './errors.js';
 import { postJson, type PostResult } from './http.js';
+import type { OutboundPolicy } from './outbound.js';
 import { describeResult, isConfirmType } from './messages.js';
 import type { HookCall, HookPayload, HookRunner, HookRunOptions } from './types.js';
 
@@ -21,6 +22,8 @@ export interface HookRunnerOptions {
   onCall?: (r: HookCall) => void;
   /** Delay before the first retry; doubles per retry, capped at 10s. Default 1000. */
   retryDelayMs?: number;
+  /** Where hooks may send requests; default: the built-in deny list (docs/security.md). */
+  outbound?: OutboundPolicy;
 }
 
 export function createHookRunner(opts: HookRunnerOptions = {}): HookRunner {
@@ -42,7 +45,7 @@ export function createHookRunner(opts: HookRunnerOptions = {}): HookRunner {
         async (attempt: number): Promise<PostResult> => {
           if (attempt > 1) await clock.sleep(Math.min(MAX_RETRY_DELAY_MS, baseDelay * 2 ** (attempt - 2)), signal);
           attempts = attempt;
-          const r = await postJson(hook.url, body, { timeoutMs, signal, clock });
+          const r = await postJson(hook.url, body, { timeoutMs, signal, clock, ...(opts.outbound ? { policy: opts.outbound } : {}) });
           // 5xx is thrown so p-retry retries it; any other status is an answer and ends the call.
           if (r.status >= 500) throw new WebhookStatusError(r.status, r.snippet);
           return r;

@@ -2,7 +2,7 @@ import { PrometheusProvider, type PrometheusProviderOptions } from './prometheus
 import type { MetricProvider } from './provider.js';
 import { RouteshiftError } from '../core/errors.js';
 
-export type { MetricProvider, QueryOutcome, VectorOutcome, Sample, QueryOptions } from './provider.js';
+export type { MetricProvider, QueryOutcome, VectorOutcome, Sample, QueryOptions, RangeProvider, RangeOutcome, RangeSeries, RangeQueryOptions } from './provider.js';
 export { PrometheusProvider, PrometheusError } from './prometheus-provider.js';
 export type { PrometheusProviderOptions, PrometheusRequestEvent, PrometheusErrorCode } from './prometheus-provider.js';
 export * from './template.js';

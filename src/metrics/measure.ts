@@ -3,6 +3,7 @@ import type { Canary, MeshProvider } from '../api/canary.js';
 import type { Measurement } from '../analysis/types.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { AbortedError, errorCode, errorMessage, throwIfAborted } from '../core/errors.js';
+import { enforceLabel, sideNamespaces } from './enforce-label.js';
 import type { MetricProvider, QueryOutcome } from './provider.js';
 import { resolveMetric, type ResolvedMetric, type SideQueries, type TemplateSet } from './templates.js';
 
@@ -28,6 +29,8 @@ export interface MeasureOptions {
   clock?: Clock;
   /** Provider for a template naming its own Prometheus (spec.provider.address); default `provider`. */
   providerFor?: (address: string) => MetricProvider;
+  /** PromQL tenancy: every selector gets `<label>="<the side's namespace>"` (enforce-label.ts). */
+  enforceNamespaceLabel?: string;
 }
 
 export async function measure(opts: MeasureOptions): Promise<Measurement[]> {
@@ -45,18 +48,26 @@ export async function measure(opts: MeasureOptions): Promise<Measurement[]> {
 /** Runs already-resolved metrics; an outcome in place of a metric is reported as its canary result. */
 export async function measureResolved(
   metrics: ReadonlyArray<ResolvedMetric | QueryOutcome>,
-  opts: Pick<MeasureOptions, 'canary' | 'provider' | 'signal' | 'concurrency' | 'time' | 'clock' | 'providerFor'>,
+  opts: Pick<MeasureOptions, 'canary' | 'provider' | 'signal' | 'concurrency' | 'time' | 'clock' | 'providerFor' | 'enforceNamespaceLabel'>,
 ): Promise<Measurement[]> {
   throwIfAborted(opts.signal, 'measuring');
   const limit = pLimit(Math.max(1, opts.concurrency ?? 4));
   // One evaluation time for every query of the tick: a scrape landing between two queries would
   // otherwise let e.g. the bad count exceed the total it is compared with.
   const time = opts.time ?? new Date((opts.clock ?? systemClock).now());
-  const run = (side: Pick<SideQueries, 'address'>, query: string, at: Date = time): Promise<QueryOutcome> =>
+  const label = opts.enforceNamespaceLabel;
+  const namespaces = sideNamespaces(opts.canary);
+  const run = (side: Pick<SideQueries, 'address'>, query: string, at: Date = time, which: 'canary' | 'stable' = 'canary'): Promise<QueryOutcome> =>
     limit(async () => {
       throwIfAborted(opts.signal, 'measuring');
       const provider = side.address && opts.providerFor ? opts.providerFor(side.address) : opts.provider;
-      return provider.query(query, { signal: opts.signal, time: at });
+      let q = query;
+      try {
+        if (label) q = enforceLabel(query, label, namespaces[which]);
+      } catch (err) {
+        return { kind: 'error', code: errorCode(err), message: errorMessage(err), transient: false };
+      }
+      return provider.query(q, { signal: opts.signal, time: at });
     });
   const status = opts.canary.status;
   const rolloutStart = Date.parse(status?.rolloutStartTime ?? '');
@@ -68,12 +79,12 @@ export async function measureResolved(
     const sequential = spec.mode === 'sequential';
     const [canary, stable, requests, canaryTotal, canaryBad, stableTotal, stableBad] = await Promise.all([
       run(m.canary, m.canary.query),
-      spec.relative ? run(m.stable, m.stable.query) : undefined,
+      spec.relative ? run(m.stable, m.stable.query, time, 'stable') : undefined,
       (spec.minRequests ?? 0) > 0 && m.canary.requestsQuery ? run(m.canary, m.canary.requestsQuery) : undefined,
       sequential && m.canary.totalQuery ? run(m.canary, m.canary.totalQuery) : undefined,
       sequential && m.canary.badQuery ? run(m.canary, m.canary.badQuery) : undefined,
-      sequential && m.stable.totalQuery ? run(m.stable, m.stable.totalQuery) : undefined,
-      sequential && m.stable.badQuery ? run(m.stable, m.stable.badQuery) : undefined,
+      sequential && m.stable.totalQuery ? run(m.stable, m.stable.totalQuery, time, 'stable') : undefined,
+      sequential && m.stable.badQuery ? run(m.stable, m.stable.badQuery, time, 'stable') : undefined,
     ]);
     const out: Measurement = { name: m.name, canary };
     if (stable) out.stable = stable;
@@ -83,7 +94,7 @@ export async function measureResolved(
     const b = m.baseline;
     if (b && Number.isFinite(rolloutStart) && !status?.evidence?.some((e) => e.name === m.name && e.baseline)) {
       const at = new Date(rolloutStart);
-      const [bt, bb] = await Promise.all([run(b, b.totalQuery, at), run(b, b.badQuery, at)]);
+      const [bt, bb] = await Promise.all([run(b, b.totalQuery, at, 'stable'), run(b, b.badQuery, at, 'stable')]);
       out.baseline = { window: b.window, time: at.toISOString(), stableTotal: bt, stableBad: bb };
     }
     return out;

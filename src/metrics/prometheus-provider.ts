@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
+import type { LookupFunction } from 'node:net';
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
 import pRetry, { AbortError as RetryAbort } from 'p-retry';
 import { AbortedError, RouteshiftError } from '../core/errors.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
-import type { MetricProvider, QueryOptions, QueryOutcome, Sample, VectorOutcome } from './provider.js';
+import type { MetricProvider, QueryOptions, QueryOutcome, RangeOutcome, RangeQueryOptions, RangeSeries, Sample, VectorOutcome } from './provider.js';
 
 /**
  * MetricProvider over Prometheus' HTTP API (`/api/v1/query`). Query problems come back as outcomes,
@@ -64,6 +65,8 @@ export interface PrometheusProviderOptions {
   onRequest?: (event: PrometheusRequestEvent) => void;
   logger?: Logger;
   clock?: Clock;
+  /** Resolves (and may refuse) the address at connect time: the outbound policy, for addresses a tenant chose. */
+  lookup?: LookupFunction;
 }
 
 interface PromResponse {
@@ -146,10 +149,11 @@ export class PrometheusProvider implements MetricProvider {
     this.agent = isHttps
       ? new https.Agent({
           keepAlive: true,
+          ...(opts.lookup ? { lookup: opts.lookup } : {}),
           rejectUnauthorized: !opts.insecureSkipVerify,
           ...(opts.ca || opts.caFile ? { ca: opts.ca ?? readFileSync(opts.caFile as string) } : {}),
         })
-      : new http.Agent({ keepAlive: true });
+      : new http.Agent({ keepAlive: true, ...(opts.lookup ? { lookup: opts.lookup } : {}) });
     const headers: Record<string, string> = { Accept: 'application/json', ...(opts.headers ?? {}) };
     if (opts.bearerToken) headers.Authorization = `Bearer ${opts.bearerToken}`;
     this.http = axios.create({
@@ -189,28 +193,43 @@ export class PrometheusProvider implements MetricProvider {
     }
   }
 
-  private async run<T extends QueryOutcome | VectorOutcome>(
+  /**
+   * A range query (`/api/v1/query_range`): the expression evaluated at start, start + step, ... end, each
+   * evaluation the same as an instant query at that time. Used by `routeshift replay` to read many past
+   * instants in one request.
+   */
+  async queryRange(promql: string, opts: RangeQueryOptions): Promise<RangeOutcome> {
+    const params: Record<string, string> = {
+      query: promql,
+      start: (opts.start.getTime() / 1000).toFixed(3),
+      end: (opts.end.getTime() / 1000).toFixed(3),
+      step: (opts.stepMs / 1000).toFixed(3),
+    };
+    return this.run(promql, { signal: opts.signal }, (data) => toRangeOutcome(data), { path: '/api/v1/query_range', params });
+  }
+
+  private async run<T extends QueryOutcome | VectorOutcome | RangeOutcome>(
     promql: string,
     opts: QueryOptions,
     map: (data: PromData) => T,
+    request: { path: string; params: Record<string, string> } = { path: '/api/v1/query', params: instantParams(promql, opts) },
   ): Promise<T | Extract<QueryOutcome, { kind: 'error' }>> {
     const { signal } = opts;
     if (signal.aborted) throw new AbortedError('Prometheus query');
-    const params: Record<string, string> = { query: promql };
-    if (opts.time) params.time = (opts.time.getTime() / 1000).toFixed(3);
+    const { path, params } = request;
     try {
       return await pRetry(
         async (attempt) => {
           const started = performance.now();
           try {
-            const data = await this.attempt(params, signal);
+            const data = await this.attempt(path, params, signal);
             const outcome = map(data);
-            this.emit({ path: '/api/v1/query', durationMs: performance.now() - started, outcome: outcome.kind, attempt, status: 200 });
+            this.emit({ path, durationMs: performance.now() - started, outcome: outcome.kind, attempt, status: 200 });
             return outcome;
           } catch (err) {
             if (err instanceof AttemptFailure) {
               this.emit({
-                path: '/api/v1/query',
+                path,
                 durationMs: performance.now() - started,
                 outcome: err.code,
                 attempt,
@@ -255,7 +274,7 @@ export class PrometheusProvider implements MetricProvider {
     }
   }
 
-  private async attempt(params: Record<string, string>, signal: AbortSignal): Promise<PromData> {
+  private async attempt(path: string, params: Record<string, string>, signal: AbortSignal): Promise<PromData> {
     // Our own deadline covers the whole exchange (axios' timeout is a socket idle timer).
     const deadline = AbortSignal.timeout(this.timeoutMs);
     const ctrl = { signal: AbortSignal.any([signal, deadline]) };
@@ -264,16 +283,18 @@ export class PrometheusProvider implements MetricProvider {
       const query = params.query as string;
       res =
         query.length > this.postAbove
-          ? await this.http.post('/api/v1/query', new URLSearchParams(params).toString(), {
+          ? await this.http.post(path, new URLSearchParams(params).toString(), {
               signal: ctrl.signal,
               headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
             })
-          : await this.http.get('/api/v1/query', { params, signal: ctrl.signal });
+          : await this.http.get(path, { params, signal: ctrl.signal });
     } catch (err) {
       if (signal.aborted) throw new AbortedError('Prometheus query');
       if (deadline.aborted) throw new AttemptFailure('PrometheusTimeout', `no answer from ${this.opts.address} within ${this.timeoutMs} ms`, true);
       const code = (err as { code?: string }).code ?? '';
       const message = err instanceof Error ? err.message : String(err);
+      // The outbound policy's answer (opts.lookup) will not change on a retry.
+      if (code === 'OutboundRefused' || (err as { cause?: { code?: string } }).cause?.code === 'OutboundRefused') throw new AttemptFailure('PrometheusUnreachable', `request to ${this.opts.address} ${message}`, false);
       if (NETWORK_CODES.has(code) || /socket hang up|ECONN|network/i.test(message)) {
         throw new AttemptFailure('PrometheusUnreachable', `cannot reach Prometheus at ${this.opts.address}: ${code || message}`, true);
       }
@@ -348,6 +369,28 @@ export class PrometheusProvider implements MetricProvider {
     });
     return { kind: 'vector', samples };
   }
+}
+
+function instantParams(promql: string, opts: QueryOptions): Record<string, string> {
+  const params: Record<string, string> = { query: promql };
+  if (opts.time) params.time = (opts.time.getTime() / 1000).toFixed(3);
+  return params;
+}
+
+function toRangeOutcome(data: PromData): RangeOutcome {
+  if (data.resultType !== 'matrix') throw badResponse(`a range query answered with a ${data.resultType}, not a matrix`);
+  if (!Array.isArray(data.result)) throw badResponse('matrix result is not a list');
+  const series: RangeSeries[] = data.result.map((s: { metric?: Record<string, string>; values?: unknown }) => {
+    if (!Array.isArray(s.values)) throw badResponse('matrix series has no values');
+    const points: Array<[number, number]> = s.values.map((pair: unknown) => {
+      const value = isSamplePair(pair) ? parseSampleValue(pair[1]) : undefined;
+      if (value === undefined || typeof (pair as [unknown])[0] !== 'number') throw badResponse('matrix sample is not [time, value]');
+      // Step times are whole milliseconds: round away float noise in the seconds Prometheus returns.
+      return [Math.round((pair as [number, string])[0] * 1000), value];
+    });
+    return { labels: { ...(s.metric ?? {}) }, points };
+  });
+  return { kind: 'matrix', series };
 }
 
 function badResponse(message: string): AttemptFailure {

@@ -22,6 +22,26 @@ export interface QueryOptions {
   time?: Date;
 }
 
+/** One series of a range query: [milliseconds since the epoch, value] at each step where it had a sample. */
+export interface RangeSeries {
+  labels: Record<string, string>;
+  points: Array<[number, number]>;
+}
+
+export type RangeOutcome = { kind: 'matrix'; series: RangeSeries[] } | { kind: 'error'; code: string; message: string; transient: boolean };
+
+export interface RangeQueryOptions {
+  signal: AbortSignal;
+  start: Date;
+  end: Date;
+  stepMs: number;
+}
+
+/** A provider that can also evaluate a query at many instants in one request (replay). */
+export interface RangeProvider extends MetricProvider {
+  queryRange(promql: string, opts: RangeQueryOptions): Promise<RangeOutcome>;
+}
+
 export interface MetricProvider {
   /** An instant query expected to give one number. Never throws for query problems: returns an outcome. */
   query(promql: string, opts: QueryOptions): Promise<QueryOutcome>;

@@ -3,7 +3,8 @@ import type { AlertSpec } from '../api/canary.js';
 import { FakeClock, flushMicrotasks } from '../core/clock.js';
 import { createLogger, silentLogger } from '../core/logger.js';
 import { startReceiver, type Receiver } from '../../test/support/hook-receiver.js';
-import { createNotifier } from './notifier.js';
+import { createOutboundPolicy } from '../hooks/outbound.js';
+import { createNotifier as create, type NotifierOptions } from './notifier.js';
 import { discordPayload } from './discord.js';
 import { teamsPayload } from './msteams.js';
 import { slackPayload } from './slack.js';
@@ -22,6 +23,10 @@ const base: RolloutNotification = {
 };
 const warn: RolloutNotification = { ...base, reason: 'CheckFailed', severity: 'warn', message: 'latency 620 > 500' };
 const error: RolloutNotification = { ...base, reason: 'RolledBack', severity: 'error', phase: 'Failed', weight: 0, message: 'rolled back' };
+
+// The receiver listens on loopback, which the default outbound policy refuses (outbound.test.ts covers that).
+const loopback = createOutboundPolicy({ allow: ['127.0.0.1'], deny: [], allowOnlyListed: false });
+const createNotifier = (o: NotifierOptions) => create({ outbound: loopback, ...o });
 
 let rx: Receiver;
 beforeAll(async () => {

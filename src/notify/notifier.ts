@@ -4,6 +4,7 @@ import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { WebhookStatusError } from '../hooks/errors.js';
 import { postJson, withDeadline } from '../hooks/http.js';
+import type { OutboundPolicy } from '../hooks/outbound.js';
 import { AlertUrlMissingError } from './errors.js';
 import { formatFor } from './format.js';
 import { admits } from './severity.js';
@@ -24,6 +25,8 @@ export interface NotifierOptions {
   maxQueue?: number;
   /** Sends at once, so one hanging receiver does not hold the others. Default 4. */
   concurrency?: number;
+  /** Where alerts may be sent; default: the built-in deny list (docs/security.md). */
+  outbound?: OutboundPolicy;
 }
 
 export interface RunningNotifier extends Notifier {
@@ -110,7 +113,7 @@ export function createNotifier(opts: NotifierOptions): RunningNotifier {
       const status = await withDeadline(clock, sendTimeoutMs, stopCtl.signal, `notification '${alert.name}'`, async (signal) => {
         const url = alert.url ?? (opts.resolveUrl ? await opts.resolveUrl(alert, n.canary.namespace, signal) : undefined);
         if (!url) throw new AlertUrlMissingError(alert.name, alert.url === undefined && alert.secretRef !== undefined);
-        const res = await postJson(url, formatFor(alert.provider, n), { timeoutMs: sendTimeoutMs, signal, clock });
+        const res = await postJson(url, formatFor(alert.provider, n), { timeoutMs: sendTimeoutMs, signal, clock, ...(opts.outbound ? { policy: opts.outbound } : {}) });
         if (res.status < 200 || res.status >= 300) throw new WebhookStatusError(res.status, res.snippet);
         return res.status;
       });

@@ -17,11 +17,16 @@ function registerToolCommands(program: Command): void {
     .option('--api-port <port>', 'API server port (default: free)', (v) => Number(v))
     .option('--mesh-port <port>', 'mesh proxy port (default: free)', (v) => Number(v))
     .option('--prometheus-port <port>', 'Prometheus port (default: free)', (v) => Number(v))
+    .option('--kubernetes <kind>', "'embedded' (the sandbox's own API server) or 'real' (kube-apiserver, etcd, kube-controller-manager from scripts/controlplane/build.sh)", 'embedded')
     .option('--log-level <level>', 'log level', 'warn')
-    .action(async (o: { kubeconfig: string; controller: boolean; load: number; persist?: boolean; apiPort?: number; meshPort?: number; prometheusPort?: number; logLevel: string }) => {
+    .action(async (o: { kubeconfig: string; controller: boolean; load: number; persist?: boolean; apiPort?: number; meshPort?: number; prometheusPort?: number; kubernetes: string; logLevel: string }) => {
+      if (o.kubernetes !== 'embedded' && o.kubernetes !== 'real') {
+        process.stderr.write(`error: --kubernetes must be embedded or real, not ${JSON.stringify(o.kubernetes)}\n`);
+        process.exit(2);
+      }
       const { runSandbox } = await import('./run.js');
       const signal = shutdownSignal();
-      const code = await runSandbox({ ...o, logger: createLogger(o.logLevel as 'warn'), signal });
+      const code = await runSandbox({ ...o, kubernetes: o.kubernetes, logger: createLogger(o.logLevel as 'warn'), signal });
       process.exit(code);
     });
 

@@ -12,6 +12,8 @@ export async function startInProcessController(opts: {
   config?: Partial<ControllerConfig>;
 }): Promise<{ stop: () => Promise<void>; metricsPort: number }> {
   const config: ControllerConfig = structuredClone(DEFAULT_CONFIG);
+  // Everything in the sandbox listens on loopback, webhook receivers included.
+  config.outbound = { ...config.outbound, allow: ['127.0.0.0/8', '::1'] };
   Object.assign(config, opts.config ?? {});
   config.prometheus = { ...config.prometheus, address: opts.prometheusUrl, timeout: '3s' };
   config.leaderElection = { ...config.leaderElection, enabled: false };

@@ -1,4 +1,4 @@
-import { CoreV1Api, CustomObjectsApi, KubernetesObjectApi, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubernetesObjectApi, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { Canary, Phase } from '../api/canary.js';
 import { systemClock } from '../core/clock.js';
@@ -7,6 +7,7 @@ import { callOptions, CONTENT_TYPE } from '../kube/options.js';
 import { startSandbox, type Sandbox } from './sandbox.js';
 import { demoCanary, echoDeployment, NS, seedObjects, service } from './seed.js';
 import { startInProcessController } from './controller.js';
+import { orient } from '../controller/workload-slots.js';
 
 export interface DemoOptions {
   logger: Logger;
@@ -17,15 +18,23 @@ export interface DemoOptions {
 }
 
 /** Creates objects through the API (as `kubectl apply` of new objects would), using discovery. */
+/** Creates each object; a Namespace that exists already is kept (the sandbox may have made it). */
 export async function createAll(kc: KubeConfig, objects: object[]): Promise<void> {
   const client = KubernetesObjectApi.makeApiClient(kc);
-  for (const o of objects) await client.create(o as KubernetesObject);
+  for (const o of objects) {
+    try {
+      await client.create(o as KubernetesObject);
+    } catch (err) {
+      if (!((o as KubernetesObject).kind === 'Namespace' && (err as { code?: number }).code === 409)) throw err;
+    }
+  }
 }
 
 /**
  * The README's main command: the seed walkthrough end to end on the sandbox. A healthy v2 is walked
- * from the seed's 90/10 to 100%, then a broken v3 (every request 503) is released and rolled back.
- * Exit code 0 only when both outcomes happened.
+ * from the seed's 90/10 to 100%, then a broken v3 (every request 503) is released and rolled back,
+ * then v3's fix is released as a change to its Deployment only (spec.workloads), promoted, and the slots
+ * swap. Exit code 0 only when all three outcomes happened.
  */
 export async function runDemo(opts: DemoOptions): Promise<number> {
   const { out, logger } = opts;
@@ -95,7 +104,13 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       return 1;
     }
     say(`${stamp()} rolled back: backend-v2 holds all the traffic again`);
-    say(`demo passed in ${((Date.now() - started) / 1000).toFixed(0)}s: backend-v2 promoted, backend-v3 rolled back`);
+
+    const third = await releaseFromWorkload(kc, state, opts, say, stamp);
+    if (third !== 'Succeeded') {
+      say(`demo FAILED: the image-change release of backend-v3 ended ${third}, expected Succeeded`);
+      return 1;
+    }
+    say(`demo passed in ${((Date.now() - started) / 1000).toFixed(0)}s: backend-v2 promoted, backend-v3 rolled back, then its new template released from the Deployment and live`);
     return 0;
   } catch (err) {
     say(`demo FAILED: ${errorMessage(err)}`);
@@ -104,6 +119,50 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     await stopController?.();
     await sandbox?.stop();
   }
+}
+
+/**
+ * Issue 17: the Canary names the Deployment behind each Service, and the next release is a new pod
+ * template on the idle slot's Deployment (what `kubectl set image` sends), with no Canary or route edit.
+ */
+async function releaseFromWorkload(kc: KubeConfig, state: FollowState, opts: DemoOptions, say: (l: string) => void, stamp: () => string): Promise<Phase | 'Timeout'> {
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  const apps = kc.makeApiClient(AppsV1Api);
+  const canaryRef = { group: 'routeshift.io', version: 'v1alpha1', namespace: NS, plural: 'canaries', name: 'backend' };
+  await custom.patchNamespacedCustomObject(
+    { ...canaryRef, body: { spec: { workloads: { stable: { name: 'backend-v2' }, canary: { name: 'backend-v3' } } } } },
+    callOptions(opts.signal, { 'Content-Type': CONTENT_TYPE.mergePatch }),
+  );
+  say(`${stamp()} Canary now names the Deployment behind each Service (spec.workloads): backend-v2 is the live slot, backend-v3 the idle one`);
+  // Adopted: what the idle slot runs now (the rolled-back template) is remembered and starts nothing.
+  const deadline = Date.now() + (opts.stageTimeoutMs ?? 120_000);
+  let adopted: Canary | undefined;
+  while (!adopted?.status?.workloads && Date.now() < deadline) {
+    await systemClock.sleep(300, opts.signal);
+    adopted = (await custom.getNamespacedCustomObject(canaryRef, callOptions(opts.signal))) as Canary;
+  }
+  state.previousRevision = adopted?.status?.revision;
+  const image = 'hashicorp/http-echo:1.0.1';
+  await apps.patchNamespacedDeployment(
+    {
+      namespace: NS,
+      name: 'backend-v3',
+      body: { spec: { template: { spec: { containers: [{ name: 'echo', image, args: ['-text=hello from backend v3, fixed'] }] } } } },
+    },
+    callOptions(opts.signal, { 'Content-Type': 'application/strategic-merge-patch+json' }),
+  );
+  say(`${stamp()} released a fixed backend-v3 by changing only its Deployment (as kubectl set image does): image ${image}, no -status-code=503`);
+  const phase = await follow(kc, state, opts, say, stamp);
+  if (phase !== 'Succeeded') return phase;
+  while (Date.now() < deadline) {
+    const c = (await custom.getNamespacedCustomObject(canaryRef, callOptions(opts.signal))) as Canary;
+    if (c.status?.workloads?.live === 'backend-v3') {
+      say(`${stamp()} slots swapped in status: backend-v3 is live, backend-v2 is idle and receives the next release (spec unchanged: stable is still ${c.spec.stable.name})`);
+      return phase;
+    }
+    await systemClock.sleep(300, opts.signal);
+  }
+  return 'Timeout';
 }
 
 interface FollowState {
@@ -126,7 +185,8 @@ async function follow(kc: KubeConfig, state: FollowState, opts: DemoOptions, say
     const fresh = events.items
       .filter((e) => (seen.get(e.metadata?.name ?? '') ?? 0) < (e.count ?? 1))
       .sort((a, b) => Number(a.metadata?.resourceVersion ?? 0) - Number(b.metadata?.resourceVersion ?? 0));
-    const c = (await custom.getNamespacedCustomObject({ group: 'routeshift.io', version: 'v1alpha1', namespace: NS, plural: 'canaries', name: 'backend' }, callOptions(opts.signal))) as Canary;
+    // Oriented: with spec.workloads, stable is whichever slot is live now.
+    const c = orient((await custom.getNamespacedCustomObject({ group: 'routeshift.io', version: 'v1alpha1', namespace: NS, plural: 'canaries', name: 'backend' }, callOptions(opts.signal))) as Canary);
     for (const e of fresh) {
       seen.set(e.metadata?.name ?? '', e.count ?? 1);
       const count = (e.count ?? 1) > 1 ? ` (x${e.count})` : '';

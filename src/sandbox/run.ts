@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { DEFAULT_CONFIG } from '../controller/config.js';
 import { errorMessage } from '../core/errors.js';
 import { isConflict } from '../kube/errors.js';
-import { startSandbox } from './sandbox.js';
+import { startSandbox, type SandboxKubernetes } from './sandbox.js';
 import { startInProcessController } from './controller.js';
 
 export interface RunSandboxOptions {
@@ -14,6 +14,7 @@ export interface RunSandboxOptions {
   apiPort?: number;
   meshPort?: number;
   prometheusPort?: number;
+  kubernetes?: SandboxKubernetes;
   logger: Logger;
   signal: AbortSignal;
 }
@@ -43,6 +44,7 @@ export async function runSandbox(o: RunSandboxOptions): Promise<number> {
       ...(o.apiPort ? { apiPort: o.apiPort } : {}),
       ...(o.meshPort ? { meshPort: o.meshPort } : {}),
       ...(o.prometheusPort ? { prometheusPort: o.prometheusPort } : {}),
+      ...(o.kubernetes ? { kubernetes: o.kubernetes } : {}),
     });
     await ensureLeaseNamespace(sandbox.kubeConfig);
   } catch (err) {

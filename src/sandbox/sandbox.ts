@@ -7,6 +7,9 @@ import { errorMessage } from '../core/errors.js';
 import { startApiServer, type ApiServer } from './apiserver/index.js';
 import { startMesh, type Mesh } from './mesh/index.js';
 import { startWorkloads, type Workloads } from './workloads/index.js';
+import { startPodAgent } from './workloads/pod-agent.js';
+import { startRealApi } from './controlplane/real-api.js';
+import type { EndpointResolver } from './mesh/mesh-config.js';
 import { startLoad, type Load } from './load/index.js';
 import { startPrometheus, type PrometheusServer } from './prometheus.js';
 
@@ -26,7 +29,15 @@ export interface SandboxOptions {
   scrapeIntervalMs?: number;
   /** Delay before the mesh applies (and reports) a route change. */
   meshDelayMs?: number;
+  /**
+   * `embedded` (default): the sandbox's own API server, no dependency. `real`: etcd, kube-apiserver
+   * and kube-controller-manager built from their Go modules (scripts/controlplane/build.sh), with
+   * the sandbox's pod agent as the node.
+   */
+  kubernetes?: SandboxKubernetes;
 }
+
+export type SandboxKubernetes = 'embedded' | 'real';
 
 export interface Sandbox {
   api: ApiServer;
@@ -36,6 +47,12 @@ export interface Sandbox {
   load: Load | undefined;
   kubeConfig: KubeConfig;
   kubeconfigPath: string;
+  kubernetes: SandboxKubernetes;
+  /**
+   * Writes a kubeconfig for a controller replica named `user`. On the real control plane it holds
+   * a token of deploy/base's ServiceAccount, so RBAC is checked as in a cluster.
+   */
+  writeControllerKubeconfig(path: string, user: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -73,21 +90,17 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
     stops.length = 0;
   };
   try {
-    const api = await startApiServer({
-      crdFiles: sandboxCrdFiles(),
-      ...(opts.apiPort ? { port: opts.apiPort } : {}),
-      ...(opts.persist ? { dataFile: join(dir, 'state.json') } : {}),
-      logger: opts.logger.child({ component: 'sandbox-apiserver' }),
-    });
-    stops.push(() => api.stop());
+    const kubernetes = opts.kubernetes ?? 'embedded';
+    const backend = kubernetes === 'real' ? await startRealBackend(dir, opts) : await startEmbeddedBackend(dir, opts);
+    const api = backend.api;
+    stops.push(() => backend.stop());
     await api.writeKubeconfig(kubeconfigPath);
     const kubeConfig = new KubeConfig();
     kubeConfig.loadFromString(api.kubeconfig());
-
-    const workloads = await startWorkloads({ kubeConfig, logger: opts.logger });
-    stops.push(() => workloads.stop());
+    const workloads = backend.workloads;
     const mesh = await startMesh({
-      kubeConfig,
+      kubeConfig: backend.partsKubeConfig ?? kubeConfig,
+      ...(backend.resolveEndpoint ? { resolveEndpoint: backend.resolveEndpoint } : {}),
       logger: opts.logger,
       ...(opts.meshPort ? { port: opts.meshPort } : {}),
       ...(opts.meshDelayMs ? { statusDelayMs: opts.meshDelayMs } : {}),
@@ -103,11 +116,79 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
     stops.push(() => prometheus.stop());
     await prometheus.waitForTarget('mesh');
     const rps = opts.rps ?? 20;
-    const load = rps > 0 ? await startLoad({ kubeConfig, meshUrl: mesh.url, rps, logger: opts.logger }) : undefined;
+    const load = rps > 0 ? await startLoad({ kubeConfig: backend.partsKubeConfig ?? kubeConfig, meshUrl: mesh.url, rps, logger: opts.logger }) : undefined;
     if (load) stops.push(() => load.stop());
-    return { api, prometheus, mesh, workloads, load, kubeConfig, kubeconfigPath, stop: stopAll };
+    return {
+      api,
+      prometheus,
+      mesh,
+      workloads,
+      load,
+      kubeConfig,
+      kubeconfigPath,
+      kubernetes,
+      writeControllerKubeconfig: backend.writeControllerKubeconfig,
+      stop: stopAll,
+    };
   } catch (err) {
     await stopAll();
+    throw err;
+  }
+}
+
+interface Backend {
+  api: ApiServer;
+  workloads: Workloads;
+  /** For the mesh and load: straight to the API server, past injected faults. */
+  partsKubeConfig?: KubeConfig;
+  resolveEndpoint?: EndpointResolver;
+  writeControllerKubeconfig(path: string, user: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+async function startEmbeddedBackend(dir: string, opts: SandboxOptions): Promise<Backend> {
+  const api = await startApiServer({
+    crdFiles: sandboxCrdFiles(),
+    ...(opts.apiPort ? { port: opts.apiPort } : {}),
+    ...(opts.persist ? { dataFile: join(dir, 'state.json') } : {}),
+    logger: opts.logger.child({ component: 'sandbox-apiserver' }),
+  });
+  try {
+    const kubeConfig = new KubeConfig();
+    kubeConfig.loadFromString(api.kubeconfig());
+    const workloads = await startWorkloads({ kubeConfig, logger: opts.logger });
+    return {
+      api,
+      workloads,
+      writeControllerKubeconfig: (path, user) => api.writeKubeconfig(path, { user }),
+      stop: async () => {
+        await workloads.stop();
+        await api.stop();
+      },
+    };
+  } catch (err) {
+    await api.stop();
+    throw err;
+  }
+}
+
+async function startRealBackend(dir: string, opts: SandboxOptions): Promise<Backend> {
+  const api = await startRealApi({ dir, logger: opts.logger.child({ component: 'sandbox-controlplane' }), crdFiles: sandboxCrdFiles() });
+  try {
+    const agent = await startPodAgent({ kubeConfig: api.directKubeConfig, logger: opts.logger });
+    return {
+      api,
+      workloads: agent,
+      partsKubeConfig: api.directKubeConfig,
+      resolveEndpoint: agent.resolveEndpoint,
+      writeControllerKubeconfig: (path, user) => api.writeControllerKubeconfig(path, user),
+      stop: async () => {
+        await agent.stop();
+        await api.stop();
+      },
+    };
+  } catch (err) {
+    await api.stop();
     throw err;
   }
 }

@@ -20,7 +20,7 @@ import {
   closeFaultBed,
   openFaultBed,
 } from '../support/faults.js';
-import { canaryEvents, sleep, startController, type ControllerProcess } from '../support/harness.js';
+import { canaryEvents, sleep, startController, waitForWorkloads, type ControllerProcess } from '../support/harness.js';
 import { waitUntil } from '../support/wait.js';
 
 const STEPS = [20, 40, 60, 80];
@@ -52,6 +52,7 @@ interface Rollout {
 async function launch(name: string, broken: boolean): Promise<Rollout> {
   auditor.track(name, `${name}-canary`);
   await createWithRetry(k, rolloutObjects(name, broken));
+  await waitForWorkloads(sb.kubeConfig, rolloutObjects(name, broken));
   await createWithRetry(k, [canaryFor(name, { stepWeights: STEPS })]);
   return { name, broken };
 }

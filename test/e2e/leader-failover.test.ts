@@ -64,7 +64,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'routeshift-leader-'));
   sb = await newSandbox();
   await createAll(sb.kubeConfig, [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: LEASE_NS } }, ...seedObjects()]);
-  for (const id of ['a', 'b'] as const) await sb.api.writeKubeconfig(join(dir, `kubeconfig-${id}`), { user: `controller-${id}` });
+  for (const id of ['a', 'b'] as const) await sb.writeControllerKubeconfig(join(dir, `kubeconfig-${id}`), `controller-${id}`);
   const configFile = join(dir, 'config.yaml');
   writeFileSync(configFile, `leaderElection:\n  leaseDuration: ${LEASE_MS}ms\n  renewDeadline: ${RENEW_MS}ms\n  retryPeriod: ${RETRY_MS}ms\n`);
   replicas.a = startReplica('a', configFile);

@@ -5,16 +5,15 @@
  * resume. Also issue 5's probes and metrics: /readyz 503 until the informers synced, then 200, and
  * routeshift_canary_weight following a rollout. Needs `npm run build`.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { ANNOTATIONS } from '../../src/api/canary.js';
-import { renderKubeconfig } from '../../src/sandbox/apiserver/kubeconfig.js';
 import type { Sandbox } from '../../src/sandbox/sandbox.js';
 import { demoCanary, NS, seedObjects } from '../../src/sandbox/seed.js';
 import { runCli, startCli } from '../support/cli-process.js';
-import { canaryEvents, createAll, getCanary, newSandbox, routeWeights, sleep, startController, waitForCanary, type ControllerProcess } from '../support/harness.js';
+import { canaryEvents, controllerKubeconfigVia, createAll, getCanary, newSandbox, routeWeights, sleep, startController, waitForCanary, type ControllerProcess } from '../support/harness.js';
 import { freePort } from '../support/processes.js';
 import { release, type Release } from '../support/releases.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
@@ -82,8 +81,7 @@ beforeAll(async () => {
   await createAll(sb.kubeConfig, seedObjects());
   // The controller reaches the API server through a proxy that starts cut, so it cannot sync yet.
   proxy = await startTcpProxy(sb.api.port, { cut: true });
-  const kubeconfig = join(dir, 'kubeconfig-via-proxy');
-  writeFileSync(kubeconfig, renderKubeconfig(proxy.url));
+  const kubeconfig = controllerKubeconfigVia(sb, proxy.port);
   const port = await freePort();
   metricsUrl = `http://127.0.0.1:${port}`;
   controller = startController(sb, ['--kubeconfig', kubeconfig, '--metrics-port', String(port)]);

@@ -199,9 +199,12 @@ describe('the image carries no developer tools', () => {
         else if (p.endsWith('.ts') && !p.endsWith('.test.ts')) {
           const file = relative(ROOT, p);
           const area = TOOLS.some((t) => file.startsWith(`${t}/`)) ? 'tool' : 'product';
-          for (const m of readFileSync(p, 'utf8').matchAll(/(?:from|import\()\s*'((?:@[^/']+\/)?[^./'][^/']*)/g)) {
-            const name = m[1] as string;
-            if (name.startsWith('node:')) continue;
+          // Bare specifiers of import/export declarations and import() calls: the package is the first segment.
+          const text = readFileSync(p, 'utf8');
+          const specifiers = [...text.matchAll(/^\s*(?:import|export)\b[^;]*?\bfrom\s+'([^']+)'/gm), ...text.matchAll(/\bimport\(\s*'([^']+)'\s*\)/g)].map((m) => m[1] as string);
+          for (const spec of specifiers) {
+            if (spec.startsWith('.') || spec.startsWith('node:')) continue;
+            const name = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : (spec.split('/')[0] as string);
             (importers.get(name) ?? importers.set(name, new Set()).get(name))?.add(area);
           }
         }

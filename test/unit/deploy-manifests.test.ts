@@ -53,6 +53,7 @@ const controller = 'src/controller/controller.ts';
 const routeClient = 'src/routing/kube-route-client.ts';
 const leader = 'src/controller/leader.ts';
 const events = 'src/events/kube-sink.ts';
+const workloadReader = 'src/controller/workload-reader.ts';
 
 const CALLS: ApiCall[] = [
   { group: 'routeshift.io', resource: 'canaries', verb: 'get', scope: 'cluster', where: { file: canaryStore, contains: 'getNamespacedCustomObject' } },
@@ -72,9 +73,14 @@ const CALLS: ApiCall[] = [
   // The route client serves both kinds through ROUTE_PLURALS.
   { group: 'gateway.networking.k8s.io', resource: 'grpcroutes', verb: 'get', scope: 'cluster', where: { file: 'src/routing/types.ts', contains: "GRPCRoute: 'grpcroutes'" } },
   { group: 'gateway.networking.k8s.io', resource: 'grpcroutes', verb: 'patch', scope: 'cluster', where: { file: 'src/routing/types.ts', contains: "GRPCRoute: 'grpcroutes'" } },
+  { group: 'gateway.networking.k8s.io', resource: 'referencegrants', verb: 'list', scope: 'cluster', where: { file: 'src/controller/reference-grants.ts', contains: "plural: 'referencegrants'" } },
   { group: '', resource: 'events', verb: 'create', scope: 'cluster', where: { file: events, contains: 'createNamespacedEvent' } },
   // Aggregation of repeated Events bumps the count of the existing one.
   { group: '', resource: 'events', verb: 'patch', scope: 'cluster', where: { file: events, contains: 'patchNamespacedEvent' } },
+  // Releases from the workload: GETs of named objects only. Secrets a pod template names are granted per
+  // namespace by its owner (docs/install.md), like a Canary's alert Secret.
+  { group: 'apps', resource: 'deployments', verb: 'get', scope: 'cluster', where: { file: workloadReader, contains: 'readNamespacedDeployment' } },
+  { group: '', resource: 'configmaps', verb: 'get', scope: 'cluster', where: { file: workloadReader, contains: 'readNamespacedConfigMap' } },
   // Leader election: create cannot be limited by name; get/update only the configured Lease.
   { group: 'coordination.k8s.io', resource: 'leases', verb: 'create', scope: 'own', where: { file: leader, contains: 'createNamespacedLease' } },
   { group: 'coordination.k8s.io', resource: 'leases', verb: 'get', scope: 'own', names: ['routeshift-leader'], where: { file: leader, contains: 'readNamespacedLease' } },
@@ -93,7 +99,7 @@ const CALLS: ApiCall[] = [
  */
 const KNOWN_METHODS: Record<string, string[]> = {
   getNamespacedCustomObject: ['canaries get', 'httproutes get', 'grpcroutes get'],
-  listNamespacedCustomObject: ['canaries list', 'httproutes list'],
+  listNamespacedCustomObject: ['canaries list', 'httproutes list', 'referencegrants list'],
   listClusterCustomObject: ['canaries list', 'httproutes list'],
   patchNamespacedCustomObject: ['canaries patch', 'httproutes patch', 'grpcroutes patch'],
   replaceNamespacedCustomObjectStatus: ['canaries/status update'],
@@ -103,6 +109,8 @@ const KNOWN_METHODS: Record<string, string[]> = {
   createNamespacedLease: ['leases create'],
   replaceNamespacedLease: ['leases update'],
   readNamespacedSecret: ['secrets get'],
+  readNamespacedDeployment: ['deployments get'],
+  readNamespacedConfigMap: ['configmaps get'],
 };
 const NOT_CONTROLLER = [/^src\/sandbox\//, /^src\/cli\//, /\.test\.ts$/];
 

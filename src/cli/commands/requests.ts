@@ -12,6 +12,9 @@ const IN_FLIGHT: ReadonlySet<Phase> = new Set<Phase>(['Initializing', 'Progressi
 
 /** True when the spec names a revision the controller has not started yet (new services, or a retry). */
 export function rolloutPending(canary: Canary): boolean {
+  // With spec.workloads the revision comes from the Deployments, which the CLI does not read: a release is
+  // pending while the controller has not adopted the slots yet, or waits for the idle Deployment to roll out.
+  if (canary.spec.workloads) return !canary.status?.workloads || canary.status.workloads.waiting !== undefined;
   return canary.status?.revision !== revisionOf(canary);
 }
 

@@ -1,5 +1,6 @@
 import { clone, isObject, type Json, type JsonObject } from './json.js';
 import { STANDARD_VERBS, apiVersionOf, type BuiltinTable, type PrinterColumn, type ResourceType } from './registry.js';
+import { defaultPod, defaultPodSpec } from './pod-defaults.js';
 import { labelSelectorString } from './selectors.js';
 import { NAME_COLUMN, age } from './table.js';
 
@@ -41,6 +42,15 @@ function servicePorts(spec: JsonObject): string {
     return `${String(port['port'])}${node}/${proto}`;
   });
   return ports.length > 0 ? ports.join(',') : '<none>';
+}
+
+/** `ready/total` of the pod's readiness gates, as the real pod printer shows them. */
+function readinessGates(spec: JsonObject, status: JsonObject): string {
+  const gates = arr(spec['readinessGates']).map((g) => o(g)['conditionType']);
+  if (gates.length === 0) return '<none>';
+  const conditions = arr(status['conditions']).map(o);
+  const ready = gates.filter((t) => conditions.some((c) => c['type'] === t && c['status'] === 'True')).length;
+  return `${ready}/${gates.length}`;
 }
 
 const TABLES: Record<string, BuiltinTable> = {
@@ -106,6 +116,8 @@ const TABLES: Record<string, BuiltinTable> = {
       AGE,
       col('IP', 'string', 1, 'The IP address assigned to the pod'),
       col('Node', 'string', 1, 'The name of the node assigned to the pod'),
+      col('Nominated Node', 'string', 1, 'The name of the node which the pod is nominated to'),
+      col('Readiness Gates', 'string', 1, 'The readiness gates of the pod'),
     ],
     (obj, now) => {
       const spec = o(obj['spec']);
@@ -121,6 +133,8 @@ const TABLES: Record<string, BuiltinTable> = {
         ageCell(obj, now),
         typeof status['podIP'] === 'string' ? status['podIP'] : '<none>',
         typeof spec['nodeName'] === 'string' ? spec['nodeName'] : '<none>',
+        typeof status['nominatedNodeName'] === 'string' ? status['nominatedNodeName'] : '<none>',
+        readinessGates(spec, status),
       ];
     },
   ),
@@ -179,6 +193,9 @@ interface Def {
   shortNames?: string[];
   categories?: string[];
   status?: boolean;
+  scale?: boolean;
+  review?: boolean;
+  generation?: boolean;
   singular?: string;
 }
 
@@ -186,18 +203,21 @@ const DEFS: Def[] = [
   { group: '', version: 'v1', resource: 'namespaces', kind: 'Namespace', namespaced: false, shortNames: ['ns'], status: true },
   { group: '', version: 'v1', resource: 'services', kind: 'Service', namespaced: true, shortNames: ['svc'], categories: ['all'], status: true },
   { group: '', version: 'v1', resource: 'endpoints', kind: 'Endpoints', namespaced: true, shortNames: ['ep'], singular: 'endpoints' },
-  { group: '', version: 'v1', resource: 'pods', kind: 'Pod', namespaced: true, shortNames: ['po'], categories: ['all'], status: true },
+  { group: '', version: 'v1', resource: 'pods', kind: 'Pod', namespaced: true, shortNames: ['po'], categories: ['all'], status: true, generation: true },
   { group: '', version: 'v1', resource: 'configmaps', kind: 'ConfigMap', namespaced: true, shortNames: ['cm'] },
   { group: '', version: 'v1', resource: 'secrets', kind: 'Secret', namespaced: true },
   { group: '', version: 'v1', resource: 'serviceaccounts', kind: 'ServiceAccount', namespaced: true, shortNames: ['sa'] },
   { group: '', version: 'v1', resource: 'events', kind: 'Event', namespaced: true, shortNames: ['ev'] },
-  { group: 'apps', version: 'v1', resource: 'deployments', kind: 'Deployment', namespaced: true, shortNames: ['deploy'], categories: ['all'], status: true },
+  { group: 'apps', version: 'v1', resource: 'deployments', kind: 'Deployment', namespaced: true, shortNames: ['deploy'], categories: ['all'], status: true, scale: true, generation: true },
+  // No authorizer here: every review is answered allowed (see reviews.ts).
+  { group: 'authorization.k8s.io', version: 'v1', resource: 'selfsubjectaccessreviews', kind: 'SelfSubjectAccessReview', namespaced: false, review: true },
+  { group: 'authorization.k8s.io', version: 'v1', resource: 'selfsubjectrulesreviews', kind: 'SelfSubjectRulesReview', namespaced: false, review: true },
   { group: 'events.k8s.io', version: 'v1', resource: 'events', kind: 'Event', namespaced: true, shortNames: ['ev'] },
   { group: 'rbac.authorization.k8s.io', version: 'v1', resource: 'clusterrolebindings', kind: 'ClusterRoleBinding', namespaced: false },
   { group: 'rbac.authorization.k8s.io', version: 'v1', resource: 'clusterroles', kind: 'ClusterRole', namespaced: false },
   { group: 'rbac.authorization.k8s.io', version: 'v1', resource: 'rolebindings', kind: 'RoleBinding', namespaced: true },
   { group: 'rbac.authorization.k8s.io', version: 'v1', resource: 'roles', kind: 'Role', namespaced: true },
-  { group: 'policy', version: 'v1', resource: 'poddisruptionbudgets', kind: 'PodDisruptionBudget', namespaced: true, shortNames: ['pdb'], status: true },
+  { group: 'policy', version: 'v1', resource: 'poddisruptionbudgets', kind: 'PodDisruptionBudget', namespaced: true, shortNames: ['pdb'], status: true, generation: true },
   { group: 'coordination.k8s.io', version: 'v1', resource: 'leases', kind: 'Lease', namespaced: true },
   { group: 'discovery.k8s.io', version: 'v1', resource: 'endpointslices', kind: 'EndpointSlice', namespaced: true },
   {
@@ -209,6 +229,7 @@ const DEFS: Def[] = [
     shortNames: ['crd', 'crds'],
     categories: ['api-extensions'],
     status: true,
+    generation: true,
   },
 ];
 
@@ -261,7 +282,16 @@ function admitDeployment(obj: JsonObject): void {
   if (spec['replicas'] === undefined) spec['replicas'] = 1;
   if (spec['revisionHistoryLimit'] === undefined) spec['revisionHistoryLimit'] = 10;
   if (spec['progressDeadlineSeconds'] === undefined) spec['progressDeadlineSeconds'] = 600;
-  if (spec['strategy'] === undefined) spec['strategy'] = { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: '25%', maxSurge: '25%' } };
+  // kubectl's protobuf bodies carry `strategy: {}`: the type and the rolling update are defaulted apart.
+  const strategy = isObject(spec['strategy']) ? spec['strategy'] : (spec['strategy'] = {});
+  if (strategy['type'] === undefined) strategy['type'] = 'RollingUpdate';
+  if (strategy['type'] === 'RollingUpdate') {
+    const ru = isObject(strategy['rollingUpdate']) ? strategy['rollingUpdate'] : (strategy['rollingUpdate'] = {});
+    if (ru['maxUnavailable'] === undefined) ru['maxUnavailable'] = '25%';
+    if (ru['maxSurge'] === undefined) ru['maxSurge'] = '25%';
+  }
+  const template = isObject(spec['template']) ? spec['template'] : undefined;
+  if (template && isObject(template['spec'])) defaultPodSpec(template['spec']);
 }
 
 function admitNamespace(obj: JsonObject): void {
@@ -295,6 +325,7 @@ function admitMicroTimes(obj: JsonObject, paths: string[][]): void {
 
 function admitPod(obj: JsonObject, old: JsonObject | undefined): void {
   if (!old) {
+    defaultPod(obj);
     const status = isObject(obj['status']) ? obj['status'] : (obj['status'] = {});
     if (status['phase'] === undefined) status['phase'] = 'Pending';
   }
@@ -313,8 +344,11 @@ export function builtinTypes(): ResourceType[] {
       namespaced: d.namespaced,
       shortNames: d.shortNames ?? [],
       categories: d.categories ?? [],
-      verbs: STANDARD_VERBS,
+      verbs: d.review ? ['create'] : STANDARD_VERBS,
       hasStatus: d.status === true,
+      ...(d.scale ? { hasScale: true } : {}),
+      ...(d.generation ? { hasGeneration: true } : {}),
+      ...(d.review ? { review: true } : {}),
       builtin: true,
       storageKey: `${d.group}/${d.resource}`,
       schemas: new Map(),

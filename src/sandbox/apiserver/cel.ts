@@ -2,7 +2,7 @@ import { Environment } from '@marcbachmann/cel-js';
 import type { Logger } from 'pino';
 import { isObject, type Json } from './json.js';
 import { re2ToRegExp } from './re2.js';
-import { childPath, type Schema, type ValidationRule } from './schema.js';
+import { childPath, formatValue, type Schema, type ValidationRule } from './schema.js';
 import type { FieldError } from './status.js';
 
 type Program = ReturnType<Environment['parse']>;
@@ -112,7 +112,7 @@ export class CelValidator {
       }
     }
     const field = rule.fieldPath ? joinFieldPath(path, rule.fieldPath) : path;
-    errors.push(ruleError(rule.reason, field, schemaType(schema), message));
+    errors.push(ruleError(rule.reason, field, value, message));
   }
 }
 
@@ -225,22 +225,24 @@ function joinFieldPath(path: string, fieldPath: string): string {
   return path ? `${path}${fp}` : fp.replace(/^\./, '');
 }
 
-function schemaType(schema: Schema): string {
-  if (schema.type) return schema.type;
-  if (schema['x-kubernetes-int-or-string']) return 'integer-or-string';
-  return 'object';
+/**
+ * kube-apiserver 1.36 shows a scalar's value before the message and leaves out an object's or a
+ * list's (field.OmitValueType); 1.32 wrote the schema type there (`Invalid value: "object": ...`).
+ */
+function shownValue(value: Json | undefined): string {
+  return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? `${formatValue(value)}: ` : '';
 }
 
-function ruleError(reason: string | undefined, field: string, type: string, message: string): FieldError {
+function ruleError(reason: string | undefined, field: string, value: Json | undefined, message: string): FieldError {
   switch (reason) {
     case 'FieldValueForbidden':
       return { reason, field, message: `Forbidden: ${message}` };
     case 'FieldValueRequired':
       return { reason, field, message: `Required value: ${message}` };
     case 'FieldValueDuplicate':
-      return { reason, field, message: `Duplicate value: ${JSON.stringify(type)}: ${message}` };
+      return { reason, field, message: `Duplicate value: ${shownValue(value)}${message}` };
     default:
-      return { reason: 'FieldValueInvalid', field, message: `Invalid value: ${JSON.stringify(type)}: ${message}` };
+      return { reason: 'FieldValueInvalid', field, message: `Invalid value: ${shownValue(value)}${message}` };
   }
 }
 

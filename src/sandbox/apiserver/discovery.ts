@@ -55,6 +55,7 @@ export function apiResourceList(registry: Registry, group: string, version: stri
     if (t.categories.length > 0) r['categories'] = t.categories;
     resources.push(r);
     if (t.hasStatus) resources.push({ name: `${t.resource}/status`, singularName: '', namespaced: t.namespaced, kind: t.kind, verbs: SUBRESOURCE_VERBS });
+    if (t.hasScale) resources.push({ name: `${t.resource}/scale`, singularName: '', namespaced: t.namespaced, group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: SUBRESOURCE_VERBS });
   }
   return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: apiVersionOf(group, version), resources };
 }
@@ -69,9 +70,10 @@ function discoveryResource(t: ResourceType, version: string): JsonObject {
   };
   if (t.shortNames.length > 0) r['shortNames'] = t.shortNames;
   if (t.categories.length > 0) r['categories'] = t.categories;
-  if (t.hasStatus) {
-    r['subresources'] = [{ subresource: 'status', responseKind: { group: t.group, version, kind: t.kind }, verbs: SUBRESOURCE_VERBS }];
-  }
+  const subresources: Json[] = [];
+  if (t.hasStatus) subresources.push({ subresource: 'status', responseKind: { group: t.group, version, kind: t.kind }, verbs: SUBRESOURCE_VERBS });
+  if (t.hasScale) subresources.push({ subresource: 'scale', responseKind: { group: 'autoscaling', version: 'v1', kind: 'Scale' }, verbs: SUBRESOURCE_VERBS });
+  if (subresources.length > 0) r['subresources'] = subresources;
   return r;
 }
 

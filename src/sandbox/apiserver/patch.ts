@@ -1,4 +1,3 @@
-import { applyJsonPatch, JsonPatchError, type JsonPatchOp } from '../../routing/json-patch.js';
 import { clone, deepEqual, isObject, type Json, type JsonObject } from './json.js';
 import { ApiStatusError, badRequest } from './status.js';
 
@@ -9,11 +8,19 @@ export const PATCH_TYPES = {
   apply: 'application/apply-patch+yaml',
 } as const;
 
-/** A JSON Patch that parsed but cannot apply: answered 422 like the real server's NewGenericServerResponse. */
-function patchApplyError(message: string): ApiStatusError {
-  return new ApiStatusError(422, 'Invalid', 'the server rejected our request due to an error in our request', {
-    causes: [{ reason: 'UnexpectedServerResponse', message }],
-  });
+/**
+ * A JSON Patch that parsed but cannot apply: answered 422 with kube-apiserver 1.36's generic message
+ * and empty details (1.32 carried the json-patch library's error as a cause). `detail` says why, for
+ * the server's debug log only.
+ */
+export class PatchApplyError extends ApiStatusError {
+  constructor(readonly detail: string) {
+    super(422, 'Invalid', 'the server rejected our request due to an error in our request', {});
+  }
+}
+
+function patchApplyError(detail: string): ApiStatusError {
+  return new PatchApplyError(detail);
 }
 
 // ---------------------------------------------------------------- RFC 7386
@@ -31,62 +38,158 @@ export function mergePatch(target: Json | undefined, patch: Json): Json {
 
 // ---------------------------------------------------------------- RFC 6902
 
-/**
- * The API server's JSON Patch, on routeshift's own applier (src/routing/json-patch.ts, which the route
- * client's tests use too): the same ops, with the API server's answers. A malformed patch is 400; one that
- * parsed but does not apply is 422 with the generic message (NewGenericServerResponse), the json-patch
- * text in its causes.
- */
+interface Op {
+  op: string;
+  path: string;
+  from?: string;
+  value?: Json;
+}
+
+function decodePointer(pointer: string): string[] {
+  if (pointer === '') return [];
+  if (!pointer.startsWith('/')) throw patchApplyError(`JSON pointer must be empty or start with a "/": ${pointer}`);
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'));
+}
+
+function parseOps(patch: unknown): Op[] {
+  if (!Array.isArray(patch)) throw badRequest('json: cannot unmarshal object into Go value of type jsonpatch.Patch');
+  return patch.map((raw) => {
+    if (!isObject(raw) || typeof raw['op'] !== 'string') throw badRequest('Unexpected kind: unknown');
+    if (typeof raw['path'] !== 'string') throw badRequest(`${raw['op']} operation missing path`);
+    const op: Op = { op: raw['op'], path: raw['path'] };
+    if (typeof raw['from'] === 'string') op.from = raw['from'];
+    if ('value' in raw) op.value = raw['value'] ?? null;
+    return op;
+  });
+}
+
+interface Parent {
+  container: Json[] | JsonObject;
+  key: string;
+}
+
+function resolveParent(doc: Json, tokens: string[], opName: string, pointer: string): Parent {
+  let cur: Json = doc;
+  for (let i = 0; i < tokens.length - 1; i++) {
+    const t = tokens[i] as string;
+    let next: Json | undefined;
+    if (Array.isArray(cur)) {
+      const idx = /^\d+$/.test(t) ? Number(t) : NaN;
+      next = Number.isNaN(idx) ? undefined : cur[idx];
+    } else if (isObject(cur)) {
+      next = cur[t];
+    }
+    if (next === undefined || next === null || typeof next !== 'object') {
+      throw patchApplyError(`${opName} operation does not apply: doc is missing path: "${pointer}": missing value`);
+    }
+    cur = next;
+  }
+  if (!Array.isArray(cur) && !isObject(cur)) {
+    throw patchApplyError(`${opName} operation does not apply: doc is missing path: "${pointer}": missing value`);
+  }
+  return { container: cur, key: tokens[tokens.length - 1] as string };
+}
+
+function arrayIndex(arr: Json[], key: string, allowEnd: boolean, opName: string, pointer: string): number {
+  if (key === '-' && allowEnd) return arr.length;
+  if (!/^\d+$/.test(key)) throw patchApplyError(`${opName} operation does not apply: doc is missing path: "${pointer}": missing value`);
+  const idx = Number(key);
+  if (idx > arr.length || (!allowEnd && idx >= arr.length)) {
+    throw patchApplyError(`Unable to access invalid index: ${idx}: invalid index referenced`);
+  }
+  return idx;
+}
+
+function getAt(doc: Json, pointer: string, opName: string): Json {
+  const tokens = decodePointer(pointer);
+  if (tokens.length === 0) return doc;
+  const { container, key } = resolveParent(doc, tokens, opName, pointer);
+  const v = Array.isArray(container) ? container[arrayIndex(container, key, false, opName, pointer)] : container[key];
+  if (v === undefined) throw patchApplyError(`${opName} operation does not apply: doc is missing key: ${pointer}: missing value`);
+  return v;
+}
+
+function removeAt(doc: Json, pointer: string, opName: string): Json {
+  const tokens = decodePointer(pointer);
+  const { container, key } = resolveParent(doc, tokens, opName, pointer);
+  if (Array.isArray(container)) {
+    const idx = arrayIndex(container, key, false, opName, pointer);
+    return container.splice(idx, 1)[0] as Json;
+  }
+  const v = container[key];
+  if (v === undefined) throw patchApplyError(`${opName} operation does not apply: doc is missing path: "${pointer}": missing value`);
+  delete container[key];
+  return v;
+}
+
+function addAt(doc: Json, pointer: string, value: Json, opName: string): Json {
+  const tokens = decodePointer(pointer);
+  if (tokens.length === 0) return value;
+  const { container, key } = resolveParent(doc, tokens, opName, pointer);
+  if (Array.isArray(container)) container.splice(arrayIndex(container, key, true, opName, pointer), 0, value);
+  else container[key] = value;
+  return doc;
+}
+
 export function jsonPatch(doc: Json, patch: unknown): Json {
-  const ops = parseOps(patch);
-  let out = doc;
-  for (const op of ops) {
-    try {
-      out = applyJsonPatch(out, [op]);
-    } catch (err) {
-      if (!(err instanceof JsonPatchError)) throw err;
-      // evanphx/json-patch v4 (the API server's): `test` of a missing path passes when the value is null.
-      if (op.op === 'test' && op.value === null && err.code === 'PatchPathMissing') continue;
-      throw patchApplyError(apiServerWording(op, err));
+  let out = clone(doc);
+  for (const op of parseOps(patch)) {
+    switch (op.op) {
+      case 'add':
+        if (op.value === undefined) throw badRequest('add operation missing value');
+        out = addAt(out, op.path, clone(op.value), 'add');
+        break;
+      case 'remove':
+        removeAt(out, op.path, 'remove');
+        break;
+      case 'replace': {
+        if (op.value === undefined) throw badRequest('replace operation missing value');
+        const tokens = decodePointer(op.path);
+        if (tokens.length === 0) {
+          out = clone(op.value);
+          break;
+        }
+        const { container, key } = resolveParent(out, tokens, 'replace', op.path);
+        if (Array.isArray(container)) container[arrayIndex(container, key, false, 'replace', op.path)] = clone(op.value);
+        else {
+          // kube-apiserver 1.36 replaces a missing object member as if added (the RFC says fail).
+          container[key] = clone(op.value);
+        }
+        break;
+      }
+      case 'move': {
+        if (op.from === undefined) throw badRequest('move operation missing from');
+        const v = removeAt(out, op.from, 'move');
+        out = addAt(out, op.path, v, 'move');
+        break;
+      }
+      case 'copy': {
+        if (op.from === undefined) throw badRequest('copy operation missing from');
+        const v = clone(getAt(out, op.from, 'copy'));
+        out = addAt(out, op.path, v, 'copy');
+        break;
+      }
+      case 'test': {
+        let actual: Json | undefined;
+        try {
+          actual = getAt(out, op.path, 'test');
+        } catch {
+          actual = undefined;
+        }
+        const expected = op.value === undefined ? null : op.value;
+        if (actual === undefined ? expected !== null : !deepEqual(actual, expected)) {
+          throw patchApplyError(`testing value ${op.path} failed: test failed`);
+        }
+        break;
+      }
+      default:
+        throw patchApplyError(`Unexpected kind: ${op.op}`);
     }
   }
-  // applyJsonPatch copies: `doc` is untouched, whatever op failed.
-  return out === doc ? clone(doc) : out;
-}
-
-function apiServerWording(op: JsonPatchOp, err: JsonPatchError): string {
-  if (err.code === 'PatchTestFailed') return `testing value ${op.path} failed: test failed`;
-  if (err.code === 'PatchPathMissing' && /index/.test(err.message)) return `Unable to access invalid index: ${op.path}: invalid index referenced`;
-  if (err.code === 'PatchPathMissing') return `${op.op} operation does not apply: doc is missing path: "${op.path}": missing value`;
-  return `${op.op} operation does not apply: ${err.message}`;
-}
-
-function parseOps(patch: unknown): JsonPatchOp[] {
-  if (!Array.isArray(patch)) throw badRequest('json: cannot unmarshal object into Go value of type jsonpatch.Patch');
-  return patch.map((raw): JsonPatchOp => {
-    if (!isObject(raw) || typeof raw['op'] !== 'string') throw badRequest('Unexpected kind: unknown');
-    const op = raw['op'];
-    const path = raw['path'];
-    if (typeof path !== 'string') throw badRequest(`${op} operation missing path`);
-    const value = 'value' in raw ? (raw['value'] ?? null) : undefined;
-    const from = typeof raw['from'] === 'string' ? raw['from'] : undefined;
-    switch (op) {
-      case 'add':
-      case 'replace':
-        if (value === undefined) throw badRequest(`${op} operation missing value`);
-        return { op, path, value };
-      case 'test':
-        return { op, path, value: value ?? null };
-      case 'remove':
-        return { op, path };
-      case 'move':
-      case 'copy':
-        if (from === undefined) throw badRequest(`${op} operation missing from`);
-        return { op, path, from };
-      default:
-        throw badRequest(`Unexpected kind: ${op}`);
-    }
-  });
+  return out;
 }
 
 // ---------------------------------------------------------------- strategic merge (approximate)

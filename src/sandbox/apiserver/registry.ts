@@ -39,6 +39,12 @@ export interface ResourceType {
   categories: string[];
   verbs: string[];
   hasStatus: boolean;
+  /** Built-in kinds whose strategy keeps metadata.generation (custom resources always do). */
+  hasGeneration?: boolean;
+  /** Serves `<resource>/scale` (autoscaling/v1 Scale over spec.replicas), as apps/v1 Deployments do. */
+  hasScale?: boolean;
+  /** Answered, never stored (SelfSubjectAccessReview): only `create` is served. */
+  review?: boolean;
   builtin: boolean;
   /** Several resource types may share a storage (core/v1 and events.k8s.io/v1 events). */
   storageKey: string;

@@ -1,6 +1,11 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { parse as parseYaml } from 'yaml';
+import { builtinMessage, pruneBuiltin } from './builtin-fields.js';
+import { decodeProtobufBody, isProtobuf } from './protobuf.js';
+import { goValue } from './go-format.js';
+import { answerSelfSubjectAccessReview, answerSelfSubjectRulesReview } from './reviews.js';
+import { scaleReplicas, toScale } from './scale.js';
 import { CelValidator } from './cel.js';
 import { crdStatus, crdToResourceType, defaultCrd, validateCrd } from './crd.js';
 import { clone, deepEqual, isObject, meta, type Json, type JsonObject } from './json.js';
@@ -125,6 +130,7 @@ export class ResourceHandler {
   // ------------------------------------------------------------ request parsing
 
   parseBody(req: ResourceRequest): Json {
+    if (isProtobuf(req.contentType)) return decodeProtobufBody(req.body);
     const text = req.body.toString('utf8');
     if (text.trim() === '') throw badRequest('the body of the request is empty');
     const ct = req.contentType;
@@ -268,7 +274,9 @@ export class ResourceHandler {
     if (t.hasStatus && (!t.builtin || t.resource === 'deployments')) delete obj['status'];
     md['uid'] = randomUUID();
     md['creationTimestamp'] = this.now();
-    md['generation'] = 1;
+    // Only kinds whose strategy tracks spec changes carry a generation (not ConfigMaps, Services, Namespaces...).
+    if (this.tracksGeneration(t)) md['generation'] = 1;
+    else delete md['generation'];
     for (const k of ['resourceVersion', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'selfLink', 'managedFields']) delete md[k];
     t.admit?.(obj, undefined, this.deps.admit);
     if (this.isCrdType(t)) this.prepareCrd(obj, undefined);
@@ -367,6 +375,50 @@ export class ResourceHandler {
     return this.commitUpdate(req, existing, obj, 'patch');
   }
 
+  /**
+   * `<resource>/scale`: GET shows the Scale view; PUT and PATCH (JSON, merge, strategic) write a
+   * Scale whose spec.replicas becomes the owner's, through the owner's update path.
+   */
+  scale(req: ResourceRequest, method: string): Reply {
+    const t = req.type;
+    const name = req.name as string;
+    const existing = this.deps.store.get(t.storageKey, req.namespace ?? '', name);
+    if (!existing) throw notFound(t.group, `${t.resource}`, name);
+    const owner = this.external(t, req.version, existing);
+    const current = toScale(owner);
+    if (method === 'GET') return { status: 200, body: current };
+    let next: Json;
+    if (method === 'PUT') {
+      next = this.parseBody(req);
+      if (isObject(next) && next['kind'] !== undefined && next['kind'] !== 'Scale') {
+        throw badRequest(`the kind in the data (${String(next['kind'])}) does not match the expected kind (Scale)`);
+      }
+    } else if (method === 'PATCH') {
+      const ct = req.contentType.split(';')[0]?.trim() ?? '';
+      const patchBody = this.parseBody(req);
+      if (ct === PATCH_TYPES.json) next = jsonPatch(current, patchBody);
+      else if ((ct === PATCH_TYPES.merge || ct === PATCH_TYPES.strategic) && isObject(patchBody)) {
+        next = ct === PATCH_TYPES.merge ? mergePatch(current, patchBody) : strategicMergePatch(current, patchBody);
+      } else throw unsupportedMediaType([PATCH_TYPES.json, PATCH_TYPES.merge, PATCH_TYPES.strategic]);
+    } else throw new ApiStatusError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource', {});
+    if (!isObject(next)) throw badRequest('the patched object is not an object');
+    const want = this.rv(next);
+    if (want !== undefined && want !== this.rv(existing)) throw conflict(t.group, t.resource, name);
+    const updated = clone(owner);
+    (meta(updated) as JsonObject)['resourceVersion'] = this.rv(existing) ?? null;
+    const spec = isObject(updated['spec']) ? updated['spec'] : (updated['spec'] = {});
+    spec['replicas'] = scaleReplicas(next, name);
+    const reply = this.commitUpdate({ ...req, subresource: undefined }, existing, this.internal(t, updated), method === 'PUT' ? 'update' : 'patch');
+    return { status: 200, body: toScale(reply.body), ...(reply.warnings ? { warnings: reply.warnings } : {}) };
+  }
+
+  /** Reviews (SelfSubjectAccessReview) are answered, never stored. */
+  review(req: ResourceRequest): Reply {
+    const body = this.objectBody(req);
+    const answer = req.type.kind === 'SelfSubjectRulesReview' ? answerSelfSubjectRulesReview(body) : answerSelfSubjectAccessReview(body);
+    return { status: 201, body: answer };
+  }
+
   /** Shared tail of update and patch: status split, system metadata, admission, validation, generation, finalizers. */
   private commitUpdate(req: ResourceRequest, existing: JsonObject, incoming: JsonObject, verb: Verb): Reply {
     const t = req.type;
@@ -399,7 +451,7 @@ export class ResourceHandler {
     if (req.subresource !== 'status') t.admit?.(result, existing, this.deps.admit);
     if (this.isCrdType(t)) this.prepareCrd(result, existing);
     const warnings = this.admitSchema(req, result, existing, verb);
-    if (this.specChanged(t, existing, result)) rm['generation'] = (typeof em['generation'] === 'number' ? em['generation'] : 0) + 1;
+    if (this.tracksGeneration(t) && this.specChanged(t, existing, result)) rm['generation'] = (typeof em['generation'] === 'number' ? em['generation'] : 0) + 1;
     if (deepEqual(stripVolatile(result), stripVolatile(existing))) {
       return { status: 200, body: this.external(t, req.version, existing), warnings };
     }
@@ -416,6 +468,10 @@ export class ResourceHandler {
     this.deps.store.put(t.storageKey, result);
     if (this.isCrdType(t)) this.afterCrdWrite(result);
     return { status: 200, body: this.external(t, req.version, result), warnings };
+  }
+
+  private tracksGeneration(t: ResourceType): boolean {
+    return !t.builtin || t.hasGeneration === true;
   }
 
   /** Generation moves on spec changes: for kinds with a status subresource, anything but metadata and status. */
@@ -611,17 +667,29 @@ export class ResourceHandler {
   private admitSchema(req: ResourceRequest, obj: JsonObject, old: JsonObject | undefined, verb: Verb): string[] {
     const t = req.type;
     const schema: Schema | undefined = t.schemas.get(req.version);
-    if (!schema) return [];
+    // Built-in kinds have no schema here, but their field tables tell unknown fields (not across the events.k8s.io rename).
+    const message = t.builtin && !t.toInternal ? builtinMessage(apiVersionOf(t.group, req.version), t.kind) : undefined;
+    if (!schema && !message) return [];
     const mode = fieldValidation(req.query);
     const unknown: string[] = [];
-    pruneAndDefault(obj, schema, '', unknown, true);
+    const asSent = message && verb === 'patch' ? JSON.stringify(obj) : '';
+    if (schema) pruneAndDefault(obj, schema, '', unknown, true);
+    else if (message) pruneBuiltin(obj, message, unknown);
     const warnings: string[] = [];
     if (unknown.length > 0 && mode === 'Strict') {
       const list = unknown.map((u) => `unknown field "${u}"`).join(', ');
+      if (verb === 'patch' && message) {
+        // kube-apiserver's patch handler: 422 on the field "patch", showing the strategic patch as Go prints
+        // a map, or the patched object's JSON for merge and JSON patches (Go orders its keys by struct field).
+        const strategic = req.contentType.split(';')[0]?.trim() === PATCH_TYPES.strategic;
+        const shown = strategic ? goValue(this.parseBody(req)) : asSent;
+        throw invalid('', '', '', [{ reason: 'FieldValueInvalid', field: 'patch', message: `Invalid value: ${JSON.stringify(shown)}: strict decoding error: ${list}` }]);
+      }
       if (verb === 'patch') throw badRequest(`strict decoding error: ${list}`);
       throw badRequest(`${t.kind} in version "${req.version}" cannot be handled as a ${t.kind}: strict decoding error: ${list}`);
     }
     if (mode === 'Warn') for (const u of unknown) warnings.push(`unknown field "${u}"`);
+    if (!schema) return warnings;
     const errors: FieldError[] = [];
     validateSchema(obj, schema, '', errors, true);
     if (errors.some((e) => e.reason === 'FieldValueTypeInvalid')) {

@@ -64,6 +64,6 @@ describe('field selectors', () => {
     }
     expect(err).toBeInstanceOf(ApiStatusError);
     expect((err as ApiStatusError).status).toBe(400);
-    expect((err as ApiStatusError).message).toBe('field label not supported: spec.foo');
+    expect((err as ApiStatusError).message).toBe('"spec.foo" is not a known field selector: only "metadata.name", "metadata.namespace"');
   });
 });

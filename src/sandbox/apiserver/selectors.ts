@@ -141,7 +141,8 @@ function lookupField(obj: JsonObject, path: string): string {
 
 export function parseFieldSelector(selector: string | null | undefined, kind: string): FieldSelector {
   if (!selector || selector.trim() === '') return () => true;
-  const allowed = new Set(['metadata.name', 'metadata.namespace', ...(EXTRA_FIELD_LABELS[kind] ?? [])]);
+  const known = ['metadata.name', 'metadata.namespace', ...(EXTRA_FIELD_LABELS[kind] ?? [])];
+  const allowed = new Set(known);
   const reqs: FieldRequirement[] = selector
     .split(',')
     .map((s) => s.trim())
@@ -150,7 +151,8 @@ export function parseFieldSelector(selector: string | null | undefined, kind: st
       const m = /^([^!=]+?)\s*(==|=|!=)\s*(.*)$/.exec(raw);
       if (!m) throw badRequest(`invalid selector: '${selector}'; can't understand '${raw}'`);
       const path = m[1] as string;
-      if (!allowed.has(path)) throw badRequest(`field label not supported: ${path}`);
+      // kube-apiserver 1.36's wording (1.32 said `field label not supported: <path>`).
+      if (!allowed.has(path)) throw badRequest(`${JSON.stringify(path)} is not a known field selector: only ${known.map((k) => JSON.stringify(k)).join(', ')}`);
       return { path, equal: m[2] !== '!=', value: m[3] as string };
     });
   return (obj) => reqs.every((r) => (lookupField(obj, r.path) === r.value) === r.equal);

@@ -61,7 +61,7 @@ describe('sandbox API server over HTTP', () => {
       const core = await call(base, 'GET', '/api', undefined, { Accept: 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList' });
       expect(core.body.items[0].versions[0].resources.map((r: { resource: string }) => r.resource)).toContain('services');
       const list = await call(base, 'GET', '/apis/apps/v1');
-      expect(list.body.resources.map((r: { name: string }) => r.name)).toEqual(['deployments', 'deployments/status']);
+      expect(list.body.resources.map((r: { name: string }) => r.name)).toEqual(['deployments', 'deployments/status', 'deployments/scale']);
     });
 
     it('serves OpenAPI v3 group-version documents with a PATCH operation kubectl can check for fieldValidation', async () => {
@@ -216,9 +216,10 @@ describe('sandbox API server over HTTP', () => {
         { spec: { template: { spec: { containers: [{ name: 'app', image: 'app:2' }] } } } },
         { 'Content-Type': 'application/strategic-merge-patch+json' },
       );
+      const defaults = { imagePullPolicy: 'IfNotPresent', resources: {}, terminationMessagePath: '/dev/termination-log', terminationMessagePolicy: 'File' };
       expect(patched.body.spec.template.spec.containers).toEqual([
-        { name: 'app', image: 'app:2' },
-        { name: 'side', image: 's:1' },
+        { name: 'app', image: 'app:2', ...defaults },
+        { name: 'side', image: 's:1', ...defaults },
       ]);
       expect(patched.body.metadata.generation).toBe(2);
       const status = await call(base, 'PATCH', '/apis/apps/v1/namespaces/team/deployments/web/status', { status: { readyReplicas: 1 } }, MERGE);
@@ -459,7 +460,7 @@ describe('sandbox API server with the Gateway API CRDs', () => {
     });
     expect(noPort.status).toBe(422);
     expect(noPort.body.message).toBe(
-      'HTTPRoute.gateway.networking.k8s.io "backend-split" is invalid: spec.rules[0].backendRefs[1]: Invalid value: "object": Must have port for Service reference',
+      'HTTPRoute.gateway.networking.k8s.io "backend-split" is invalid: spec.rules[0].backendRefs[1]: Invalid value: Must have port for Service reference',
     );
 
     const tooHeavy = await call(

@@ -18,6 +18,7 @@ import { ApiStatusError, badRequest, conflict, statusBody } from './status.js';
 import { Store, TooOldResourceVersionError } from './store.js';
 import { toTable } from './table.js';
 import { WatchStream } from './watch.js';
+import { k8sVerb, parseResourcePath, type ParsedPath } from './request-path.js';
 
 export interface ApiServerOptions {
   host?: string;
@@ -53,61 +54,6 @@ export interface ApiServer {
 
 const MAX_BODY = 16 * 1024 * 1024;
 const BUILTIN_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
-
-interface ParsedPath {
-  group: string;
-  version: string;
-  namespace?: string;
-  resource: string;
-  name?: string;
-  subresource?: string;
-}
-
-/** `/api/v1/namespaces/x/pods/y/status` → parts; undefined when not a resource path. */
-function parseResourcePath(segments: string[]): ParsedPath | undefined {
-  let group: string;
-  let version: string;
-  let rest: string[];
-  if (segments[0] === 'api' && segments.length >= 3) {
-    group = '';
-    version = segments[1] as string;
-    rest = segments.slice(2);
-  } else if (segments[0] === 'apis' && segments.length >= 4) {
-    group = segments[1] as string;
-    version = segments[2] as string;
-    rest = segments.slice(3);
-  } else return undefined;
-  // `namespaces/<ns>/<resource>...` is namespace scoping, except the namespace object's own subresources.
-  if (rest[0] === 'namespaces' && rest.length >= 3 && !(group === '' && rest.length === 3 && (rest[2] === 'status' || rest[2] === 'finalize'))) {
-    const p: ParsedPath = { group, version, namespace: rest[1] as string, resource: rest[2] as string };
-    if (rest[3] !== undefined) p.name = rest[3];
-    if (rest[4] !== undefined) p.subresource = rest[4];
-    return rest.length > 5 ? undefined : p;
-  }
-  const p: ParsedPath = { group, version, resource: rest[0] as string };
-  if (rest[1] !== undefined) p.name = rest[1];
-  if (rest[2] !== undefined) p.subresource = rest[2];
-  return rest.length > 3 ? undefined : p;
-}
-
-function k8sVerb(method: string, p: ParsedPath, watch: boolean): string {
-  switch (method) {
-    case 'GET':
-    case 'HEAD':
-      if (p.name === undefined) return watch ? 'watch' : 'list';
-      return 'get';
-    case 'POST':
-      return 'create';
-    case 'PUT':
-      return 'update';
-    case 'PATCH':
-      return 'patch';
-    case 'DELETE':
-      return p.name === undefined ? 'deletecollection' : 'delete';
-    default:
-      return method.toLowerCase();
-  }
-}
 
 function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -359,7 +305,8 @@ class SandboxApiServer {
       const t = this.registry.lookup(parsed.group, parsed.version, parsed.resource);
       if (!t) throw new ApiStatusError(404, 'NotFound', 'the server could not find the requested resource', {});
       if (!t.namespaced && parsed.namespace !== undefined) throw new ApiStatusError(404, 'NotFound', 'the server could not find the requested resource', {});
-      if (parsed.subresource !== undefined && !(parsed.subresource === 'status' && t.hasStatus)) {
+      const servedSub = (parsed.subresource === 'status' && t.hasStatus) || (parsed.subresource === 'scale' && t.hasScale === true);
+      if (parsed.subresource !== undefined && !servedSub) {
         throw new ApiStatusError(404, 'NotFound', 'the server could not find the requested resource', {});
       }
       const rr: ResourceRequest = {
@@ -394,6 +341,11 @@ class SandboxApiServer {
   }
 
   private dispatch(method: string, verb: string, rr: ResourceRequest): Reply {
+    if (rr.type.review) {
+      if (verb !== 'create') throw new ApiStatusError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource', {});
+      return this.handler.review(rr);
+    }
+    if (rr.subresource === 'scale' && rr.name !== undefined) return this.handler.scale(rr, method);
     switch (verb) {
       case 'get':
         return this.handler.get(rr);

@@ -5,7 +5,7 @@ import type { Logger } from '../../core/logger.js';
 import { httpKubeRest, type KubeRest } from './kube/rest.js';
 import { ResourceCache } from './kube/resource-cache.js';
 import type { Deployment, EndpointSlice, HTTPRoute, Service } from './kube/types.js';
-import { MeshConfig, roundRobinCounters, type MeshSnapshot } from './mesh-config.js';
+import { MeshConfig, roundRobinCounters, type EndpointResolver, type MeshSnapshot } from './mesh-config.js';
 import { MeshMetrics } from './metrics.js';
 import { createProxyHandler } from './proxy.js';
 import { RouteStatusWriter } from './status-writer.js';
@@ -34,6 +34,8 @@ export interface MeshOptions {
   signal?: AbortSignal;
   /** Random source for weighted picks; default Math.random. */
   random?: () => number;
+  /** Maps endpoint addresses to the loopback servers behind them; default: loopback addresses only. */
+  resolveEndpoint?: EndpointResolver;
 }
 
 export interface Mesh {
@@ -76,7 +78,7 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
     deployments: caches.deployments.list(),
   });
   const apply = (snapshot: MeshSnapshot): void => {
-    live = new MeshConfig(snapshot);
+    live = new MeshConfig(snapshot, opts.resolveEndpoint);
     statusWriter.sync(live);
   };
   const propagation = new ConfigPropagation(capture, apply, opts.statusDelayMs ?? 0);

@@ -31,6 +31,15 @@ export interface WorkloadIdentity {
   version: string;
 }
 
+/**
+ * Where an endpoint address really listens. The default dials loopback addresses as they are; on
+ * the real control plane pods have pod-network IPs that only the sandbox's pod agent can map to
+ * its loopback servers (the mesh never dials anything but loopback).
+ */
+export type EndpointResolver = (address: string, port: number) => { address: string; port: number; deployment?: string } | undefined;
+
+export const loopbackOnly: EndpointResolver = (address, port) => (isLoopback(address) ? { address, port } : undefined);
+
 export interface ResolvedEndpoint {
   address: string;
   port: number;
@@ -114,7 +123,10 @@ export class MeshConfig {
   private readonly routes: readonly HTTPRoute[];
   private readonly orderedCache = new Map<string, CandidateMatch[]>();
 
-  constructor(readonly snapshot: MeshSnapshot) {
+  constructor(
+    readonly snapshot: MeshSnapshot,
+    private readonly resolveEndpoint: EndpointResolver = loopbackOnly,
+  ) {
     this.services = new Map(snapshot.services.map((s) => [key(s.metadata.namespace ?? 'default', s.metadata.name), s]));
     this.slicesByService = groupBy(snapshot.endpointSlices, (s) => {
       const svc = s.metadata.labels?.[SERVICE_NAME_LABEL];
@@ -151,10 +163,10 @@ export class MeshConfig {
       const sliceDeployment = slice.metadata.labels?.[DEPLOYMENT_LABEL];
       for (const ep of slice.endpoints ?? []) {
         if (ep.conditions?.ready === false) continue;
-        const address = ep.addresses.find(isLoopback);
-        if (!address) continue;
-        const workload = this.workloadIdentity(sliceDeployment ?? ep.targetRef?.name, slice.metadata.namespace ?? namespace);
-        out.push({ address, port, workload, sortKey: `${slice.metadata.name}/${address}/${port}` });
+        const target = ep.addresses.map((a) => this.resolveEndpoint(a, port)).find((t) => t !== undefined && isLoopback(t.address));
+        if (!target) continue;
+        const workload = this.workloadIdentity(sliceDeployment ?? target.deployment ?? ep.targetRef?.name, slice.metadata.namespace ?? namespace);
+        out.push({ address: target.address, port: target.port, workload, sortKey: `${slice.metadata.name}/${ep.addresses[0] ?? ''}/${port}` });
       }
     }
     out.sort((a, b) => (a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : 0));

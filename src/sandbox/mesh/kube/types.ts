@@ -220,3 +220,16 @@ export interface HTTPRoute extends KubeObject {
 export function nsName(obj: KubeObject): string {
   return `${obj.metadata.namespace ?? ''}/${obj.metadata.name}`;
 }
+
+// ---- core/v1 Pod (only what the sandbox's pod agent reads and writes) ----
+
+export interface Pod extends KubeObject {
+  metadata: ObjectMeta & { deletionTimestamp?: string };
+  spec?: { containers?: Container[]; nodeName?: string };
+  status?: {
+    phase?: string;
+    podIP?: string;
+    podIPs?: Array<{ ip: string }>;
+    conditions?: Condition[];
+  };
+}
