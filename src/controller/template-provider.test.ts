@@ -1,8 +1,8 @@
 /** A MetricTemplate's own Prometheus address is an outbound URL a tenant chose: held to the outbound policy. */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { templateProvider } from '../../src/controller/template-provider.js';
-import { createOutboundPolicy } from '../../src/hooks/outbound.js';
+import { templateProvider } from './template-provider.js';
+import { createOutboundPolicy } from '../hooks/outbound.js';
 
 let server: Server;
 let port = 0;

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { runValidate } from '../../src/cli/validate.js';
+import { runValidate } from './validate.js';
 
 /** `routeshift validate` refuses a cross-namespace reference as the controller does (RefNotPermitted). */
 const dir = mkdtempSync(join(tmpdir(), 'routeshift-validate-refs-'));

@@ -2,24 +2,24 @@
  * Cross-namespace references (issue 15): which references need a grant, Gateway API matching of
  * ReferenceGrants, and the reconciler refusing a Canary before it reads or patches anything.
  */
-import type { Canary, CanaryStatus } from '../../src/api/canary.js';
-import { decide } from '../../src/analysis/decide.js';
-import { stepsOf } from '../../src/analysis/steps.js';
-import { FakeClock } from '../../src/core/clock.js';
-import { silentLogger } from '../../src/core/logger.js';
-import { Recorder, type CoreEvent, type EventSink } from '../../src/events/recorder.js';
-import type { CanaryStore } from '../../src/controller/canary-store.js';
-import { Reconciler } from '../../src/controller/reconcile.js';
-import { revisionOf } from '../../src/controller/revision.js';
+import type { Canary, CanaryStatus } from '../api/canary.js';
+import { decide } from '../analysis/decide.js';
+import { stepsOf } from '../analysis/steps.js';
+import { FakeClock } from '../core/clock.js';
+import { silentLogger } from '../core/logger.js';
+import { Recorder, type CoreEvent, type EventSink } from '../events/recorder.js';
+import type { CanaryStore } from './canary-store.js';
+import { Reconciler } from './reconcile.js';
+import { revisionOf } from './revision.js';
 import {
   crossNamespaceRefs,
   permits,
   referenceCheck,
   REFERENCE_RECHECK_MS,
   type ReferenceGrant,
-} from '../../src/controller/reference-grants.js';
-import { FakeRouteClient, seedRoute } from '../../src/routing/testing.js';
-import type { Route, RouteKey } from '../../src/routing/types.js';
+} from './reference-grants.js';
+import { FakeRouteClient, seedRoute } from '../routing/testing.js';
+import type { Route, RouteKey } from '../routing/types.js';
 
 function canary(o: { routeNs?: string; stableNs?: string; templateNs?: string } = {}): Canary {
   return {

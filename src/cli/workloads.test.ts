@@ -1,7 +1,7 @@
 /** The CLI on a Canary with spec.workloads: the slots as they are now, and what counts as a pending release. */
-import type { Canary, CanaryStatus } from '../../src/api/canary.js';
-import { rolloutPending } from '../../src/cli/commands/requests.js';
-import { renderStatus, statusView } from '../../src/cli/render.js';
+import type { Canary, CanaryStatus } from '../api/canary.js';
+import { rolloutPending } from './commands/requests.js';
+import { renderStatus, statusView } from './render.js';
 
 function canary(status?: CanaryStatus): Canary {
   return {

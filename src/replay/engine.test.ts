@@ -1,14 +1,14 @@
 import { describe, expect, it } from '@jest/globals';
-import type { QueryOptions, QueryOutcome, RangeOutcome, RangeQueryOptions, VectorOutcome } from '../../src/metrics/provider.js';
-import { loadBuiltinTemplates, TemplateSet } from '../../src/metrics/templates.js';
-import { parseTime } from '../../src/cli/commands/replay.js';
-import { againstItself, replay } from '../../src/replay/engine.js';
-import { ReplayInputError, ReplayNoDataError, ReplayUnavailableError } from '../../src/replay/errors.js';
-import { makeGrid } from '../../src/replay/grid.js';
-import { prefetch } from '../../src/replay/prefetch.js';
-import { renderReplayTable } from '../../src/replay/table.js';
-import { replayCharts } from '../../src/report/replay-report.js';
-import { makeCanary } from '../support/canary-fixture.js';
+import type { QueryOptions, QueryOutcome, RangeOutcome, RangeQueryOptions, VectorOutcome } from '../metrics/provider.js';
+import { loadBuiltinTemplates, TemplateSet } from '../metrics/templates.js';
+import { parseTime } from '../cli/commands/replay.js';
+import { againstItself, replay } from './engine.js';
+import { ReplayInputError, ReplayNoDataError, ReplayUnavailableError } from './errors.js';
+import { makeGrid } from './grid.js';
+import { prefetch } from './prefetch.js';
+import { renderReplayTable } from './table.js';
+import { replayCharts } from '../report/replay-report.js';
+import { makeCanary } from '../../test/support/canary-fixture.js';
 
 const signal = new AbortController().signal;
 const templates = new TemplateSet(loadBuiltinTemplates());

@@ -1,11 +1,11 @@
 /** PromQL tenancy (issue 15): prometheus.enforceNamespaceLabel rewrites every selector on the parsed query. */
 import { describe, expect, it } from '@jest/globals';
-import type { MetricProvider, QueryOutcome } from '../../src/metrics/provider.js';
-import { enforceLabel, enforcementProblems, QueryNotEnforceableError } from '../../src/metrics/enforce-label.js';
-import { measure } from '../../src/metrics/measure.js';
-import { validatePromQL } from '../../src/metrics/promql.js';
-import { loadBuiltinTemplates, TemplateSet } from '../../src/metrics/templates.js';
-import { makeCanary } from '../support/canary-fixture.js';
+import type { MetricProvider, QueryOutcome } from './provider.js';
+import { enforceLabel, enforcementProblems, QueryNotEnforceableError } from './enforce-label.js';
+import { measure } from './measure.js';
+import { validatePromQL } from './promql.js';
+import { loadBuiltinTemplates, TemplateSet } from './templates.js';
+import { makeCanary } from '../../test/support/canary-fixture.js';
 
 const templates = new TemplateSet(loadBuiltinTemplates());
 const ns = (q: string) => enforceLabel(q, 'namespace', 'team-a');
