@@ -10,6 +10,7 @@ WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
+# src without the tools (src/sandbox, src/bench) and tests: .dockerignore keeps them out of the context.
 COPY src ./src
 RUN npm run build
 RUN npm prune --omit=dev

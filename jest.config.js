@@ -18,6 +18,8 @@ export default {
     {
       ...common,
       displayName: 'unit',
+      // A module's unit tests sit next to it (src/**/x.test.ts). test/unit holds only tests of the repository's
+      // artifacts: deploy/ (manifests, templates, the Grafana dashboard), docs/ and the Dockerfile.
       testMatch: ['<rootDir>/src/**/*.test.ts', '<rootDir>/test/unit/**/*.test.ts'],
     },
     {

@@ -34,8 +34,10 @@ step() {
 mkdir -p "$BUILD" "$APP"
 cd "$ROOT"
 for p in "${BUILD_CONTEXT[@]}"; do cp -R "$p" "$BUILD/$p"; done
-# What .dockerignore keeps out of the context.
+# What .dockerignore keeps out of the context: tests and the developer tools.
 find "$BUILD/src" -name '*.test.ts' -delete
+TOOLS=(src/sandbox src/bench)
+for p in "${TOOLS[@]}"; do rm -rf "${BUILD:?}/$p"; done
 
 step npm ci --no-audit --no-fund
 step npm run build
@@ -51,6 +53,11 @@ grep -q 'controller' "$WORK/help.txt" || { echo "--help does not list the contro
 # Reads the CRD schemas and built-in templates from the package root: proves the runtime COPYs suffice.
 echo "==> node dist/cli/main.js validate -f analysis/examples/istio-canary.yaml"
 (cd "$APP" && node dist/cli/main.js validate -f "$ROOT/analysis/examples/istio-canary.yaml")
+
+echo "==> no tool code and no tool-only dependency in the image"
+for p in dist/sandbox dist/bench node_modules/@marcbachmann/cel-js; do
+  if [[ -e "$APP/$p" ]]; then echo "the image would carry $p" >&2; exit 1; fi
+done
 
 echo "==> result (the image's /app)"
 for p in . node_modules dist; do printf '    %-14s %s\n' "$p" "$(du -sh "$APP/$p" | cut -f1)"; done

@@ -1,4 +1,3 @@
-import type { SequentialEvidence } from '../api/canary.js';
 import { evidenceOf } from './testing.js';
 import { catastrophicShares, logCanaryNumerator, logEvidenceCatastrophic } from './catastrophic.js';
 import { assessEvidence, SEQUENTIAL_TUNING, sequentialParams, type Stage } from './sequential.js';

@@ -1,5 +1,5 @@
 import type { MetricReport, MetricSpec } from '../api/canary.js';
-import type { QueryOutcome } from '../metrics/provider.js';
+import type { QueryOutcome } from '../api/query-outcome.js';
 import { applyNoData, applyQueryError, type Effect, type MetricOutcome } from './policy.js';
 import { formatNumber, formatValue, thresholdText, valueKind, type ValueKind } from './report.js';
 import type { Measurement } from './types.js';

@@ -1,4 +1,4 @@
-import type { QueryOutcome } from '../metrics/provider.js';
+import type { QueryOutcome } from '../api/query-outcome.js';
 import { addCounts, emptyEvidence, readCounts } from './evidence.js';
 
 const v = (value: number): QueryOutcome => ({ kind: 'value', value });

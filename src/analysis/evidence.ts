@@ -1,5 +1,5 @@
 import type { SequentialEvidence } from '../api/canary.js';
-import type { QueryOutcome } from '../metrics/provider.js';
+import type { QueryOutcome } from '../api/query-outcome.js';
 import type { Measurement } from './types.js';
 
 /** One interval's counter increases, as measured (fractional: increase() extrapolates). */

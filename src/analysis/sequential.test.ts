@@ -1,6 +1,6 @@
-import type { MetricSpec, SequentialEvidence } from '../api/canary.js';
+import type { MetricSpec } from '../api/canary.js';
 import { evidenceOf } from './testing.js';
-import type { QueryOutcome } from '../metrics/provider.js';
+import type { QueryOutcome } from '../api/query-outcome.js';
 import { TwoSample } from './two-sample.js';
 import { assessEvidence, evaluateSequentialMetric, SEQUENTIAL_DEFAULTS, SEQUENTIAL_TUNING, sequentialParams, type Stage } from './sequential.js';
 

@@ -1,5 +1,5 @@
 import type { CanarySpec, CanaryStatus, HookType, MetricReport, SequentialEvidence } from '../api/canary.js';
-import type { QueryOutcome } from '../metrics/provider.js';
+import type { QueryOutcome } from '../api/query-outcome.js';
 
 /** What was measured for one Canary metric this tick (the "measuring" half; `decide` is the "assessing" half). */
 export interface Measurement {

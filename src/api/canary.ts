@@ -1,6 +1,6 @@
 /**
  * The Canary resource (routeshift.io/v1alpha1), mirrored from deploy/crds/canary.yaml.
- * test/unit/api-crd.test.ts proves the two agree, so edit both together.
+ * src/api/crd.test.ts proves the two agree, so edit both together.
  */
 export const GROUP = 'routeshift.io';
 export const VERSION = 'v1alpha1';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { packageRoot } from '../metrics/paths.js';
+import { packageRoot } from '../core/paths.js';
 
 /**
  * A small checker for the structural OpenAPI v3 subset our CRDs use, so `routeshift validate` and

@@ -4,8 +4,9 @@ import { delimiter, join } from 'node:path';
 import { CoreV1Api, KubeConfig, Watch, type CoreV1Event } from '@kubernetes/client-node';
 import { CANARY_KIND, CANARY_PLURAL, GROUP, VERSION, type Canary } from '../api/canary.js';
 import { errorMessage, RouteshiftError } from '../core/errors.js';
-import { KubeApiError, toKubeApiError } from '../kube/errors.js';
+import { toKubeApiError } from '../kube/errors.js';
 import { callOptions } from '../kube/options.js';
+import { watchOnce } from '../kube/watch.js';
 import type { EventSummary } from './render.js';
 
 /** The flags every CLI command takes to find its cluster. */
@@ -198,67 +199,33 @@ export interface WatchSource {
 /** Server-side bound on one watch request; `watch` reopens from the last resourceVersion after it. */
 const WATCH_TIMEOUT_SECONDS = 300;
 
-function watchPath(
-  watch: Watch,
-  path: string,
-  params: Record<string, string | number | boolean>,
-  what: string,
-  onObject: (type: WatchEventType, obj: Record<string, unknown>) => void,
-  signal: AbortSignal,
-): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    let request: AbortController | undefined;
-    let failure: KubeApiError | undefined;
-    const onAbort = (): void => request?.abort();
-    const done = (err: unknown): void => {
-      signal.removeEventListener('abort', onAbort);
-      if (signal.aborted) return resolve();
-      if (failure) return reject(failure);
-      if (!err) return resolve();
-      const status = (err as { statusCode?: number }).statusCode ?? 0;
-      reject(new KubeApiError(status, `${what}: ${status ? `HTTP ${status}: ` : ''}${errorMessage(err)}`, undefined, err));
-    };
-    const onLine = (type: string, obj: Record<string, unknown>): void => {
-      if (type === 'ERROR') {
-        // A Status object: 410 Gone when our resourceVersion is too old, or another refusal.
-        const code = typeof obj.code === 'number' ? obj.code : 500;
-        failure = new KubeApiError(code, `${what}: HTTP ${code}: ${String(obj.message ?? 'watch error')}`, typeof obj.reason === 'string' ? obj.reason : undefined);
-        request?.abort();
-        return;
-      }
-      if (type === 'ADDED' || type === 'MODIFIED' || type === 'DELETED') onObject(type, obj);
-    };
-    watch
-      .watch(path, params, onLine, done)
-      .then((ctrl) => {
-        request = ctrl;
-        if (signal.aborted) ctrl.abort();
-        else signal.addEventListener('abort', onAbort, { once: true });
-      })
-      .catch((err: unknown) => reject(toKubeApiError(err, what)));
-  });
-}
+/** Object changes only: BOOKMARK lines carry no object we show. */
+const isChange = (type: string): type is WatchEventType => type === 'ADDED' || type === 'MODIFIED' || type === 'DELETED';
 
 export function kubeWatchSource(kc: KubeConfig): WatchSource {
   const watch = new Watch(kc);
   return {
     canary(namespace, name, resourceVersion, onEvent, signal) {
-      return watchPath(
+      return watchOnce(
         watch,
         `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${CANARY_PLURAL}`,
         { fieldSelector: `metadata.name=${name}`, resourceVersion, timeoutSeconds: WATCH_TIMEOUT_SECONDS },
         `watch Canary ${namespace}/${name}`,
-        (type, obj) => onEvent(type, obj as unknown as Canary),
+        (type, obj) => {
+          if (isChange(type)) onEvent(type, obj as unknown as Canary);
+        },
         signal,
       );
     },
     events(namespace, name, resourceVersion, onEvent, signal) {
-      return watchPath(
+      return watchOnce(
         watch,
         `/api/v1/namespaces/${namespace}/events`,
         { fieldSelector: eventFieldSelector(name), resourceVersion, timeoutSeconds: WATCH_TIMEOUT_SECONDS },
         `watch Events of Canary ${namespace}/${name}`,
-        (type, obj) => onEvent(type, summarizeEvent(obj)),
+        (type, obj) => {
+          if (isChange(type)) onEvent(type, summarizeEvent(obj));
+        },
         signal,
       );
     },

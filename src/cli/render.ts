@@ -51,6 +51,8 @@ export function useColor(stream: { isTTY?: boolean }, env: Record<string, string
   return stream.isTTY === true && !env.NO_COLOR;
 }
 
+// Matching the escape character is the point: these are the colour codes we print.
+// eslint-disable-next-line no-control-regex
 const ANSI = /\x1b\[[0-9;]*[A-Za-z]/g;
 
 /** Width on screen: escape sequences take none. (All characters we print are one column wide.) */

@@ -96,7 +96,7 @@ export function withControllerChecks(canary: Canary, problems: Problem[]): Probl
       if (!isConfirmType(h.type)) add({ path, message: `a ${h.type} hook needs a url (only confirm-* hooks may omit it, as manual gates)` });
       return;
     }
-    let scheme = '';
+    let scheme: string;
     try {
       scheme = new URL(h.url).protocol;
     } catch {

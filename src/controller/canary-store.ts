@@ -2,7 +2,7 @@ import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { CANARY_PLURAL, GROUP, VERSION, type Canary, type CanaryStatus } from '../api/canary.js';
 import { callOptions, CONTENT_TYPE } from '../kube/options.js';
 import { isConflict, toKubeApiError } from '../kube/errors.js';
-import type { ListResult } from './reflector.js';
+import { listCustomObjects, type ListResult } from '../kube/list.js';
 
 /** The Canary API calls the controller makes; a fake in unit tests. */
 export interface CanaryStore {
@@ -25,16 +25,7 @@ export function kubeCanaryStore(kc: KubeConfig): CanaryStore {
         throw toKubeApiError(err, `get Canary ${namespace}/${name}`);
       }
     },
-    async list(signal, namespace) {
-      try {
-        const res = namespace
-          ? await api.listNamespacedCustomObject({ ...base, namespace }, callOptions(signal))
-          : await api.listClusterCustomObject(base, callOptions(signal));
-        return res as ListResult<Canary>;
-      } catch (err) {
-        throw toKubeApiError(err, 'list Canaries');
-      }
-    },
+    list: (signal, namespace) => listCustomObjects<Canary>(api, { ...base, ...(namespace ? { namespace } : {}) }, signal),
     async replaceStatus(canary, signal) {
       const namespace = canary.metadata.namespace ?? 'default';
       try {

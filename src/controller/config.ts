@@ -136,6 +136,8 @@ export function validateConfig(c: ControllerConfig): Array<{ path: string; messa
   }
   if (!['istio', 'linkerd', 'cilium', 'kuma', 'app'].includes(c.defaults.provider)) problems.push({ path: 'defaults.provider', message: `unknown provider "${c.defaults.provider}" (istio, linkerd, cilium, kuma, app)` });
   if (!['hold', 'fail', 'pass'].includes(c.defaults.noData)) problems.push({ path: 'defaults.noData', message: 'must be hold, fail or pass' });
+  const ebf = c.defaults.errorsBeforeFailure;
+  if (!Number.isInteger(ebf) || ebf < 1 || ebf > 100) problems.push({ path: 'defaults.errorsBeforeFailure', message: 'must be a whole number, 1..100' });
   if (!['trace', 'debug', 'info', 'warn', 'error', 'silent'].includes(c.logLevel)) problems.push({ path: 'logLevel', message: `unknown level "${c.logLevel}"` });
   if (!Number.isInteger(c.server.port) || c.server.port < 0 || c.server.port > 65535) problems.push({ path: 'server.port', message: 'must be 0..65535' });
   if (!Number.isInteger(c.concurrency) || c.concurrency < 1) problems.push({ path: 'concurrency', message: 'must be a positive integer' });

@@ -1,18 +1,18 @@
+import { setMaxListeners } from 'node:events';
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { CANARY_PLURAL, GROUP, METRIC_TEMPLATE_PLURAL, VERSION, type Canary, type MetricTemplate } from '../api/canary.js';
 import type { TemplateSet } from '../metrics/templates.js';
 import type { Clock } from '../core/clock.js';
 import { errorMessage } from '../core/errors.js';
-import { callOptions } from '../kube/options.js';
-import { toKubeApiError } from '../kube/errors.js';
+import { listCustomObjects, type ListResult } from '../kube/list.js';
 import { CachedRouteClient, GATEWAY_GROUP, GATEWAY_VERSION, type Route } from '../routing/index.js';
 import { kubeCanaryStore, type CanaryStore } from './canary-store.js';
 import { kubeLeaseStore, LeaderElector } from './leader.js';
 import type { ControllerMetrics } from './metrics.js';
 import { Reconciler, type ReconcilerDeps } from './reconcile.js';
 import { orientedStore } from './workload-slots.js';
-import { Reflector, type ListResult } from './reflector.js';
+import { Reflector } from './reflector.js';
 import { Pacer } from './pacer.js';
 import { Scheduler } from './scheduler.js';
 
@@ -48,16 +48,8 @@ const key = (o: { metadata?: { namespace?: string; name?: string } }): string =>
 function customSource<T>(custom: CustomObjectsApi, group: string, version: string, plural: string, ns: string | undefined, labelSelector?: string) {
   return {
     path: ns ? `/apis/${group}/${version}/namespaces/${ns}/${plural}` : `/apis/${group}/${version}/${plural}`,
-    list: async (signal: AbortSignal): Promise<ListResult<T>> => {
-      const base = { group, version, plural, ...(labelSelector ? { labelSelector } : {}) };
-      try {
-        return (ns
-          ? await custom.listNamespacedCustomObject({ ...base, namespace: ns }, callOptions(signal))
-          : await custom.listClusterCustomObject(base, callOptions(signal))) as ListResult<T>;
-      } catch (err) {
-        throw toKubeApiError(err, `list ${plural}`);
-      }
-    },
+    list: (signal: AbortSignal): Promise<ListResult<T>> =>
+      listCustomObjects<T>(custom, { group, version, plural, ...(ns ? { namespace: ns } : {}), ...(labelSelector ? { labelSelector } : {}) }, signal),
   };
 }
 
@@ -152,7 +144,13 @@ export class Controller {
     return this.scheduler.size;
   }
 
-  async run(signal: AbortSignal): Promise<void> {
+  /** Runs until the signal aborts; rejects when leader election cannot work at all (LeaseUnavailableError). */
+  async run(outer: AbortSignal): Promise<void> {
+    // A fatal election error stops everything else too, so the process can exit and say why.
+    const failed = new AbortController();
+    let fatal: unknown;
+    const signal = AbortSignal.any([outer, failed.signal]);
+    setMaxListeners(0, signal);
     const informers: Array<Promise<void>> = [this.canaries.run(signal), this.routes.run(signal)];
     if (this.templates) informers.push(this.templates.run(signal));
     const le = this.opts.leaderElection;
@@ -173,7 +171,10 @@ export class Controller {
         // Someone else may hold the lease now: stop at once, including writes in flight.
         onStoppedLeading: () => this.stopLeading(true),
       });
-      electorDone = elector.run(electorAbort.signal);
+      electorDone = elector.run(electorAbort.signal).catch((err: unknown) => {
+        fatal = err;
+        failed.abort();
+      });
     } else {
       this.startLeading();
     }
@@ -185,6 +186,7 @@ export class Controller {
     await electorDone;
     this.stopLeading(true);
     await Promise.all(informers);
+    if (fatal !== undefined) throw fatal;
   }
 
   private startLeading(): void {

@@ -1,5 +1,5 @@
 import type { EventSink } from '../events/recorder.js';
-import type { RouteClient } from '../routing/index.js';
+import { ROUTE_PLURALS, type RouteClient } from '../routing/index.js';
 import type { CanaryStore } from './canary-store.js';
 import type { ControllerMetrics } from './metrics.js';
 
@@ -34,8 +34,8 @@ export function instrumentStore(s: CanaryStore, m: ControllerMetrics): CanarySto
 
 export function instrumentRoutes(r: RouteClient, m: ControllerMetrics): RouteClient {
   return {
-    get: timed(m, 'get', 'httproutes', r.get.bind(r)),
-    patchWeights: timed(m, 'patch', 'httproutes', r.patchWeights.bind(r)),
+    get: (ref, signal) => timed(m, 'get', ROUTE_PLURALS[ref.kind], r.get.bind(r))(ref, signal),
+    patchWeights: (ref, ops, signal) => timed(m, 'patch', ROUTE_PLURALS[ref.kind], r.patchWeights.bind(r))(ref, ops, signal),
   };
 }
 

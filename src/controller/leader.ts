@@ -1,9 +1,9 @@
 import { CoordinationV1Api, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
-import { errorMessage } from '../core/errors.js';
+import { errorMessage, RouteshiftError } from '../core/errors.js';
 import { callOptions } from '../kube/options.js';
-import { isConflict, isNotFound, toKubeApiError } from '../kube/errors.js';
+import { isConflict, isNotFound, KubeApiError, toKubeApiError } from '../kube/errors.js';
 
 export interface LeaseStore {
   get(namespace: string, name: string, signal: AbortSignal): Promise<V1Lease | undefined>;
@@ -42,6 +42,24 @@ export function kubeLeaseStore(kc: KubeConfig): LeaseStore {
   };
 }
 
+/**
+ * The Lease cannot be used at all: its namespace does not exist, or the controller may not read or write
+ * it. Fatal when it happens before the first Lease call succeeds (a misconfigured install would otherwise
+ * retry forever and never act); a warning afterwards.
+ */
+export class LeaseUnavailableError extends RouteshiftError {
+  constructor(lease: string, why: string, cause?: unknown) {
+    super('LeaseUnavailable', `leader election cannot use Lease ${lease}: ${why}`, { cause });
+  }
+}
+
+function unusable(err: unknown, namespace: string, lease: string): LeaseUnavailableError | undefined {
+  if (err instanceof LeaseUnavailableError) return err;
+  if (!(err instanceof KubeApiError) || (err.status !== 401 && err.status !== 403)) return undefined;
+  const fix = err.status === 403 ? ` (grant create, and get/update on this Lease, in namespace "${namespace}": deploy/base/rbac.yaml)` : '';
+  return new LeaseUnavailableError(lease, `${err.message}${fix}`, err);
+}
+
 /** Lease times are MicroTime: RFC 3339 with exactly six fractional digits. */
 export function microTime(ms: number): string {
   return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
@@ -73,6 +91,8 @@ export class LeaderElector {
   private observedRecord = '';
   private observedAt = 0;
   private lastRenew = 0;
+  /** Whether a Lease call has succeeded yet: until then an unusable Lease ends run() with an error. */
+  private reached = false;
   private readonly leaseMs: number;
   private readonly renewMs: number;
   private readonly retryMs: number;
@@ -87,12 +107,17 @@ export class LeaderElector {
     return this.leading;
   }
 
+  /** Elects until the signal aborts; rejects with LeaseUnavailableError when the Lease is unusable from the start. */
   async run(signal: AbortSignal): Promise<void> {
+    const lease = `${this.opts.namespace}/${this.opts.name}`;
     while (!signal.aborted) {
       let ok = false;
       try {
         ok = await this.tryAcquireOrRenew(signal);
+        this.reached = true;
       } catch (err) {
+        const fatal = this.reached ? undefined : unusable(err, this.opts.namespace, lease);
+        if (fatal && !signal.aborted) throw fatal;
         if (!signal.aborted) this.opts.logger.warn({ err: errorMessage(err) }, 'lease update failed');
       }
       const now = this.opts.clock.now();
@@ -143,6 +168,10 @@ export class LeaderElector {
         return true;
       } catch (err) {
         if (isConflict(err)) return false;
+        if (isNotFound(err)) {
+          const why = `namespace "${namespace}" does not exist (create it, or set leaderElection.namespace or POD_NAMESPACE)`;
+          throw new LeaseUnavailableError(`${namespace}/${name}`, why, err);
+        }
         throw err;
       }
     }

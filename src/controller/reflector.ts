@@ -2,15 +2,16 @@ import { Watch, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import { errorMessage } from '../core/errors.js';
+import { KubeApiError } from '../kube/errors.js';
+import { watchOnce } from '../kube/watch.js';
 
 export interface KubeObject {
   metadata?: { name?: string; namespace?: string; resourceVersion?: string; uid?: string };
 }
 
-export interface ListResult<T> {
-  items: T[];
-  metadata?: { resourceVersion?: string };
-}
+import type { ListResult } from '../kube/list.js';
+
+export type { ListResult };
 
 export type ReflectorEvent = 'add' | 'update' | 'delete';
 
@@ -106,54 +107,39 @@ export class Reflector<T extends KubeObject> {
     this.synced = true;
   }
 
-  private watchOnce(signal: AbortSignal): Promise<'closed' | 'gone'> {
+  /** One watch from the last resourceVersion; 'gone' when the server no longer has it (410: relist). */
+  private async watchOnce(signal: AbortSignal): Promise<'closed' | 'gone'> {
     this.stats.watches++;
-    return new Promise((resolve, reject) => {
-      let gone = false;
-      let request: AbortController | undefined;
-      const onAbort = (): void => request?.abort();
-      const params: Record<string, string | number | boolean> = {
-        resourceVersion: this.resourceVersion,
-        allowWatchBookmarks: true,
-        timeoutSeconds: this.opts.watchTimeoutSeconds ?? 240 + Math.floor(Math.random() * 60),
-      };
-      if (this.opts.labelSelector) params.labelSelector = this.opts.labelSelector;
-      const done = (err: unknown): void => {
-        signal.removeEventListener('abort', onAbort);
-        const status = (err as { statusCode?: number } | null)?.statusCode;
-        if (gone || status === 410) resolve('gone');
-        else if (err && !signal.aborted) reject(err instanceof Error ? err : new Error(String(err)));
-        else resolve('closed');
-      };
-      const onLine = (type: string, obj: T & { code?: number }): void => {
-        if (type === 'ERROR') {
-          if (obj.code === 410) gone = true;
-          return;
-        }
-        const rv = obj.metadata?.resourceVersion;
-        if (type === 'BOOKMARK') {
-          if (rv) this.resourceVersion = rv;
-          return;
-        }
-        const key = keyOf(obj);
-        const old = this.cache.get(key);
-        if (type === 'DELETED') {
-          this.cache.delete(key);
-          this.opts.onEvent('delete', obj);
-        } else {
-          this.cache.set(key, obj);
-          this.opts.onEvent(old ? 'update' : 'add', obj, old);
-        }
-        if (rv) this.resourceVersion = rv;
-      };
-      this.watch
-        .watch(this.opts.path, params, onLine as (phase: string, apiObj: unknown) => void, done)
-        .then((ctrl) => {
-          request = ctrl;
-          if (signal.aborted) ctrl.abort();
-          else signal.addEventListener('abort', onAbort, { once: true });
-        })
-        .catch(reject);
-    });
+    const params: Record<string, string | number | boolean> = {
+      resourceVersion: this.resourceVersion,
+      allowWatchBookmarks: true,
+      timeoutSeconds: this.opts.watchTimeoutSeconds ?? 240 + Math.floor(Math.random() * 60),
+    };
+    if (this.opts.labelSelector) params.labelSelector = this.opts.labelSelector;
+    try {
+      await watchOnce(this.watch, this.opts.path, params, `watch ${this.opts.path}`, (type, obj) => this.apply(type, obj as T), signal);
+      return 'closed';
+    } catch (err) {
+      if (err instanceof KubeApiError && err.status === 410) return 'gone';
+      throw err;
+    }
+  }
+
+  private apply(type: string, obj: T): void {
+    const rv = obj.metadata?.resourceVersion;
+    if (type === 'BOOKMARK') {
+      if (rv) this.resourceVersion = rv;
+      return;
+    }
+    const key = keyOf(obj);
+    const old = this.cache.get(key);
+    if (type === 'DELETED') {
+      this.cache.delete(key);
+      this.opts.onEvent('delete', obj);
+    } else {
+      this.cache.set(key, obj);
+      this.opts.onEvent(old ? 'update' : 'add', obj, old);
+    }
+    if (rv) this.resourceVersion = rv;
   }
 }

@@ -7,12 +7,15 @@ export class RouteshiftError extends Error {
   readonly code: string;
   /** Where in the input the problem is (e.g. `spec.analysis.metrics[1].query`), when it has a place. */
   readonly path: string | undefined;
+  /** Worth trying again unchanged (no answer, 5xx, 429...): the same call may succeed later. */
+  readonly transient: boolean;
 
-  constructor(code: string, message: string, options?: { cause?: unknown; path?: string }) {
+  constructor(code: string, message: string, options?: { cause?: unknown; path?: string; transient?: boolean }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
     this.path = options?.path;
+    this.transient = options?.transient ?? false;
   }
 }
 

@@ -1,23 +1,32 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 let root: string | undefined;
 
 /**
- * The package root (where package.json is), found by walking up from this file, so data files
- * (analysis/, deploy/crds/, src/sandbox/crds/) resolve the same from src/ under jest and from dist/.
+ * routeshift's package root (the directory of its package.json), found by walking up from this file, so
+ * data files (analysis/, deploy/crds/, src/sandbox/crds/) resolve the same from src/ under jest and from
+ * dist/ after a build. A package.json of another name (a nested package) is walked past.
  */
 export function packageRoot(): string {
   if (root) return root;
   let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
+  for (;;) {
+    if (isOurs(join(dir, 'package.json'))) return (root = dir);
     const up = dirname(dir);
-    if (up === dir) throw new Error('package.json not found above ' + fileURLToPath(import.meta.url));
+    if (up === dir) throw new Error(`routeshift package root not found above ${fileURLToPath(import.meta.url)}`);
     dir = up;
   }
-  root = dir;
-  return dir;
+}
+
+function isOurs(pkg: string): boolean {
+  if (!existsSync(pkg)) return false;
+  try {
+    return (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'routeshift';
+  } catch {
+    return false;
+  }
 }
 
 export function fromRoot(...parts: string[]): string {

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import { errorMessage } from '../core/errors.js';
 import { isConflict } from '../kube/errors.js';
+import { LruMap } from '../core/lru.js';
 import type { ObjectMeta } from '../api/canary.js';
 import { eventTypeOf, severityOf, type Reason } from './reasons.js';
 
@@ -69,6 +70,12 @@ const MAX_SEEN = 4096;
 export class Recorder {
   private readonly seen = new Map<string, Seen>();
   private readonly listeners: EventListener[] = [];
+  /**
+   * Named Events this recorder has announced (logged, told listeners), and whether they are written. A
+   * transition may be recorded again (a tick on the informer's copy from before our own status write
+   * re-announces it); it is logged and notified once, and only written again while not yet written.
+   */
+  private readonly named = new LruMap<string, 'announced' | 'written'>(MAX_SEEN);
 
   constructor(
     private readonly sink: EventSink,
@@ -88,6 +95,22 @@ export class Recorder {
     const severity = severityOf(e.reason);
     const ns = e.object.metadata.namespace ?? 'default';
     const log = this.logger.child({ namespace: ns, name: e.object.metadata.name, kind: e.object.kind });
+    const id = e.name ? `${ns}/${e.name}` : undefined;
+    const before = id ? this.named.get(id) : undefined;
+    if (before === 'written') return true;
+    if (before === undefined) this.announce(e, type, severity, log);
+    try {
+      await this.write(e, type, ns, signal);
+      if (id) this.named.set(id, 'written');
+      return true;
+    } catch (err) {
+      log.warn({ reason: e.reason, err: errorMessage(err) }, 'could not write Event');
+      if (id) this.named.set(id, 'announced');
+      return false;
+    }
+  }
+
+  private announce(e: RecordedEvent, type: 'Normal' | 'Warning', severity: 'info' | 'warn' | 'error', log: Logger): void {
     log[type === 'Warning' ? 'warn' : 'info']({ reason: e.reason, ...e.fields }, e.message);
     for (const l of this.listeners) {
       try {
@@ -95,13 +118,6 @@ export class Recorder {
       } catch (err) {
         log.warn({ err: errorMessage(err) }, 'event listener failed');
       }
-    }
-    try {
-      await this.write(e, type, ns, signal);
-      return true;
-    } catch (err) {
-      log.warn({ reason: e.reason, err: errorMessage(err) }, 'could not write Event');
-      return false;
     }
   }
 

@@ -79,35 +79,28 @@ export async function withDeadline<T>(
   what: string,
   fn: (signal: AbortSignal) => Promise<T>,
 ): Promise<T> {
-  const ctl = new AbortController();
-  const timer = new AbortController();
-  let cause: 'timeout' | 'abort' | undefined;
-  let rejectEarly: (e: Error) => void = () => undefined;
-  const early = new Promise<never>((_, reject) => {
-    rejectEarly = reject;
-  });
-  early.catch(() => undefined);
-  const stop = (why: 'timeout' | 'abort'): void => {
-    if (cause) return;
-    cause = why;
-    ctl.abort();
-    rejectEarly(why === 'timeout' ? new WebhookTimeoutError(timeoutMs) : new AbortedError(what));
-  };
-  const onParentAbort = (): void => stop('abort');
-  parent?.addEventListener('abort', onParentAbort, { once: true });
-  clock.sleep(timeoutMs, timer.signal).then(
-    () => stop('timeout'),
+  // The timeout runs on the injected clock (tests drive it), so not AbortSignal.timeout.
+  const timeout = new AbortController();
+  const stopTimer = new AbortController();
+  clock.sleep(timeoutMs, stopTimer.signal).then(
+    () => timeout.abort(new WebhookTimeoutError(timeoutMs)),
     () => undefined,
   );
+  const signal = parent ? AbortSignal.any([parent, timeout.signal]) : timeout.signal;
+  // Whichever fired first names the failure.
+  const failure = (): Error => (signal.reason instanceof WebhookTimeoutError ? new WebhookTimeoutError(timeoutMs) : new AbortedError(what));
+  const ended = new Promise<never>((_, reject) => {
+    if (signal.aborted) reject(failure());
+    else signal.addEventListener('abort', () => reject(failure()), { once: true });
+  });
+  ended.catch(() => undefined);
   try {
-    return await Promise.race([fn(ctl.signal), early]);
+    return await Promise.race([fn(signal), ended]);
   } catch (err) {
-    if (cause === 'timeout') throw new WebhookTimeoutError(timeoutMs);
-    if (cause === 'abort') throw new AbortedError(what);
+    if (signal.aborted) throw failure();
     throw err;
   } finally {
-    timer.abort();
-    parent?.removeEventListener('abort', onParentAbort);
+    stopTimer.abort();
   }
 }
 

@@ -1,8 +1,8 @@
-import type { LookupAddress } from 'node:dns';
+import type { lookup, LookupAddress } from 'node:dns';
 import { Writable } from 'node:stream';
 import type { AlertSpec, WebhookSpec } from '../api/canary.js';
 import { createLogger } from '../core/logger.js';
-import { startReceiver, type Receiver } from '../../test/unit/support/hook-receiver.js';
+import { startReceiver, type Receiver } from '../../test/support/hook-receiver.js';
 import { createNotifier } from '../notify/notifier.js';
 import { guardedLookup } from './guarded-agent.js';
 import { createOutboundPolicy, outboundProblems, parseCidr, type OutboundSpec } from './outbound.js';
@@ -91,7 +91,7 @@ describe('the outbound policy', () => {
 
 describe('the connect-time lookup', () => {
   const fakeDns = (answer: LookupAddress[]) =>
-    ((_h: string, _o: unknown, cb: (e: null, a: LookupAddress[]) => void) => cb(null, answer)) as unknown as typeof import('node:dns').lookup;
+    ((_h: string, _o: unknown, cb: (e: null, a: LookupAddress[]) => void) => cb(null, answer)) as unknown as typeof lookup;
 
   it('refuses a name that now resolves to loopback (DNS rebinding)', async () => {
     const lookup = guardedLookup(createOutboundPolicy(), fakeDns([{ address: '127.0.0.1', family: 4 }]));

@@ -1,6 +1,6 @@
 import type { HookType, WebhookSpec } from '../api/canary.js';
 import { FakeClock, flushMicrotasks } from '../core/clock.js';
-import { closedPort, startReceiver, type Receiver } from '../../test/unit/support/hook-receiver.js';
+import { closedPort, startReceiver, type Receiver } from '../../test/support/hook-receiver.js';
 import { createHookRunner as createRunner, type HookRunnerOptions } from './runner.js';
 import { createOutboundPolicy } from './outbound.js';
 import { allPassed, hooksOfType, runGates } from './gates.js';

@@ -1,3 +1,4 @@
+import pLimit from 'p-limit';
 import type { Canary, MeshProvider } from '../api/canary.js';
 import type { Measurement } from '../analysis/types.js';
 import { systemClock, type Clock } from '../core/clock.js';
@@ -50,7 +51,7 @@ export async function measureResolved(
   opts: Pick<MeasureOptions, 'canary' | 'provider' | 'signal' | 'concurrency' | 'time' | 'clock' | 'providerFor' | 'enforceNamespaceLabel'>,
 ): Promise<Measurement[]> {
   throwIfAborted(opts.signal, 'measuring');
-  const limit = limiter(opts.concurrency ?? 4);
+  const limit = pLimit(Math.max(1, opts.concurrency ?? 4));
   // One evaluation time for every query of the tick: a scrape landing between two queries would
   // otherwise let e.g. the bad count exceed the total it is compared with.
   const time = opts.time ?? new Date((opts.clock ?? systemClock).now());
@@ -104,26 +105,4 @@ export async function measureResolved(
     if (opts.signal.aborted) throw new AbortedError('measuring');
     throw err;
   }
-}
-
-/** At most `n` of the returned function's tasks run at once; the rest wait in order. */
-function limiter(n: number): <T>(task: () => Promise<T>) => Promise<T> {
-  const max = Math.max(1, n);
-  let active = 0;
-  const waiting: Array<() => void> = [];
-  // A finishing task hands its slot straight to the next waiter, so a newcomer cannot slip in between.
-  const release = (): void => {
-    const wake = waiting.shift();
-    if (wake) wake();
-    else active--;
-  };
-  return async <T>(task: () => Promise<T>): Promise<T> => {
-    if (active >= max) await new Promise<void>((resolve) => waiting.push(resolve));
-    else active++;
-    try {
-      return await task();
-    } finally {
-      release();
-    }
-  };
 }

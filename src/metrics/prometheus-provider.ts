@@ -23,11 +23,9 @@ export type PrometheusErrorCode =
   | 'PrometheusBadResponse';
 
 export class PrometheusError extends RouteshiftError {
-  readonly transient: boolean;
   readonly status: number | undefined;
   constructor(code: PrometheusErrorCode, message: string, transient: boolean, opts?: { status?: number; cause?: unknown }) {
-    super(code, message, opts?.cause === undefined ? undefined : { cause: opts.cause });
-    this.transient = transient;
+    super(code, message, { transient, ...(opts?.cause === undefined ? {} : { cause: opts.cause }) });
     this.status = opts?.status;
   }
 }
@@ -278,14 +276,8 @@ export class PrometheusProvider implements MetricProvider {
 
   private async attempt(path: string, params: Record<string, string>, signal: AbortSignal): Promise<PromData> {
     // Our own deadline covers the whole exchange (axios' timeout is a socket idle timer).
-    const ctrl = new AbortController();
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      ctrl.abort();
-    }, this.timeoutMs);
-    const onAbort = (): void => ctrl.abort();
-    signal.addEventListener('abort', onAbort, { once: true });
+    const deadline = AbortSignal.timeout(this.timeoutMs);
+    const ctrl = { signal: AbortSignal.any([signal, deadline]) };
     let res: AxiosResponse<string>;
     try {
       const query = params.query as string;
@@ -298,7 +290,7 @@ export class PrometheusProvider implements MetricProvider {
           : await this.http.get(path, { params, signal: ctrl.signal });
     } catch (err) {
       if (signal.aborted) throw new AbortedError('Prometheus query');
-      if (timedOut) throw new AttemptFailure('PrometheusTimeout', `no answer from ${this.opts.address} within ${this.timeoutMs} ms`, true);
+      if (deadline.aborted) throw new AttemptFailure('PrometheusTimeout', `no answer from ${this.opts.address} within ${this.timeoutMs} ms`, true);
       const code = (err as { code?: string }).code ?? '';
       const message = err instanceof Error ? err.message : String(err);
       // The outbound policy's answer (opts.lookup) will not change on a retry.
@@ -307,9 +299,6 @@ export class PrometheusProvider implements MetricProvider {
         throw new AttemptFailure('PrometheusUnreachable', `cannot reach Prometheus at ${this.opts.address}: ${code || message}`, true);
       }
       throw new AttemptFailure('PrometheusUnreachable', `request to ${this.opts.address} failed: ${message}`, true);
-    } finally {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
     }
     return this.parse(res);
   }

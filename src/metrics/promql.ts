@@ -1,6 +1,6 @@
 import { parser } from '@prometheus-io/lezer-promql';
 import type { SyntaxNode } from '@lezer/common';
-import { BUILTIN_VARIABLES, lineColumn, placeholders, renderWithMap, TemplateError, toTemplateOffset } from './template.js';
+import { BUILTIN_VARIABLES, lineColumn, placeholders, renderWithMap, type TemplateError, toTemplateOffset } from './template.js';
 import { LruMap } from '../core/lru.js';
 
 /**

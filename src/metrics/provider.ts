@@ -2,15 +2,10 @@
  * What the controller asks of a metrics backend. Prometheus is the one we ship; the interface is
  * small so a test can fake it and another backend can be added without touching the analysis.
  */
-export type QueryOutcome =
-  | { kind: 'value'; value: number }
-  /** The query returned an empty vector: nothing was measured. Never coerced to 0. */
-  | { kind: 'no-data' }
-  /** A sample came back but is NaN or ±Inf (e.g. 0/0 from a rate with no traffic). */
-  | { kind: 'not-a-number'; raw: string }
-  /** Several series where one number was expected: the query needs an aggregation. */
-  | { kind: 'multiple-series'; count: number }
-  | { kind: 'error'; code: string; message: string; transient: boolean };
+import type { QueryOutcome } from '../api/query-outcome.js';
+
+// The analysis judges outcomes without knowing where they came from, so the type lives in src/api.
+export type { QueryOutcome };
 
 export interface Sample {
   labels: Record<string, string>;

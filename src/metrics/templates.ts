@@ -12,9 +12,9 @@ import {
 } from '../api/canary.js';
 import { RouteshiftError, throwIfAborted } from '../core/errors.js';
 import { formatPromDuration, parseDuration } from '../core/duration.js';
-import { builtinTemplatesDir } from './paths.js';
+import { fromRoot } from '../core/paths.js';
 import { validateTemplateQuery } from './promql.js';
-import { BUILTIN_VARIABLES, renderTemplate, SIDE_WORKLOAD_VARIABLES, TemplateError } from './template.js';
+import { BUILTIN_VARIABLES, renderTemplate, TemplateError } from './template.js';
 
 /**
  * MetricTemplates: the built-ins shipped in analysis/templates, files from a mounted ConfigMap, and
@@ -118,6 +118,11 @@ function toTemplates(text: string, file: string): MetricTemplate[] {
 }
 
 let builtinCache: MetricTemplate[] | undefined;
+
+/** The built-in templates shipped with the package (and copied into the image). */
+export function builtinTemplatesDir(): string {
+  return fromRoot('analysis', 'templates');
+}
 
 /** The templates in analysis/templates, read once (synchronously: it happens at start-up). */
 export function loadBuiltinTemplates(dir = builtinTemplatesDir()): MetricTemplate[] {

@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import type { AlertSpec } from '../api/canary.js';
 import { FakeClock, flushMicrotasks } from '../core/clock.js';
 import { createLogger, silentLogger } from '../core/logger.js';
-import { startReceiver, type Receiver } from '../../test/unit/support/hook-receiver.js';
+import { startReceiver, type Receiver } from '../../test/support/hook-receiver.js';
 import { createOutboundPolicy } from '../hooks/outbound.js';
 import { createNotifier as create, type NotifierOptions } from './notifier.js';
 import { discordPayload } from './discord.js';

@@ -51,11 +51,9 @@ export class RouteApiError extends RouteshiftError {
   declare readonly code: 'RouteApiError';
   /** HTTP status, when the server answered. */
   readonly status: number | undefined;
-  /** Worth retrying on the next tick: 5xx, 429, or no answer at all (network). */
-  readonly transient: boolean;
+  /** transient: worth retrying on the next tick (5xx, 429, or no answer at all). */
   constructor(message: string, options: { status?: number; transient: boolean; cause?: unknown }) {
     super('RouteApiError', message, options);
     this.status = options.status;
-    this.transient = options.transient;
   }
 }

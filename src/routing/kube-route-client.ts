@@ -3,32 +3,15 @@
  * httproutes / grpcroutes), writing with `application/json-patch+json`.
  *
  * Cancellation: client-node 1.4.0 has no per-call `signal` parameter, but its RequestContext has
- * setSignal() and the default HTTP library (node-fetch) honours it; a per-call middleware sets it, so an
+ * setSignal() and the default HTTP library (node-fetch) honours it; a per-call middleware (kube/options.ts) sets it, so an
  * abort really tears the request down. `abortable` also races the call against the signal, so the caller
  * is released with AbortedError even if a custom HttpLibrary ignored the signal.
  */
-import { CustomObjectsApi, Observable, PatchStrategy, type KubeConfig, type RequestContext, type ResponseContext } from '@kubernetes/client-node';
+import { CustomObjectsApi, PatchStrategy, type KubeConfig } from '@kubernetes/client-node';
+import { callOptions } from '../kube/options.js';
 import type { JsonPatchOp } from './json-patch.js';
 import { abortable, describeRouteKey, mapRouteApiError, type RouteClient } from './route-client.js';
 import { GATEWAY_GROUP, GATEWAY_VERSION, ROUTE_PLURALS, type Route, type RouteKey } from './types.js';
-
-/** client-node middleware attaching a per-call AbortSignal (and optional headers) to the request. */
-function callOptions(signal: AbortSignal, headers: Record<string, string> = {}) {
-  return {
-    middleware: [
-      {
-        pre: (ctx: RequestContext): Observable<RequestContext> => {
-          ctx.setSignal(signal);
-          for (const [k, v] of Object.entries(headers)) ctx.setHeaderParam(k, v);
-          return new Observable(Promise.resolve(ctx));
-        },
-        post: (rsp: ResponseContext): Observable<ResponseContext> => new Observable(Promise.resolve(rsp)),
-      },
-    ],
-    // Keep the API's own middleware (if any) and add ours after it.
-    middlewareMergeStrategy: 'append' as const,
-  };
-}
 
 export interface KubeRouteClientOptions {
   /** Recorded in managedFields for the weight fields we write. */

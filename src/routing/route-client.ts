@@ -6,6 +6,7 @@
  */
 import type { RouteRef } from '../api/canary.js';
 import { AbortedError, throwIfAborted } from '../core/errors.js';
+import { apiFailure, statusText, type ApiFailure } from '../kube/errors.js';
 import { RouteApiError, RouteMismatchError, RouteNotFoundError } from './errors.js';
 import type { JsonPatchOp } from './json-patch.js';
 import { locateOwnedBackends, type LocateInput } from './locate.js';
@@ -39,40 +40,6 @@ export function routeKeyFor(routeRef: RouteRef, canaryNamespace: string): RouteK
   return { kind, name: routeRef.name, namespace: routeRef.namespace ?? canaryNamespace };
 }
 
-/** What the API server said, flattened from client-node's ApiException or a network error. */
-interface CallFailure {
-  status: number | undefined;
-  body: unknown;
-  message: string;
-}
-
-function failureOf(err: unknown): CallFailure {
-  const e = err as { code?: unknown; body?: unknown; message?: unknown };
-  const status = typeof e?.code === 'number' ? e.code : undefined;
-  let body: unknown = e?.body;
-  if (typeof body === 'string') {
-    try {
-      body = JSON.parse(body);
-    } catch {
-      // keep the text
-    }
-  }
-  return { status, body, message: typeof e?.message === 'string' ? e.message : String(err) };
-}
-
-interface StatusBody {
-  message?: string;
-  reason?: string;
-  details?: { causes?: Array<{ field?: string; message?: string; reason?: string }> };
-}
-
-function statusText(body: unknown): string {
-  if (typeof body === 'string') return body;
-  const s = body as StatusBody | undefined;
-  const causes = (s?.details?.causes ?? []).map((c) => c.message).filter(Boolean);
-  return [s?.message, ...causes].filter(Boolean).join('; ');
-}
-
 /**
  * The API server answers a JSON Patch it cannot apply (failed `test`, missing path) with 422, reason
  * Invalid and only the generic message "the server rejected our request due to an error in our request"
@@ -80,9 +47,8 @@ function statusText(body: unknown): string {
  * object instead names the object ("... is invalid: spec.rules[0]...") and carries causes with a
  * `field`: that is a real rejection of what we wrote, not "the route changed".
  */
-function isPatchApplyFailure(body: unknown): boolean {
-  const s = body as StatusBody | undefined;
-  if ((s?.details?.causes ?? []).some((c) => typeof c.field === 'string' && c.field !== '')) return false;
+function isPatchApplyFailure(body: ApiFailure['body']): boolean {
+  if (typeof body === 'object' && (body.details?.causes ?? []).some((c) => typeof c.field === 'string' && c.field !== '')) return false;
   return /test(ing value| operation| failed)|missing path|invalid index|does not apply|error in test|rejected our request due to an error in our request/i.test(
     statusText(body),
   );
@@ -97,7 +63,7 @@ function isAbortLike(err: unknown): boolean {
 export function mapRouteApiError(err: unknown, ref: RouteKey, verb: 'get' | 'patch', signal?: AbortSignal): Error {
   if (err instanceof AbortedError || err instanceof RouteNotFoundError || err instanceof RouteMismatchError || err instanceof RouteApiError) return err;
   if (signal?.aborted || isAbortLike(err)) return new AbortedError(`${verb} ${describeRouteKey(ref)}`);
-  const f = failureOf(err);
+  const f = apiFailure(err);
   const what = describeRouteKey(ref);
   if (f.status === 404) return new RouteNotFoundError(what, { cause: err });
   if (verb === 'patch' && (f.status === 409 || (f.status === 422 && isPatchApplyFailure(f.body)))) {

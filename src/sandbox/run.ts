@@ -1,5 +1,8 @@
+import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import { DEFAULT_CONFIG } from '../controller/config.js';
 import { errorMessage } from '../core/errors.js';
+import { isConflict } from '../kube/errors.js';
 import { startSandbox, type SandboxKubernetes } from './sandbox.js';
 import { startInProcessController } from './controller.js';
 
@@ -16,6 +19,19 @@ export interface RunSandboxOptions {
   signal: AbortSignal;
 }
 
+/**
+ * The namespace of the controller's Lease, so `routeshift controller --kubeconfig <sandbox>` with the
+ * default configuration can elect itself (it exits saying so when the namespace is missing).
+ */
+async function ensureLeaseNamespace(kc: KubeConfig): Promise<void> {
+  const name = DEFAULT_CONFIG.leaderElection.namespace;
+  try {
+    await kc.makeApiClient(CoreV1Api).createNamespace({ body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name } } });
+  } catch (err) {
+    if (!isConflict(err)) throw err; // kept from an earlier run (--persist)
+  }
+}
+
 /** `routeshift sandbox`: runs in the foreground until SIGINT/SIGTERM, then stops every part it started. */
 export async function runSandbox(o: RunSandboxOptions): Promise<number> {
   let sandbox;
@@ -30,7 +46,9 @@ export async function runSandbox(o: RunSandboxOptions): Promise<number> {
       ...(o.prometheusPort ? { prometheusPort: o.prometheusPort } : {}),
       ...(o.kubernetes ? { kubernetes: o.kubernetes } : {}),
     });
+    await ensureLeaseNamespace(sandbox.kubeConfig);
   } catch (err) {
+    await sandbox?.stop();
     process.stderr.write(`error: sandbox failed to start: ${errorMessage(err)}\n`);
     return 1;
   }

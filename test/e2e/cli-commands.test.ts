@@ -18,7 +18,7 @@ import { registerOperatorCommands } from '../../src/cli/commands/index.js';
 import { resolveKube } from '../../src/cli/kube.js';
 import type { StatusView } from '../../src/cli/render.js';
 import { startApiServer, type ApiServer } from '../../src/sandbox/apiserver/index.js';
-import { canary as canaryFixture, fakeIO } from '../unit/cli-fakes.js';
+import { canary as canaryFixture, fakeIO } from '../../src/cli/testing.js';
 
 const NS = 'cli-e2e';
 let api: ApiServer;

@@ -12,7 +12,7 @@ import {
   createWithRetry,
   FaultTally,
   readCanary,
-  RouteAuditor,
+  type RouteAuditor,
   rolloutObjects,
   transitionReasons,
   weightSteps,
@@ -21,6 +21,7 @@ import {
   openFaultBed,
 } from '../support/faults.js';
 import { canaryEvents, sleep, startController, waitForWorkloads, type ControllerProcess } from '../support/harness.js';
+import { waitUntil } from '../support/wait.js';
 
 const STEPS = [20, 40, 60, 80];
 const FIRST = 20;
@@ -79,8 +80,13 @@ describe('API server failing 10% of writes and dropping watches', () => {
         compactions++;
       }, 10_000),
     );
-    // A second wave created while the faults are on (the test's own creates retry like any client).
-    await sleep(8_000);
+    // A second wave created while the faults are on (the test's own creates retry like any client), once
+    // they have bitten: watches dropped twice and every first-wave rollout started.
+    await waitUntil('two watch drops and every first-wave rollout started', async () => {
+      if (drops < 2) return false;
+      for (const r of rollouts) if (!(await readCanary(k, r.name))?.status?.revision) return false;
+      return true;
+    }, 60_000, 500);
     rollouts.push(await launch('api-good-4', false), await launch('api-good-5', false), await launch('api-bad-3', true));
 
     const end = Date.now() + 150_000;

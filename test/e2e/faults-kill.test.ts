@@ -13,7 +13,7 @@ import {
   deleteWithRetry,
   FaultTally,
   readCanary,
-  RouteAuditor,
+  type RouteAuditor,
   rolloutObjects,
   routePath,
   seededRandom,

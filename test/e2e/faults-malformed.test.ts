@@ -14,7 +14,7 @@ import {
   MALFORMED,
   malformedRoute,
   readCanary,
-  RouteAuditor,
+  type RouteAuditor,
   rolloutObjects,
   type KubeHttp,
   type Malformed,

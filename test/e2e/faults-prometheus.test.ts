@@ -15,7 +15,7 @@ import {
   createWithRetry,
   FaultTally,
   readCanary,
-  RouteAuditor,
+  type RouteAuditor,
   rolloutObjects,
   startPromFaultProxy,
   type KubeHttp,

@@ -9,6 +9,7 @@ import type { Canary, WebhookSpec } from '../../src/api/canary.js';
 import type { Sandbox } from '../../src/sandbox/sandbox.js';
 import { demoCanary, NS, seedObjects } from '../../src/sandbox/seed.js';
 import { canaryEvents, createAll, newSandbox, startController, waitForCanary, type ControllerProcess } from '../support/harness.js';
+import { waitUntil } from '../support/wait.js';
 
 interface Call {
   path: string;
@@ -73,7 +74,10 @@ describe('webhooks during a rollout', () => {
     expect((await canaryEvents(sb, 'backend')).map((e) => e.reason)).toContain('WaitingForGate');
     answers.set('/confirm-promotion', 200);
     const done = await waitForCanary(sb, 'backend', (x) => x.status?.phase === 'Succeeded');
-    await new Promise((r) => setTimeout(r, 1500)); // post-rollout and the last event hooks are sent after status
+    // post-rollout and the last event hooks are sent after status.
+    await waitUntil('the post-rollout hook and the Promoted event hook', () =>
+      calls.some((x) => x.path === '/post-rollout') && calls.some((x) => x.path === '/event' && x.body.metadata.eventReason === 'Promoted'),
+    );
 
     const order = calls.filter((x) => x.path !== '/event').map((x) => x.path);
     // Order of first appearance: gates before the first step, checks each interval, promotion last.
@@ -116,7 +120,7 @@ describe('webhooks during a rollout', () => {
     await createAll(sb.kubeConfig, [c]);
     const failed = await waitForCanary(sb, 'smoke', (x) => x.status?.phase === 'Failed');
     expect(failed.status?.failedChecks).toBe(2);
-    await new Promise((r) => setTimeout(r, 1500));
+    await waitUntil('the post-rollout hook after the rollback hook', () => calls.some((x) => x.path === '/smoke-post'));
     const paths = calls.map((x) => x.path);
     expect(paths.lastIndexOf('/rollback')).toBeGreaterThan(paths.lastIndexOf('/smoke'));
     expect(paths.lastIndexOf('/smoke-post')).toBeGreaterThan(paths.lastIndexOf('/rollback'));

@@ -146,7 +146,7 @@ describe('routeshift replay of a sequential metric', () => {
   it('carries the evidence from interval to interval and rolls back soon after the incident', async () => {
     const file = prom.file(
       'sequential.yaml',
-      replayCanaryYaml().replace(/      - name: request-success-rate\n        thresholdRange:\n          min: 99\n/, '      - name: request-success-rate\n        mode: sequential\n'),
+      replayCanaryYaml().replace(/ {6}- name: request-success-rate\n {8}thresholdRange:\n {10}min: 99\n/, '      - name: request-success-rate\n        mode: sequential\n'),
     );
     const r = await runCli(['replay', '-f', file, '--from', iso(INCIDENT - 2 * MIN), '--to', iso(INCIDENT + 10 * MIN), '--prometheus', prom.url, '-o', 'json']);
     expect(r.stderr).toBe('');

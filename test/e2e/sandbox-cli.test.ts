@@ -61,7 +61,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'routeshift-sandbox-cli-'));
   kubeconfig = join(dir, 'sandbox', 'kubeconfig');
   // cwd: the sandbox's state dir (.routeshift/sandbox) lands in the temp dir, not in the checkout.
-  sandbox = startCli(['sandbox', '--kubeconfig', kubeconfig, '--load', '20'], { cwd: dir });
+  sandbox = startCli(['sandbox', '--kubeconfig', kubeconfig, '--load', '20'], { cwd: dir, entry: 'dist/sandbox/cli.js' });
   const line = await waitForReadyLine(sandbox, 60_000);
   const fields = Object.fromEntries(
     line

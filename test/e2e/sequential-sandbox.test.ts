@@ -107,7 +107,7 @@ describe('sequential analysis on the sandbox at 2 requests per second', () => {
 
     // Both rollouts under way with some evidence (a few intervals in), then the controller dies mid-test.
     const deadline = Date.now() + 120_000;
-    let before: Canary[] = [];
+    let before: Canary[];
     for (;;) {
       before = [await read(bad), await read(good)];
       if (before.every((c) => (evidenceOf(c.status)?.canaryTotal ?? 0) >= 40 && !terminal(c))) break;
@@ -175,7 +175,6 @@ describe('sequential analysis on the sandbox at 2 requests per second', () => {
       expect(e.canaryTotal).toBeLessThanOrEqual(Math.ceil(canaryServed * 1.1) + 5);
       expect(e.stableTotal).toBeLessThanOrEqual(Math.ceil(stableServed * 1.1) + 5);
       expect(e.canaryBad).toBeLessThanOrEqual((served?.byBackendStatus[r.canary]?.['500'] ?? 0) + 2);
-      // eslint-disable-next-line no-console
       console.log(`${r.name}: evidence ${JSON.stringify(e)}; load served canary ${canaryServed} (${JSON.stringify(served?.byBackendStatus[r.canary])}), stable ${stableServed}; ${logs[r.name]?.readings.length} readings`);
     }
   }, 420_000);

@@ -1,6 +1,6 @@
 /**
  * `node dist/cli/main.js <args>` as a child process, as a user or a CI job runs it: exit code,
- * stdout and stderr. Needs `npm run build`.
+ * stdout and stderr (`entry: 'dist/sandbox/cli.js'` for the developer tools). Needs `npm run build`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fromRoot } from '../../src/core/paths.js';
@@ -25,10 +25,12 @@ export interface CliProcess {
 export interface CliOptions {
   env?: NodeJS.ProcessEnv;
   cwd?: string;
+  /** The compiled CLI to run, from the package root (default the product CLI, dist/cli/main.js). */
+  entry?: string;
 }
 
 export function startCli(args: string[], opts: CliOptions = {}): CliProcess {
-  const child = spawn(process.execPath, [fromRoot('dist/cli/main.js'), ...args], {
+  const child = spawn(process.execPath, [fromRoot(opts.entry ?? 'dist/cli/main.js'), ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     // NODE_OPTIONS: jest's --experimental-vm-modules would make the CLI print a warning on stderr.
     env: { ...process.env, NO_COLOR: '1', NODE_OPTIONS: '', ...opts.env },

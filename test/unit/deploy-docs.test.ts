@@ -48,31 +48,78 @@ interface Schema {
   type?: string;
   properties?: Record<string, Schema>;
   items?: Schema;
+  'x-kubernetes-preserve-unknown-fields'?: boolean;
 }
 
-/** Leaf property paths of a schema; array items start a new relative path (documented per item). */
-function schemaLeaves(schema: Schema, path: string, out: Array<{ path: string; list?: string }>, list?: string): void {
+/**
+ * The fields a doc table must list for a schema: every leaf, and every list of objects (which has a row of
+ * its own and a table for its items, whose fields are written `list[].field`).
+ */
+function schemaFields(schema: Schema, path: string, out: string[] = []): string[] {
   for (const [key, sub] of Object.entries(schema.properties ?? {})) {
     const p = path ? `${path}.${key}` : key;
     if (sub.type === 'array' && sub.items?.properties) {
-      out.push({ path: p, ...(list ? { list } : {}) });
-      schemaLeaves(sub.items, '', out, p);
+      out.push(p);
+      schemaFields(sub.items, `${p}[]`, out);
     } else if (sub.properties) {
-      schemaLeaves(sub, p, out, list);
+      schemaFields(sub, p, out);
     } else {
-      out.push({ path: p, ...(list ? { list } : {}) });
+      out.push(p);
     }
   }
+  return out;
+}
+
+/**
+ * The field rows of the tables under each `###` heading of a doc: every backticked name in a row's first
+ * cell (`a.b`, `c.d` rows list several). Under a heading naming a list (`### spec.analysis.metrics[]`) the
+ * names are relative to an item and are returned with that prefix.
+ */
+function tableFields(doc: string): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  let heading = '';
+  for (const line of doc.split('\n')) {
+    if (line.startsWith('#')) {
+      heading = line.replace(/^#+\s*/, '');
+      out.set(heading, []);
+      continue;
+    }
+    const cell = /^\| ([^|]+) \|/.exec(line)?.[1];
+    if (!cell || !cell.startsWith('`')) continue;
+    const list = /^(\S+\[\])/.exec(heading)?.[1];
+    for (const m of cell.matchAll(/`([^`]+)`/g)) out.get(heading)?.push(list ? `${list}.${m[1]}` : (m[1] as string));
+  }
+  return out;
+}
+
+const sorted = (xs: Iterable<string>): string[] => [...new Set(xs)].sort();
+
+/**
+ * Rows against fields both ways, where a field declared with a named type (`outbound: OutboundSpec`) may be
+ * documented by rows for its parts (`outbound.allow`): fields without a row, and rows naming no field.
+ */
+function mismatches(rows: string[], fields: string[]): { undocumented: string[]; unknown: string[] } {
+  const covers = (field: string, row: string): boolean => row === field || row.startsWith(`${field}.`);
+  return {
+    undocumented: fields.filter((f) => !rows.some((r) => covers(f, r))).sort(),
+    unknown: rows.filter((r) => !fields.some((f) => covers(f, r))).sort(),
+  };
 }
 
 describe('docs/configuration.md', () => {
   const doc = read('docs/configuration.md');
   const source = read('src/controller/config.ts');
 
-  it('names every controller config field', () => {
+  const tables = tableFields(doc);
+  const rowsUnder = (first: string, last: string): string[] => {
+    const headings = [...tables.keys()];
+    return headings.slice(headings.indexOf(first), headings.indexOf(last)).flatMap((h) => tables.get(h) ?? []);
+  };
+
+  it('has a table row for every controller config field, and none for a field the config does not have', () => {
     const fields = interfaceFields(source, 'ControllerConfig');
     expect(fields).toEqual(expect.arrayContaining(['prometheus.address', 'prometheus.basicAuth.passwordFile', 'leaderElection.retryPeriod', 'alerts']));
-    expect(fields.filter((f) => !mentions(doc, f))).toEqual([]);
+    expect(mismatches(rowsUnder('prometheus', "The Deployment's environment"), fields)).toEqual({ undocumented: [], unknown: [] });
   });
 
   it('names every environment override', () => {
@@ -81,15 +128,31 @@ describe('docs/configuration.md', () => {
     expect(vars.filter((v) => !mentions(doc, v))).toEqual([]);
   });
 
-  it('names every Canary spec field', () => {
-    const crd = parseYaml(read('deploy/crds/canary.yaml')) as { spec: { versions: Array<{ schema: { openAPIV3Schema: Schema } }> } };
-    const spec = crd.spec.versions[0]?.schema.openAPIV3Schema.properties?.spec as Schema;
-    const leaves: Array<{ path: string; list?: string }> = [];
-    schemaLeaves(spec, 'spec', leaves);
-    expect(leaves.length).toBeGreaterThan(40);
-    // Fields of list items are documented in the list's own table, by their path inside the item.
-    const missing = leaves.filter((l) => !mentions(doc, l.path)).map((l) => (l.list ? `${l.list}[].${l.path}` : l.path));
-    expect(missing).toEqual([]);
+  const crd = parseYaml(read('deploy/crds/canary.yaml')) as { spec: { versions: Array<{ schema: { openAPIV3Schema: Schema } }> } };
+  const root = crd.spec.versions[0]?.schema.openAPIV3Schema.properties ?? {};
+
+  it('has a table row for every Canary spec field in the CRD, and none the CRD does not have', () => {
+    const fields = schemaFields(root.spec as Schema, 'spec');
+    expect(fields.length).toBeGreaterThan(40);
+    expect(fields).toContain('spec.analysis.metrics[].sequential.stableBaseline');
+    expect(sorted(rowsUnder('spec', 'Annotations'))).toEqual(sorted(fields));
+  });
+
+  it('lists every status field the CRD declares, and only fields CanaryStatus has', () => {
+    const status = root.status as Schema;
+    const rows = tables.get('status') ?? [];
+    const declared = Object.keys(status.properties ?? {}).map((k) => `status.${k}`);
+    expect(declared.length).toBeGreaterThan(5);
+    expect(declared.filter((f) => !rows.includes(f))).toEqual([]);
+    // The rest of status is kept by x-kubernetes-preserve-unknown-fields; a row must still name a real field.
+    expect(status['x-kubernetes-preserve-unknown-fields']).toBe(true);
+    const known = interfaceFields(read('src/api/canary.ts'), 'CanaryStatus').map((f) => `status.${f}`);
+    expect(mismatches(rows, known).unknown).toEqual([]);
+  });
+
+  it('reads the tables it checks (the parser is not vacuous)', () => {
+    expect(tables.get('spec.analysis.webhooks[]')).toEqual(expect.arrayContaining(['spec.analysis.webhooks[].retries']));
+    expect(tables.get('defaults')).toEqual(['defaults.provider', 'defaults.noData', 'defaults.errorsBeforeFailure']);
   });
 });
 

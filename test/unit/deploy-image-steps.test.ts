@@ -175,3 +175,47 @@ describe('the image holds what the code reads at run time', () => {
     expect(c?.args?.[0]).toBe(cmd[0]);
   });
 });
+
+describe('the image carries no developer tools', () => {
+  const TOOLS = ['src/sandbox', 'src/bench'];
+
+  it('keeps src/sandbox and src/bench out of the build context, and the script does the same', () => {
+    const ignored = read('.dockerignore')
+      .split('\n')
+      .map((l) => l.trim().replace(/\/$/, ''))
+      .filter((l) => l && !l.startsWith('#') && !l.startsWith('!'));
+    for (const t of TOOLS) expect(ignored).toContain(t);
+    expect(scriptArray(script, 'TOOLS').sort()).toEqual([...TOOLS].sort());
+    expect(script).toContain('for p in dist/sandbox dist/bench node_modules/@marcbachmann/cel-js');
+  });
+
+  it('lists every package only the tools import as a devDependency (npm prune drops it)', () => {
+    const pkg = JSON.parse(read('package.json')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+    const importers = new Map<string, Set<string>>();
+    const walk = (dir: string): void => {
+      for (const entry of readdirSync(dir)) {
+        const p = join(dir, entry);
+        if (statSync(p).isDirectory()) walk(p);
+        else if (p.endsWith('.ts') && !p.endsWith('.test.ts')) {
+          const file = relative(ROOT, p);
+          const area = TOOLS.some((t) => file.startsWith(`${t}/`)) ? 'tool' : 'product';
+          // Bare specifiers of import/export declarations and import() calls: the package is the first segment.
+          const text = readFileSync(p, 'utf8');
+          const specifiers = [...text.matchAll(/^\s*(?:import|export)\b[^;]*?\bfrom\s+'([^']+)'/gm), ...text.matchAll(/\bimport\(\s*'([^']+)'\s*\)/g)].map((m) => m[1] as string);
+          for (const spec of specifiers) {
+            if (spec.startsWith('.') || spec.startsWith('node:')) continue;
+            const name = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : (spec.split('/')[0] as string);
+            (importers.get(name) ?? importers.set(name, new Set()).get(name))?.add(area);
+          }
+        }
+      }
+    };
+    walk(join(ROOT, 'src'));
+    expect(importers.get('@marcbachmann/cel-js')).toEqual(new Set(['tool']));
+    const toolOnly = [...importers].filter(([, areas]) => !areas.has('product')).map(([name]) => name);
+    expect(toolOnly.filter((name) => name in pkg.dependencies)).toEqual([]);
+    // And what the product imports is installed in production.
+    const product = [...importers].filter(([, areas]) => areas.has('product')).map(([name]) => name);
+    expect(product.filter((name) => !(name in pkg.dependencies))).toEqual([]);
+  });
+});

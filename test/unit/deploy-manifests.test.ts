@@ -33,8 +33,8 @@ const SERVICE_ACCOUNT = 'routeshift';
 
 // ---------------------------------------------------------------------------------------------------
 // Every Kubernetes API call the controller makes, and where. `where.contains` is checked against the
-// file, so a call that moves or disappears fails this test and the table gets revisited. Entries marked
-// `planned` are granted for work the design requires but whose code is not in the tree yet.
+// file, so a call that moves or disappears fails this test and the table gets revisited. Nothing is
+// granted ahead of the code that needs it.
 // scope: 'cluster' = ClusterRole (Canaries and routes live in any namespace); 'own' = Role in the
 // controller's namespace.
 // ---------------------------------------------------------------------------------------------------
@@ -45,7 +45,7 @@ interface ApiCall {
   scope: 'cluster' | 'own';
   /** Limited to these object names (Role rules with resourceNames). */
   names?: string[];
-  where: { file: string; contains: string } | { planned: string };
+  where: { file: string; contains: string };
 }
 
 const canaryStore = 'src/controller/canary-store.ts';
@@ -64,7 +64,6 @@ const CALLS: ApiCall[] = [
   { group: 'routeshift.io', resource: 'canaries', verb: 'patch', scope: 'cluster', where: { file: canaryStore, contains: 'patchNamespacedCustomObject' } },
   // PUT /status with resourceVersion.
   { group: 'routeshift.io', resource: 'canaries/status', verb: 'update', scope: 'cluster', where: { file: canaryStore, contains: 'replaceNamespacedCustomObjectStatus' } },
-  { group: 'routeshift.io', resource: 'metrictemplates', verb: 'get', scope: 'cluster', where: { planned: 'templateRef lookups of MetricTemplates (analysis templates)' } },
   { group: 'routeshift.io', resource: 'metrictemplates', verb: 'list', scope: 'cluster', where: { file: controller, contains: 'customSource<MetricTemplate>(custom, GROUP, VERSION, METRIC_TEMPLATE_PLURAL' } },
   { group: 'routeshift.io', resource: 'metrictemplates', verb: 'watch', scope: 'cluster', where: { file: controller, contains: 'new Reflector<MetricTemplate>' } },
   { group: 'gateway.networking.k8s.io', resource: 'httproutes', verb: 'get', scope: 'cluster', where: { file: routeClient, contains: 'getNamespacedCustomObject' } },
@@ -73,21 +72,11 @@ const CALLS: ApiCall[] = [
   { group: 'gateway.networking.k8s.io', resource: 'httproutes', verb: 'patch', scope: 'cluster', where: { file: routeClient, contains: 'patchNamespacedCustomObject' } },
   // The route client serves both kinds through ROUTE_PLURALS.
   { group: 'gateway.networking.k8s.io', resource: 'grpcroutes', verb: 'get', scope: 'cluster', where: { file: 'src/routing/types.ts', contains: "GRPCRoute: 'grpcroutes'" } },
-  { group: 'gateway.networking.k8s.io', resource: 'grpcroutes', verb: 'list', scope: 'cluster', where: { planned: 'GRPCRoute informer beside the HTTPRoute one' } },
-  { group: 'gateway.networking.k8s.io', resource: 'grpcroutes', verb: 'watch', scope: 'cluster', where: { planned: 'GRPCRoute informer beside the HTTPRoute one' } },
   { group: 'gateway.networking.k8s.io', resource: 'grpcroutes', verb: 'patch', scope: 'cluster', where: { file: 'src/routing/types.ts', contains: "GRPCRoute: 'grpcroutes'" } },
-  { group: 'gateway.networking.k8s.io', resource: 'referencegrants', verb: 'get', scope: 'cluster', where: { planned: 'ReferenceGrant informer (re-check refused Canaries when a grant changes)' } },
   { group: 'gateway.networking.k8s.io', resource: 'referencegrants', verb: 'list', scope: 'cluster', where: { file: 'src/controller/reference-grants.ts', contains: "plural: 'referencegrants'" } },
-  { group: 'gateway.networking.k8s.io', resource: 'referencegrants', verb: 'watch', scope: 'cluster', where: { planned: 'ReferenceGrant informer (re-check refused Canaries when a grant changes)' } },
   { group: '', resource: 'events', verb: 'create', scope: 'cluster', where: { file: events, contains: 'createNamespacedEvent' } },
   // Aggregation of repeated Events bumps the count of the existing one.
   { group: '', resource: 'events', verb: 'patch', scope: 'cluster', where: { file: events, contains: 'patchNamespacedEvent' } },
-  { group: '', resource: 'services', verb: 'get', scope: 'cluster', where: { planned: 'stable/canary Service checks' } },
-  { group: '', resource: 'services', verb: 'list', scope: 'cluster', where: { planned: 'Service informer' } },
-  { group: '', resource: 'services', verb: 'watch', scope: 'cluster', where: { planned: 'Service informer' } },
-  { group: 'discovery.k8s.io', resource: 'endpointslices', verb: 'get', scope: 'cluster', where: { planned: 'ready-endpoint checks of each side' } },
-  { group: 'discovery.k8s.io', resource: 'endpointslices', verb: 'list', scope: 'cluster', where: { planned: 'EndpointSlice informer' } },
-  { group: 'discovery.k8s.io', resource: 'endpointslices', verb: 'watch', scope: 'cluster', where: { planned: 'EndpointSlice informer' } },
   // Releases from the workload: GETs of named objects only. Secrets a pod template names are granted per
   // namespace by its owner (docs/install.md), like a Canary's alert Secret.
   { group: 'apps', resource: 'deployments', verb: 'get', scope: 'cluster', where: { file: workloadReader, contains: 'readNamespacedDeployment' } },
@@ -227,10 +216,6 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 describe('the table of API calls', () => {
   it('points at code that still makes each call', () => {
     for (const call of CALLS) {
-      if ('planned' in call.where) {
-        expect(call.where.planned.length).toBeGreaterThan(0);
-        continue;
-      }
       const text = readFileSync(join(ROOT, call.where.file), 'utf8');
       expect({ call: `${call.resource} ${call.verb}`, found: text.includes(call.where.contains) }).toEqual({ call: `${call.resource} ${call.verb}`, found: true });
     }

@@ -141,26 +141,25 @@ export async function execute(
   timeoutMs: number | undefined = REQUEST_TIMEOUT_MS,
 ): Promise<number> {
   const flags = kubeFlagsOf(cmd);
-  const controller = new AbortController();
-  const stopListening = runtime.interrupts(controller);
-  const timer = timeoutMs === undefined ? undefined : setTimeout(() => controller.abort(), timeoutMs);
+  const interrupt = new AbortController();
+  const stopListening = runtime.interrupts(interrupt);
+  const signal = timeoutMs === undefined ? interrupt.signal : AbortSignal.any([interrupt.signal, AbortSignal.timeout(timeoutMs)]);
   // Filled in once the kubeconfig is resolved; runCommand reads it when wording an error.
   const target: ErrorTarget = { namespace: flags.namespace ?? 'default', ...(name ? { name } : {}) };
   const code = await runCommand(runtime.io, target, async () => {
     const conn = runtime.connect(flags);
     Object.assign(target, { namespace: conn.namespace, server: conn.server });
     try {
-      return await body({ namespace: conn.namespace, store: conn.store, events: conn.events, watch: conn.watch, clock: runtime.clock, io: runtime.io, signal: controller.signal });
+      return await body({ namespace: conn.namespace, store: conn.store, events: conn.events, watch: conn.watch, clock: runtime.clock, io: runtime.io, signal });
     } catch (err) {
       // An abort surfaces as whatever the HTTP layer made of it; say what actually happened.
-      if (controller.signal.reason instanceof InterruptedError) throw controller.signal.reason;
-      if (controller.signal.aborted && timeoutMs !== undefined) {
+      if (interrupt.signal.reason instanceof InterruptedError) throw interrupt.signal.reason;
+      if (signal.aborted && timeoutMs !== undefined) {
         throw new ApiUnreachableError(`no answer from the Kubernetes API at ${conn.server} within ${timeoutMs / 1000}s`, err);
       }
       throw err;
     }
   }).finally(() => {
-    if (timer) clearTimeout(timer);
     stopListening();
   });
   runtime.exit(code);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { decodeProtobufBody, isProtobuf } from './protobuf.js';
-import { ApiStatusError } from './status.js';
+import { type ApiStatusError } from './status.js';
 
 // Bodies kubectl 1.32 sent, captured on the wire: create deployment web --image=nginx --replicas=0 -n demo,
 // auth can-i patch httproutes -n demo, create namespace demo.

@@ -1,4 +1,5 @@
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type http from 'node:http';
+import { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from '../../core/logger.js';
@@ -82,6 +83,8 @@ class Door {
   }
 
   facade(): FrontDoor {
+    // The facade's getters read this live object, not a copy of its fields.
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
     const door = this;
     return {
       url: `https://127.0.0.1:${this.port}`,

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
+import { type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '../../core/logger.js';
 import { fromRoot } from '../../core/paths.js';
 import type { ApiServer } from '../apiserver/index.js';

@@ -1,0 +1,84 @@
+import { CELLS, computeBounds, END_MARKER, formatMarkdown, goalSummary, MODES, poisson, replaceSection, rng, runDecisionBench, START_MARKER } from './decisions.js';
+
+describe('decision benchmark', () => {
+  it('runs every cell and mode and reports outcomes that add up', () => {
+    const report = runDecisionBench({ runs: 20, seed: 3 });
+    expect(report.results).toHaveLength(CELLS.length * MODES.length);
+    for (const r of report.results) {
+      expect(r.runs).toBe(20);
+      expect(r.promoted + r.rolledBack + r.timedOut + r.handedOver + r.unfinished).toBe(20);
+      // Only the pause mode hands a time-out to a person; it never times out into a rollback.
+      if (r.mode === 'sequential-pause') expect(r.timedOut).toBe(0);
+      else expect(r.handedOver).toBe(0);
+      const reasons = Object.values(r.reasons).reduce((s, n) => s + (n ?? 0), 0);
+      expect(reasons).toBe(r.rolledBack + r.timedOut);
+      if (r.promoted > 0) expect(r.toPromotion?.median).toBeGreaterThanOrEqual(5);
+    }
+    const table = formatMarkdown(report);
+    expect(table.split('\n')).toHaveLength(2 + CELLS.length * MODES.length);
+    expect(table).toContain('| bad 50% @ 5 rps | sequential |');
+  });
+
+  it('rolls a 50%-error canary back in every mode, the sequential mode within one interval at 5 rps', () => {
+    const cells = [{ rps: 5, canarySuccess: 0.5, stableSuccess: 0.999, kind: 'bad' as const }];
+    const report = runDecisionBench({ runs: 50, seed: 5, cells });
+    for (const r of report.results) {
+      expect(r.promoted).toBe(0);
+      expect(r.rolledBack).toBe(50);
+    }
+    const seq = report.results.find((r) => r.mode === 'sequential');
+    expect(seq?.toRollback?.p90).toBe(1);
+  });
+
+  it('hands the time-out of a quiet good canary to a person in the pause mode, and says so in the goals', () => {
+    const cells = [{ rps: 0.2, canarySuccess: 0.998, stableSuccess: 0.999, kind: 'good' as const }];
+    const modes = MODES.filter((m) => m.id === 'sequential' || m.id === 'sequential-pause');
+    const report = runDecisionBench({ runs: 20, seed: 7, cells, modes });
+    const [rollback, pause] = report.results;
+    expect(rollback).toMatchObject({ mode: 'sequential', timedOut: 20, handedOver: 0 });
+    expect(pause).toMatchObject({ mode: 'sequential-pause', timedOut: 0, handedOver: 20, rolledBack: 0, promoted: 0 });
+    // Each cell's bounds once, though the report lists the cell once per mode.
+    const bounds = computeBounds(report.results.map((r) => r.cell));
+    expect(bounds.promotion).toHaveLength(1);
+    expect(bounds.promotion[0]).toMatchObject({ rps: 0.2, idealClean: 217 });
+    const goals = goalSummary(report, bounds).join('\n');
+    expect(goals).toContain('handed to a person instead (good 99.8% @ 0.2 rps: 100.0%)');
+    expect(goals).toContain('any test needs 217 clean canary requests');
+  });
+
+  it('the baseline mode counts an hour of stable requests once, and rolls the 97% canary at 5 rps back sooner', () => {
+    const cell = { rps: 5, canarySuccess: 0.97, stableSuccess: 0.999, kind: 'bad' as const };
+    const based = MODES.find((m) => m.id === 'sequential-baseline');
+    expect(based?.spec.analysis.metrics?.[0]?.sequential?.stableBaseline).toBe('1h');
+    const report = runDecisionBench({ runs: 300, seed: 9, cells: [cell], modes: MODES.filter((m) => m.id === 'sequential' || m.id === 'sequential-baseline') });
+    const [plain, withBaseline] = report.results;
+    expect(withBaseline?.rolledBack).toBe(300);
+    expect(withBaseline?.toRollback?.mean).toBeLessThan(plain?.toRollback?.mean ?? 0);
+    const goals = goalSummary(report, computeBounds([cell])).join('\n');
+    expect(goals).toMatch(/With `stableBaseline: 1h` \(`sequential-baseline`\): 5 rps (reached|\*\*not reached\*\*) \(median \d/);
+  });
+
+  it('replaces its own section and leaves the rest of the document alone', () => {
+    const doc = `# Benchmarks\n\nintro\n\n${START_MARKER}\nold table\n${END_MARKER}\n\n## Other\nkept\n`;
+    expect(replaceSection(doc, 'new table')).toBe(`# Benchmarks\n\nintro\n\n${START_MARKER}\nnew table\n${END_MARKER}\n\n## Other\nkept\n`);
+    expect(replaceSection('# Benchmarks\n', 'x')).toBe(`# Benchmarks\n\n${START_MARKER}\nx\n${END_MARKER}\n`);
+  });
+
+  it('draws Poisson counts with the right mean, small and large', () => {
+    const rand = rng(42);
+    for (const lambda of [0.3, 4, 30, 700]) {
+      let sum = 0;
+      let sq = 0;
+      const n = 20_000;
+      for (let i = 0; i < n; i++) {
+        const k = poisson(lambda, rand);
+        sum += k;
+        sq += k * k;
+      }
+      const mean = sum / n;
+      const variance = sq / n - mean * mean;
+      expect(Math.abs(mean - lambda)).toBeLessThan(5 * Math.sqrt(lambda / n));
+      expect(Math.abs(variance / lambda - 1)).toBeLessThan(0.06);
+    }
+  });
+});

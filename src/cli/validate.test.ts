@@ -1,0 +1,63 @@
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { runValidate } from './validate.js';
+import { fromRoot } from '../core/paths.js';
+
+function capture(): { out: Writable; text: () => string } {
+  let buf = '';
+  const out = new Writable({ write: (c: Buffer, _e, cb) => ((buf += c.toString()), cb()) });
+  return { out, text: () => buf };
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'routeshift-validate-'));
+const threeMistakes = `apiVersion: routeshift.io/v1alpha1
+kind: Canary
+metadata: {name: x, namespace: a}
+spec:
+  routeRef: {name: r}
+  stable: {name: s, port: 80}
+  canary: {name: c, port: 80}
+  analysis:
+    interval: 1m
+    threshold: 2
+    stepWeights: [10, 5]
+    metrics:
+    - name: request-success-rate
+      thresholdRange: {min: 99, max: 1}
+    - name: custom
+      query: sum(rate(x[{{ interval }}])
+      thresholdRange: {max: 1}
+`;
+
+describe('routeshift validate', () => {
+  it('prints all three mistakes of one file with their paths and exits 1', async () => {
+    const f = join(dir, 'bad.yaml');
+    writeFileSync(f, threeMistakes);
+    const c = capture();
+    expect(await runValidate([f], [], c.out)).toBe(1);
+    const lines = c.text().trim().split('\n');
+    expect(lines).toHaveLength(4);
+    expect(lines[0]).toContain('spec.analysis.stepWeights[1]');
+    expect(lines[1]).toContain('spec.analysis.metrics[0].thresholdRange');
+    expect(lines[2]).toMatch(/spec\.analysis\.metrics\[1\]\.query: .*line 1, column \d+/);
+    expect(lines[3]).toBe('3 problem(s) found');
+  });
+
+  it('refuses what the controller would: a 0s interval and a check hook without a url', async () => {
+    const f = join(dir, 'controller.yaml');
+    writeFileSync(f, threeMistakes.replace('interval: 1m', 'interval: 0s').replace('stepWeights: [10, 5]', 'stepWeights: [10]\n    webhooks: [{name: w, type: rollout}]').replace('max: 1}\n    - name: custom', '}\n    - name: custom').replace('[{{ interval }}])', '[{{ interval }}]))'));
+    const c = capture();
+    expect(await runValidate([f], [], c.out)).toBe(1);
+    expect(c.text()).toContain('spec.analysis.interval');
+    expect(c.text()).toContain('spec.analysis.webhooks[0].url');
+  });
+
+  it('passes every example in analysis/examples and the seed bundle (other kinds are not judged)', async () => {
+    const files = readdirSync(fromRoot('analysis/examples')).map((n) => fromRoot('analysis/examples', n));
+    const c = capture();
+    expect(await runValidate([...files, fromRoot('deploy/examples/seed.yaml')], [], c.out)).toBe(0);
+    expect(c.text()).toMatch(/valid/);
+  });
+});
