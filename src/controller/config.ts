@@ -116,7 +116,7 @@ export function validateConfig(c: ControllerConfig): Array<{ path: string; messa
       problems.push({ path, message: (err as Error).message });
     }
   }
-  if (!['istio', 'linkerd', 'cilium', 'kuma', 'app'].includes(c.defaults.provider)) problems.push({ path: 'defaults.provider', message: `unknown provider "${c.defaults.provider}" (istio, linkerd, cilium, kuma, app)` });
+  if (!['istio', 'linkerd', 'cilium', 'kuma', 'traefik', 'app'].includes(c.defaults.provider)) problems.push({ path: 'defaults.provider', message: `unknown provider "${c.defaults.provider}" (istio, linkerd, cilium, kuma, traefik, app)` });
   if (!['hold', 'fail', 'pass'].includes(c.defaults.noData)) problems.push({ path: 'defaults.noData', message: 'must be hold, fail or pass' });
   if (!['trace', 'debug', 'info', 'warn', 'error', 'silent'].includes(c.logLevel)) problems.push({ path: 'logLevel', message: `unknown level "${c.logLevel}"` });
   if (!Number.isInteger(c.server.port) || c.server.port < 0 || c.server.port > 65535) problems.push({ path: 'server.port', message: 'must be 0..65535' });
