@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { Canary } from '../../api/canary.js';
 import type { Logger } from '../../core/logger.js';
 import { fromRoot } from '../../core/paths.js';
+import { loadTemplates, resolveMetric } from '../../metrics/templates.js';
 import { startControlPlane, type ControlPlane } from '../controlplane/control-plane.js';
 import { waitUntil } from '../controlplane/wait.js';
 import { createAll } from '../demo.js';
@@ -15,7 +16,7 @@ import { startGatewayLoad, type GatewayLoadStats } from './gateway-load.js';
 import { preparePodNetwork } from './netns.js';
 import { backend, EDGE_NS, edgeCanary, gatewayObjects, ROUTE, shopRoute } from './objects.js';
 import { measureSteps, type MeasuredStep, type SplitSample } from './split.js';
-import { getText, serviceRequests, startTraefik, TRAEFIK_CONTROLLER_NAME, type Traefik } from './traefik.js';
+import { findTraefikBinary, getText, serviceRequests, startTraefik, traefikBinaryVersion, TRAEFIK_CONTROLLER_NAME, type Traefik } from './traefik.js';
 
 /** Entry points inside the private network namespace: nothing else listens there. */
 const WEB_PORT = 8000;
@@ -136,7 +137,7 @@ export async function runTraefikScenario(opts: { logger: Logger; keepDir?: boole
     const secondAfter = JSON.stringify((await rest.request<RouteObject>('GET', pathOf('httproutes', ROUTE))).spec.rules[1]);
 
     return {
-      traefikVersion: (await getText(`http://127.0.0.1:${ADMIN_PORT}/api/version`)).body.trim(),
+      traefikVersion: traefikBinaryVersion(findTraefikBinary()),
       prometheusServiceLabels,
       templateValues,
       walk,
@@ -266,9 +267,10 @@ async function labelValues(url: string): Promise<string[]> {
 
 /** The built-in templates rendered for both sides, as the controller resolves them, then queried. */
 async function templateQueries(url: string): Promise<Record<string, number | null>> {
-  const { loadTemplates, resolveMetric } = await import('../../metrics/templates.js');
   const templates = await loadTemplates();
   const c = edgeCanary('backend-v1', 'backend-v2');
+  // A window over the whole walk: by now the stable has had no traffic for a while.
+  for (const m of c.spec.analysis.metrics ?? []) m.interval = '5m';
   const out: Record<string, number | null> = {};
   for (let i = 0; i < (c.spec.analysis.metrics ?? []).length; i++) {
     const m = resolveMetric(c, i, 'traefik', templates);

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { accessSync, constants as fsConstants, readFileSync } from 'node:fs';
 import http from 'node:http';
 import { homedir } from 'node:os';
@@ -38,6 +39,12 @@ export function findTraefikBinary(env: NodeJS.ProcessEnv = process.env): string 
     throw new TraefikMissingError(`traefik not found at ${path}${fromEnv ? ' (ROUTESHIFT_TRAEFIK_BINARY)' : ''}`);
   }
   return path;
+}
+
+/** `traefik version`'s Version line, e.g. "v3.6.12". */
+export function traefikBinaryVersion(binary: string): string {
+  const text = execFileSync(binary, ['version'], { encoding: 'utf8', timeout: 10_000 });
+  return /^Version:\s*(\S+)/m.exec(text)?.[1] ?? text.trim();
 }
 
 export interface TraefikOptions {
