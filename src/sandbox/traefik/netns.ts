@@ -1,5 +1,4 @@
 import { execFileSync } from 'node:child_process';
-import { readlinkSync } from 'node:fs';
 import { RouteshiftError } from '../../core/errors.js';
 
 /** The pod range the pod agent hands out (PodIpPool); made local on the namespace's loopback. */
@@ -12,12 +11,18 @@ export class NetnsError extends RouteshiftError {
 }
 
 /**
- * True when this process runs in a network namespace of its own, not the one of PID 1. The pod
- * range is added to loopback only there: doing it in the host's namespace would change the machine.
+ * True when this process runs in a network namespace of its own: one whose only interface is
+ * loopback, as `unshare -n` makes it. The pod range is added to loopback only there: doing it in the
+ * host's namespace would change the machine, and with no other interface nothing can leave.
+ * (PID 1's namespace link is not readable in every sandbox, so it is not what this compares.)
  */
 export function inPrivateNetns(): boolean {
   try {
-    return readlinkSync('/proc/self/ns/net') !== readlinkSync('/proc/1/ns/net');
+    const links = execFileSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' })
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => l.split(':')[1]?.trim().split('@')[0]);
+    return links.length === 1 && links[0] === 'lo';
   } catch {
     return false;
   }

@@ -77,6 +77,7 @@ export async function runTraefikScenario(opts: { logger: Logger; keepDir?: boole
       logger: log,
       manifests: [
         fromRoot('src/sandbox/crds/gateway-api-v1.4.1-standard-crds.yaml'),
+        fromRoot('src/sandbox/crds/gateway-api-v1.4.1-backendtlspolicies-crd.yaml'),
         fromRoot('deploy/crds/canary.yaml'),
         fromRoot('deploy/crds/metrictemplate.yaml'),
       ],
