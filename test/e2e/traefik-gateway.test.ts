@@ -70,6 +70,9 @@ describe('Traefik as the data plane of a north-south canary', () => {
       'PromotionStarted',
       'Promoted',
     ]);
+    // Traefik's weighted round robin is deterministic: the share misses the weight only by requests in
+    // flight at the window's edges, so 3 points (the bound) is loose but still catches a split
+    // Traefik did not apply (e.g. the previous step's weights).
     const measured = result.walk.steps.filter((s) => s.canaryWeight > 0);
     expect(measured.map((s) => s.canaryWeight)).toEqual(expect.arrayContaining([10, 25, 50, 75, 100]));
     for (const step of measured) {
