@@ -18,14 +18,19 @@ export class NetnsError extends RouteshiftError {
  */
 export function inPrivateNetns(): boolean {
   try {
-    const links = execFileSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' })
-      .split('\n')
-      .filter((l) => l.trim() !== '')
-      .map((l) => l.split(':')[1]?.trim().split('@')[0]);
-    return links.length === 1 && links[0] === 'lo';
+    return onlyLoopback(execFileSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' }));
   } catch {
     return false;
   }
+}
+
+/** Whether `ip -o link show` lists loopback and nothing else. */
+export function onlyLoopback(ipLinkOutput: string): boolean {
+  const links = ipLinkOutput
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => l.split(':')[1]?.trim().split('@')[0]);
+  return links.length === 1 && links[0] === 'lo';
 }
 
 /**
