@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the demo needs on a fresh Debian 12 + Node 20 machine, and nothing when it is
 # already there: npm packages (from the lockfile) and Debian's prometheus. With --tests also what
-# only the test suite needs: Debian's chromium (browser tests) and the real control plane the e2e
-# suite runs on (etcd, kube-apiserver, kube-controller-manager built from Go modules, cached).
+# only the test suite needs: Debian's chromium (browser tests), the real control plane the e2e
+# suite runs on (etcd, kube-apiserver, kube-controller-manager) and Traefik (the real data plane),
+# both built from Go modules and cached.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,4 +32,5 @@ if [ "${1:-}" = "--tests" ]; then
   # The replay report test opens the HTML report in headless Chromium (through playwright-core).
   apt_install chromium chromium
   bash scripts/controlplane/build.sh >/dev/null
+  bash scripts/traefik/build.sh >/dev/null
 fi

@@ -22,7 +22,8 @@ export const ANNOTATIONS = {
   approve: 'routeshift.io/approve',
 } as const;
 
-export type MeshProvider = 'istio' | 'linkerd' | 'cilium' | 'kuma' | 'app';
+/** Whose metrics the built-in templates read: a mesh, Traefik (a Gateway data plane) or the app's own. */
+export type MeshProvider = 'istio' | 'linkerd' | 'cilium' | 'kuma' | 'traefik' | 'app';
 
 export interface ObjectMeta {
   name: string;

@@ -134,7 +134,7 @@ export function validateConfig(c: ControllerConfig): Array<{ path: string; messa
       problems.push({ path, message: (err as Error).message });
     }
   }
-  if (!['istio', 'linkerd', 'cilium', 'kuma', 'app'].includes(c.defaults.provider)) problems.push({ path: 'defaults.provider', message: `unknown provider "${c.defaults.provider}" (istio, linkerd, cilium, kuma, app)` });
+  if (!['istio', 'linkerd', 'cilium', 'kuma', 'traefik', 'app'].includes(c.defaults.provider)) problems.push({ path: 'defaults.provider', message: `unknown provider "${c.defaults.provider}" (istio, linkerd, cilium, kuma, traefik, app)` });
   if (!['hold', 'fail', 'pass'].includes(c.defaults.noData)) problems.push({ path: 'defaults.noData', message: 'must be hold, fail or pass' });
   const ebf = c.defaults.errorsBeforeFailure;
   if (!Number.isInteger(ebf) || ebf < 1 || ebf > 100) problems.push({ path: 'defaults.errorsBeforeFailure', message: 'must be a whole number, 1..100' });

@@ -90,12 +90,12 @@ describe('built-in templates', () => {
       }
     }
     expect(validatePromQL(r.canary.requestsQuery as string)).toEqual({ ok: true });
-    const selector = provider === 'cilium' || provider === 'kuma' ? 'backend-v2' : '"backend-v2"';
+    const selector = provider === 'cilium' || provider === 'kuma' ? 'backend-v2' : provider === 'traefik' ? '-backend-v2-http-' : '"backend-v2"';
     expect(r.canary.query).toContain(selector);
     expect(r.stable.query).toContain('backend-v1');
     expect(r.stable.query).not.toContain('backend-v2');
     if (metric === 'request-duration') {
-      const seconds = ['linkerd', 'cilium', 'app'].includes(provider);
+      const seconds = ['linkerd', 'cilium', 'traefik', 'app'].includes(provider);
       expect(r.canary.query.startsWith('1000 * ')).toBe(seconds);
       expect(r.canary.badQuery).toContain(seconds ? 'le=~"0.25(\\\\.0)?"' : 'le=~"250(\\\\.0)?"');
     }
@@ -104,6 +104,12 @@ describe('built-in templates', () => {
   it('istio addresses each side by its Service on the server side', () => {
     const r = resolveMetric(makeCanary([{ name: 'request-success-rate', thresholdRange: { min: 99 } }]), 0, 'istio', builtins);
     expect(r.canary.query).toContain('reporter="destination",destination_service_namespace="shop",destination_service_name="backend-v2"');
+  });
+
+  it('traefik addresses each side by the service name Traefik gives a Gateway API backendRef', () => {
+    const r = resolveMetric(makeCanary([{ name: 'request-success-rate', thresholdRange: { min: 99 } }], { provider: 'traefik' }), 0, 'istio', builtins);
+    expect(r.canary.query).toContain('service=~"shop-backend-v2-http-[0-9]+@kubernetesgateway"');
+    expect(r.stable.query).toContain('service=~"shop-backend-v1-http-[0-9]+@kubernetesgateway"');
   });
 
   it('linkerd uses the route backend form', () => {
@@ -261,7 +267,7 @@ describe('loading templates', () => {
   });
 
   it('knows every provider in the CRD enum', () => {
-    const providers: MeshProvider[] = ['istio', 'linkerd', 'cilium', 'kuma', 'app'];
+    const providers: MeshProvider[] = ['istio', 'linkerd', 'cilium', 'kuma', 'traefik', 'app'];
     expect([...MESH_PROVIDERS].sort()).toEqual(providers.sort());
   });
 });

@@ -24,7 +24,7 @@ import { BUILTIN_VARIABLES, renderTemplate, TemplateError } from './template.js'
 
 export const BUILTIN_METRICS = ['request-success-rate', 'request-duration'] as const;
 export type BuiltinMetric = (typeof BUILTIN_METRICS)[number];
-export const MESH_PROVIDERS: readonly MeshProvider[] = ['istio', 'linkerd', 'cilium', 'kuma', 'app'];
+export const MESH_PROVIDERS: readonly MeshProvider[] = ['istio', 'linkerd', 'cilium', 'kuma', 'traefik', 'app'];
 
 export class TemplateNotFoundError extends RouteshiftError {
   constructor(message: string, path: string) {

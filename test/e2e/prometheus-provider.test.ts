@@ -97,7 +97,7 @@ describe('built-in Istio templates against real Prometheus', () => {
   });
 });
 
-describe.each(['linkerd', 'cilium', 'kuma', 'app'] as const)('built-in %s templates against real Prometheus', (mesh) => {
+describe.each(['linkerd', 'cilium', 'kuma', 'traefik', 'app'] as const)('built-in %s templates against real Prometheus', (mesh) => {
   it('measure success rate, p99 in ms and per-side counts', async () => {
     const c = canaryFor(
       [

@@ -134,6 +134,20 @@ export async function startMeshTarget(traffic: ServiceTraffic[], tickMs = 500): 
       labels: (t) => ({ namespace: t.namespace, kuma_workload: t.service, envoy_http_conn_manager_prefix: 'self_inbound_dp_http_8080' }),
       status: () => ({}),
     },
+    traefik: {
+      requests: new Counter({ name: 'traefik_service_requests_total', help: 'traefik', labelNames: ['service', 'code', 'method', 'protocol'], registers }),
+      duration: new Histogram({
+        name: 'traefik_service_request_duration_seconds',
+        help: 'traefik',
+        labelNames: ['service', 'code', 'method', 'protocol'],
+        buckets: SECONDS_BUCKETS,
+        registers,
+      }),
+      seconds: true,
+      // Traefik v3.6's name for a Gateway API backendRef (as scraped in test/e2e/traefik-gateway.test.ts).
+      labels: (t) => ({ service: `${t.namespace}-${t.service}-http-80@kubernetesgateway`, method: 'GET', protocol: 'http' }),
+      status: (code) => ({ code: String(code) }),
+    },
     app: {
       requests: new Counter({ name: 'http_requests_total', help: 'app', labelNames: ['namespace', 'service', 'status'], registers }),
       duration: new Histogram({

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { freeLoopbackPort } from '../../core/net.js';
 import { seededRandom } from '../mesh/weighted-pick.js';
 import { EchoServer, WORKLOAD_HEADER, type EchoConfig } from './echo-server.js';
 
@@ -46,5 +47,16 @@ describe('EchoServer', () => {
 
   it('serves /health', async () => {
     expect(await get(server.port, '/health')).toMatchObject({ status: 200, body: '{"status":"ok"}\n' });
+  });
+
+  it('listens where it is told (a pod IP and container port, for the pod agent\'s bindPodIps)', async () => {
+    const port = await freeLoopbackPort();
+    const pinned = new EchoServer({ deployment: 'backend-v2', namespace: 'istio-test', replica: 0 }, base, seededRandom(1), { host: '127.0.0.1', port });
+    expect(await pinned.start()).toBe(port);
+    try {
+      expect(await get(port)).toMatchObject({ status: 200, body: 'hello from backend v1\n' });
+    } finally {
+      await pinned.stop();
+    }
   });
 });

@@ -19,6 +19,12 @@ export interface EchoIdentity {
   replica: number;
 }
 
+/** Where the server listens; default a free port on 127.0.0.1. */
+export interface EchoListen {
+  host: string;
+  port: number;
+}
+
 /**
  * One "pod" of an http-echo Deployment: a loopback HTTP server answering `text\n` with the
  * configured status, after the injected latency, or 500 for the injected error share. The config
@@ -34,6 +40,7 @@ export class EchoServer {
     readonly identity: EchoIdentity,
     config: EchoConfig,
     private readonly random: () => number = Math.random,
+    private readonly listen: EchoListen = { host: '127.0.0.1', port: 0 },
   ) {
     this.config = config;
     this.server = http.createServer((req, res) => this.handle(req, res));
@@ -43,7 +50,7 @@ export class EchoServer {
   async start(): Promise<number> {
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(0, '127.0.0.1', () => {
+      this.server.listen(this.listen.port, this.listen.host, () => {
         this.server.off('error', reject);
         resolve();
       });

@@ -15,6 +15,12 @@ export interface PodAgentOptions {
   kubeConfig: KubeConfig;
   logger: Logger;
   random?: () => number;
+  /**
+   * Each pod's echo server listens on the pod's own IP and container port (not a loopback port), so
+   * a real proxy can dial EndpointSlice addresses. Only inside a network namespace whose loopback
+   * carries the pod range (10.244.0.0/16): the addresses must be local. Default false.
+   */
+  bindPodIps?: boolean;
 }
 
 /** The pod agent's view for the mesh: pod IPs map to the loopback servers that play the pods. */
@@ -64,7 +70,7 @@ class PodAgent implements PodWorkloads {
 
   readonly resolveEndpoint: EndpointResolver = (address) => {
     const p = this.byIp.get(address);
-    return p ? { address: '127.0.0.1', port: p.server.port, deployment: p.pod.deployment } : undefined;
+    return p ? { address: this.opts.bindPodIps ? p.ip : '127.0.0.1', port: p.server.port, deployment: p.pod.deployment } : undefined;
   };
 
   async start(): Promise<void> {
@@ -146,9 +152,16 @@ class PodAgent implements PodWorkloads {
 
   private async startPod(ep: EchoPod): Promise<RunningPod> {
     const replica = this.ports(ep.namespace, ep.deployment).length;
-    const server = new EchoServer({ deployment: ep.deployment, namespace: ep.namespace, replica }, ep.config, this.opts.random);
-    await server.start();
-    const run: RunningPod = { pod: ep, ip: this.ips.take(), server };
+    const ip = this.ips.take();
+    const listen = this.opts.bindPodIps ? { host: ip, port: ep.containerPort } : undefined;
+    const server = new EchoServer({ deployment: ep.deployment, namespace: ep.namespace, replica }, ep.config, this.opts.random, listen);
+    try {
+      await server.start();
+    } catch (err) {
+      this.ips.release(ip);
+      throw err;
+    }
+    const run: RunningPod = { pod: ep, ip, server };
     this.running.set(ep.uid, run);
     this.byIp.set(run.ip, run);
     if (ep.problems.length > 0) this.logger.warn({ pod: `${ep.namespace}/${ep.name}`, problems: ep.problems }, 'pod settings ignored');

@@ -1,7 +1,8 @@
 /**
- * Pod IPs from 10.244.0.0/16, the usual pod range. Nothing ever dials them: the mesh maps each
+ * Pod IPs from 10.244.0.0/16, the usual pod range. By default nothing dials them: the mesh maps each
  * back to its loopback server, so they only need to be unique and valid for the API server, which
- * refuses loopback addresses in EndpointSlices.
+ * refuses loopback addresses in EndpointSlices. With the pod agent's `bindPodIps` (inside a network
+ * namespace that has the range on its loopback) the pods listen on them and a real proxy dials them.
  */
 export class PodIpPool {
   private next = 1;

@@ -49,9 +49,14 @@ export interface EchoPod {
   namespace: string;
   /** The Deployment that owns the pod's ReplicaSet (the ReplicaSet's name less its template hash). */
   deployment: string;
+  /** The container's first containerPort, else http-echo's default 5678: where a pod listens on its own IP. */
+  containerPort: number;
   config: EchoWorkload['config'];
   problems: string[];
 }
+
+/** http-echo's default `-listen=:5678`. */
+export const ECHO_DEFAULT_PORT = 5678;
 
 /** What the pod agent runs for a Pod, or undefined if it has no http-echo container. */
 export function echoPod(pod: Pod): EchoPod | undefined {
@@ -65,6 +70,7 @@ export function echoPod(pod: Pod): EchoPod | undefined {
     name: pod.metadata.name,
     namespace: pod.metadata.namespace ?? 'default',
     deployment,
+    containerPort: container.ports?.[0]?.containerPort ?? ECHO_DEFAULT_PORT,
     ...echoSettings(container, pod.metadata.annotations),
   };
 }
