@@ -48,7 +48,7 @@
     lastCharts = '';
     view.appendChild(el('h2', { text: 'Canaries' }));
     if (!s.rows.length) {
-      view.appendChild(el('p', { id: 'empty', text: 'No Canaries in the cluster (or none this kubeconfig may list).' }));
+      view.appendChild(el('p', { id: 'empty', text: s.banners.api ? 'Nothing read from the API server yet.' : 'No Canaries in the cluster (or none this kubeconfig may list).' }));
       return;
     }
     var head = el('tr', {}, ['Namespace', 'Name', 'Phase', 'Weights (stable / canary)', 'Step', 'Failed checks', 'Age'].map(function (h) { return el('th', { text: h }); }));
