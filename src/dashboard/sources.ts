@@ -33,7 +33,11 @@ function watchOnce(watch: Watch, lw: ListWatch, resourceVersion: string, signal:
   return new Promise<void>((resolve, reject) => {
     let request: AbortController | undefined;
     let failure: Error | undefined;
-    const onAbort = (): void => request?.abort();
+    // Ending on abort does not wait for the client to report the closed stream.
+    const onAbort = (): void => {
+      request?.abort();
+      resolve();
+    };
     const onLine = (type: string, obj: Record<string, unknown>): void => {
       if (type === 'ERROR') {
         // 410 Gone (too old a resourceVersion) and other refusals: re-list.

@@ -4,6 +4,8 @@
  * snapshots. (test/unit/dashboard.test.ts is about the Grafana dashboard JSON.)
  */
 import { describe, expect, it } from '@jest/globals';
+import { readdirSync, readFileSync } from 'node:fs';
+import { fromRoot } from '../../src/core/paths.js';
 import type { Canary } from '../../src/api/canary.js';
 import type { EventSummary } from '../../src/cli/render.js';
 import { canaryDetail } from '../../src/dashboard/detail.js';
@@ -196,5 +198,15 @@ describe('state and page', () => {
     expect(page).not.toMatch(/<script[^>]+src=|<link[^>]+href=/);
     // The only address in it is in uPlot's licence comment.
     expect([...page.matchAll(/https?:\/\/[^\s'"]+/g)].map((m) => m[0])).toEqual(['https://github.com/leeoniya/uPlot']);
+  });
+});
+
+describe('product boundary', () => {
+  it('src/dashboard imports neither the sandbox nor the benchmarks', () => {
+    const dir = fromRoot('src/dashboard');
+    const files = readdirSync(dir).filter((f) => f.endsWith('.ts'));
+    expect(files.length).toBeGreaterThan(4);
+    const offending = files.filter((f) => /from '\.\.\/(sandbox|bench)\//.test(readFileSync(`${dir}/${f}`, 'utf8')));
+    expect(offending).toEqual([]);
   });
 });
