@@ -116,8 +116,10 @@ export function buildProgram(): Command {
     .action(async (o: { kubeconfig?: string; context?: string; prometheus?: string; port: number; address: string; allowRemote?: boolean; logLevel: string }) => {
       const { resolveKube } = await import('./kube.js');
       const { startDashboard } = await import('../dashboard/index.js');
+      const { checkBindAddress } = await import('../dashboard/server.js');
       const signal = shutdownSignal();
       try {
+        checkBindAddress(o.address, o.allowRemote ?? false);
         const target = resolveKube({ ...(o.kubeconfig ? { kubeconfig: o.kubeconfig } : {}), ...(o.context ? { context: o.context } : {}) });
         const dash = await startDashboard({
           kubeConfig: target.kubeConfig,

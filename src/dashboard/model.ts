@@ -1,5 +1,7 @@
 import type { Canary, Phase } from '../api/canary.js';
 import type { EventSummary } from '../cli/render.js';
+import { stepsOf } from '../analysis/steps.js';
+import { orient } from '../controller/workload-slots.js';
 import { parseDuration } from '../core/duration.js';
 
 /**
@@ -16,7 +18,7 @@ export interface CanaryRow {
   canary: string;
   canaryWeight: number | null;
   stableWeight: number | null;
-  /** e.g. "2/4" (weights walked of the steps there are); '' without a rollout. */
+  /** e.g. "2/4" (the step the rollout is at, of the steps there are); '' without a rollout. */
   step: string;
   failedChecks: number;
   threshold: number;
@@ -30,7 +32,14 @@ export const canaryKey = (namespace: string, name: string): string => `${namespa
 export function canaryRow(c: Canary, nowMs: number): CanaryRow {
   const s = c.status ?? {};
   const ns = c.metadata.namespace ?? 'default';
-  const steps = c.spec.analysis?.stepWeights?.length;
+  let steps = 0;
+  try {
+    steps = stepsOf(c.spec.analysis ?? {}).length;
+  } catch {
+    // Malformed steps: the controller marks the Canary Invalid; the row shows no step.
+  }
+  // With spec.workloads, stable is whichever slot is live now.
+  const { stable, canary } = orient(c).spec;
   const created = c.metadata.creationTimestamp ? Date.parse(c.metadata.creationTimestamp) : NaN;
   const weight = typeof s.canaryWeight === 'number' ? s.canaryWeight : null;
   return {
@@ -38,11 +47,12 @@ export function canaryRow(c: Canary, nowMs: number): CanaryRow {
     namespace: ns,
     name: c.metadata.name,
     phase: s.phase ?? 'Unknown',
-    stable: c.spec.stable?.name ?? '',
-    canary: c.spec.canary?.name ?? '',
+    stable: stable?.name ?? '',
+    canary: canary?.name ?? '',
     canaryWeight: weight,
     stableWeight: weight === null ? null : 100 - weight,
-    step: s.stepIndex === undefined ? '' : steps ? `${Math.min(s.stepIndex, steps)}/${steps}` : String(s.stepIndex),
+    // stepIndex counts from 0 (-1 before the first step), as `routeshift status` shows it.
+    step: s.stepIndex === undefined || !steps ? '' : `${Math.min(steps, Math.max(0, s.stepIndex + 1))}/${steps}`,
     failedChecks: s.failedChecks ?? 0,
     threshold: c.spec.analysis?.threshold ?? 0,
     ageSeconds: Number.isNaN(created) ? null : Math.max(0, Math.floor((nowMs - created) / 1000)),

@@ -46,8 +46,15 @@ function ev(reason: string, message: string, at: number, type = 'Normal'): Event
 
 describe('list rows', () => {
   it('shows phase, both weights, the step of the steps, failed checks of the threshold and the age', () => {
-    const row = canaryRow(canary({ phase: 'Progressing', canaryWeight: 25, stepIndex: 2, failedChecks: 1 }), T0 + 95_000);
+    const row = canaryRow(canary({ phase: 'Progressing', canaryWeight: 25, stepIndex: 1, failedChecks: 1 }), T0 + 95_000);
     expect(row).toMatchObject({ key: 'shop/backend', phase: 'Progressing', stable: 'backend-v1', canary: 'backend-v2', canaryWeight: 25, stableWeight: 75, step: '2/4', failedChecks: 1, threshold: 2, ageSeconds: 95 });
+    expect(canaryRow(canary({ stepIndex: -1 }), T0).step).toBe('0/4');
+  });
+
+  it('names the live slot stable when the Canary names its workloads (spec.workloads)', () => {
+    const c = canary({ phase: 'Succeeded', canaryWeight: 0, workloads: { live: 'backend-v2' } });
+    c.spec.workloads = { stable: { name: 'backend-v1' }, canary: { name: 'backend-v2' } };
+    expect(canaryRow(c, T0)).toMatchObject({ stable: 'backend-v2', canary: 'backend-v1' });
   });
 
   it('a Canary the controller has not seen yet has no weights, no step and phase Unknown', () => {
