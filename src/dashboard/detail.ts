@@ -51,26 +51,34 @@ function metricChart(m: MetricSpec, i: number, h: CanaryHistory, marks: ChartMar
   const seq = m.mode === 'sequential';
   const rows = h.analyses.map((a) => ({ t: a.t, r: a.reports.find((q) => q.name === m.name), e: a.evidence.find((q) => q.name === m.name) }));
   const firstWatched = rows[0]?.t ?? Infinity;
-  const earlier = (h.promMetric.get(m.name) ?? []).filter((p) => p.t < firstWatched);
+  // Prometheus has the measured value only, which the sequential chart does not draw.
+  const earlier = seq ? [] : (h.promMetric.get(m.name) ?? []).filter((p) => p.t < firstWatched);
   const x = [...earlier.map((p) => p.t), ...rows.map((q) => q.t)];
   const pad = <T>(vals: T[]): Array<T | null> => [...earlier.map(() => null), ...vals];
-  const value = [...earlier.map((p) => p.weight), ...rows.map((q) => q.r?.value ?? null)];
-  const lines: ChartLine[] = [{ label: m.name, color: COLORS.canary, values: value }];
-  if (rows.some((q) => q.r?.stableValue !== undefined)) lines.push({ label: 'stable', color: COLORS.stable, values: pad(rows.map((q) => q.r?.stableValue ?? null)) });
   const range = m.thresholdRange;
-  if (range?.min !== undefined) lines.push({ label: `min ${range.min}`, color: COLORS.bound, dash: true, values: x.map(() => range.min as number) });
-  if (range?.max !== undefined) lines.push({ label: `max ${range.max}`, color: COLORS.bound, dash: true, values: x.map(() => range.max as number) });
-  if (seq || rows.some((q) => q.e)) {
-    lines.push({ label: 'evidence estimate', color: '#9467bd', values: pad(rows.map((q) => q.e?.estimate ?? null)) });
-    lines.push({ label: 'evidence bound', color: COLORS.bound, dash: true, values: pad(rows.map((q) => q.e?.bound ?? null)) });
+  const lines: ChartLine[] = [];
+  if (seq) {
+    // The sequential test judges canary − stable bad share (percentage points): its estimate, and the
+    // upper confidence bound that must fall to the tolerance for a promotion (docs/analysis.md).
+    lines.push({ label: 'canary − stable (pp)', color: COLORS.canary, values: pad(rows.map((q) => q.e?.estimate ?? null)) });
+    lines.push({ label: 'upper bound (pp)', color: COLORS.bound, dash: true, values: pad(rows.map((q) => q.e?.bound ?? null)) });
+    const tol = m.sequential?.tolerance;
+    if (tol !== undefined) lines.push({ label: `tolerance ${tol}`, color: COLORS.stable, dash: true, values: x.map(() => tol) });
+    lines.push({ label: 'worse', color: COLORS.fail, pointsOnly: true, values: pad(rows.map((q) => (q.e?.verdict === 'worse' ? (q.e.estimate ?? null) : null))) });
+  } else {
+    lines.push({ label: m.name, color: COLORS.canary, values: [...earlier.map((p) => p.weight), ...rows.map((q) => q.r?.value ?? null)] });
+    if (rows.some((q) => q.r?.stableValue !== undefined)) lines.push({ label: 'stable', color: COLORS.stable, values: pad(rows.map((q) => q.r?.stableValue ?? null)) });
+    if (range?.min !== undefined) lines.push({ label: `min ${range.min}`, color: COLORS.bound, dash: true, values: x.map(() => range.min as number) });
+    if (range?.max !== undefined) lines.push({ label: `max ${range.max}`, color: COLORS.bound, dash: true, values: x.map(() => range.max as number) });
+    lines.push({ label: 'failed check', color: COLORS.fail, pointsOnly: true, values: pad(rows.map((q) => (q.r?.verdict === 'fail' ? (q.r.value ?? null) : null))) });
   }
-  lines.push({ label: 'failed check', color: COLORS.fail, pointsOnly: true, values: pad(rows.map((q) => (q.r?.verdict === 'fail' ? (q.r.value ?? null) : null))) });
   const failed = rows.filter((q) => q.r?.verdict === 'fail').length;
   const threshold = rows.find((q) => q.r)?.r?.threshold ?? (range ? [range.min !== undefined ? `>= ${range.min}` : '', range.max !== undefined ? `<= ${range.max}` : ''].filter(Boolean).join(', ') : '');
   return {
     id: `metric-${i}`,
     title: m.name,
-    subtitle: `${seq ? 'sequential evidence against its bound' : `threshold ${threshold}`}; ${failed} failed checks in ${rows.length} analyses seen`,
+    subtitle: `${seq ? 'sequential test: canary − stable bad share and its upper bound, in percentage points' : `threshold ${threshold}`}; ${failed} failed checks in ${rows.length} analyses seen`,
+    ...(seq ? { unit: 'pp' } : {}),
     x,
     lines,
     marks,

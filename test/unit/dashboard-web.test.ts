@@ -115,7 +115,22 @@ describe('history and charts', () => {
     expect(metric?.lines.map((l) => l.label)).toEqual(['request-success-rate', 'min 99', 'failed check']);
     expect(metric?.lines[2]?.values).toEqual([null, 50]);
     expect(metric?.subtitle).toContain('threshold >= 99; 1 failed checks in 2 analyses');
-    expect(seq?.lines.map((l) => l.label)).toContain('evidence bound');
+    expect(seq?.lines.map((l) => l.label)).toEqual(['canary − stable (pp)', 'upper bound (pp)', 'worse']);
+    expect(seq?.unit).toBe('pp');
+  });
+
+  it('draws a sequential metric as its evidence estimate against its upper bound and the tolerance', () => {
+    const h = new CanaryHistory();
+    const c = canary({ canaryWeight: 10, lastAnalysisTime: new Date(T0).toISOString(), evidence: [{ name: 'errors', canaryTotal: 100, canaryBad: 5, stableTotal: 900, stableBad: 9, estimate: 4, bound: 7.5, verdict: 'worse' }] });
+    (c.spec.analysis.metrics ?? [])[1] = { name: 'errors', mode: 'sequential', sequential: { tolerance: 1 } };
+    h.observe(c, T0 / 1000);
+    const seq = canaryDetail(c, h, [], T0).charts[2];
+    expect(seq?.lines.map((l) => [l.label, l.values])).toEqual([
+      ['canary − stable (pp)', [4]],
+      ['upper bound (pp)', [7.5]],
+      ['tolerance 1', [1]],
+      ['worse', [4]],
+    ]);
   });
 
   it('takes weights from Prometheus only before the first watched one', () => {
