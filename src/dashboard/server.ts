@@ -1,9 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
 import { RouteshiftError } from '../core/errors.js';
-import { fromRoot } from '../core/paths.js';
 import { drawCharts, scriptJson, uplotAssets } from '../report/charts.js';
+import { PAGE_SCRIPT, PAGE_STYLE } from './page-assets.js';
 import type { DashboardState } from './state.js';
 
 /** The dashboard was asked to listen where others could reach it, without --allow-remote. */
@@ -39,23 +38,21 @@ export function hostAllowed(host: string | undefined, loopbackOnly: boolean): bo
   return isLoopback(name);
 }
 
-/** The page, with uPlot, the chart code and the script inlined: read once at startup, nothing fetched later. */
+/** The page, with uPlot (read from node_modules), the chart code and the script inlined once at startup: nothing is fetched later. */
 export function renderPage(): string {
   const { js, css } = uplotAssets();
-  const app = readFileSync(fromRoot('src/dashboard/static/app.js'), 'utf8');
-  const style = readFileSync(fromRoot('src/dashboard/static/app.css'), 'utf8');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>routeshift dashboard</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>${css}
-${style}</style></head><body>
+${PAGE_STYLE}</style></head><body>
 <header><h1><a href="#/">routeshift</a> dashboard</h1><span id="conn">connecting…</span></header>
 <div id="banners"></div>
 <main id="view"><p class="muted">Loading…</p></main>
 <footer id="sources"></footer>
 <script>${js}</script>
 <script>window.routeshiftDrawCharts = ${drawCharts.toString()};</script>
-<script>${app}</script>
+<script>${PAGE_SCRIPT}</script>
 </body></html>
 `;
 }

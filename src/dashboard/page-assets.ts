@@ -1,6 +1,11 @@
-// The dashboard page's script. Plain browser JavaScript served as is (no build step): it receives
-// snapshots over server-sent events and redraws the list or one Canary. It never writes anything.
-(function () {
+/**
+ * The dashboard page's own script and style, kept as strings so the page needs no data file at run
+ * time (the controller image copies only dist/ and a few data folders). The script is plain browser
+ * JavaScript: it receives snapshots over server-sent events and redraws the list or one Canary,
+ * building every element with textContent (no HTML from data). It never writes anything.
+ */
+
+export const PAGE_SCRIPT = String.raw`(function () {
   'use strict';
   var source = null;
   var lastCharts = '';
@@ -162,3 +167,27 @@
   });
   connect();
 })();
+`;
+
+export const PAGE_STYLE = String.raw`body{font:14px system-ui,sans-serif;margin:0;color:#222;background:#fff}
+header{display:flex;align-items:baseline;gap:1em;padding:.6em 1.5em;background:#f4f6f8;border-bottom:1px solid #dde}
+header h1{font-size:18px;margin:0}header h1 a{color:inherit;text-decoration:none}
+#conn{color:#666;font-size:12px}
+main{padding:0 1.5em 1em}footer{padding:.5em 1.5em;color:#777;font-size:12px;border-top:1px solid #eee}
+.banner{margin:.6em 1.5em;padding:.6em 1em;border-radius:4px}
+.banner.error{background:#fde8e8;border:1px solid #e0a0a0;color:#8a1111;font-weight:600}
+.banner.info{background:#eef4fb;border:1px solid #c5d8ef;color:#234}
+table{border-collapse:collapse;font-size:13px}td,th{border-bottom:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:top}
+tr.warn td{background:#fff6e5}
+.phase{font-weight:600}
+.phase-Succeeded .phase,.phase.phase-Succeeded{color:#1b7a1b}
+.phase-Failed .phase,.phase.phase-Failed,.phase-Invalid .phase,.phase.phase-Invalid{color:#b01010}
+.phase-Progressing .phase,.phase.phase-Progressing{color:#1f5fb0}
+.muted{color:#777}
+#timeline{list-style:none;padding:0;margin:0;font-size:13px}
+#timeline li{padding:3px 6px;border-left:4px solid #ccc;margin:2px 0}
+#timeline li.kind-rollback{border-color:#d62728;background:#fde8e8}
+#timeline li.kind-promote{border-color:#2ca02c;background:#e6f6e6}
+#timeline li.kind-failed-check{border-color:#f0a030}
+#timeline time{color:#666;font-variant-numeric:tabular-nums}
+`;
