@@ -11,7 +11,8 @@ import type { EventSummary } from '../../src/cli/render.js';
 import { canaryDetail } from '../../src/dashboard/detail.js';
 import { CanaryHistory, MAX_POINTS } from '../../src/dashboard/history.js';
 import { canaryRow, decisionsFrom, formatAge, hookResultsFrom, pollIntervalMs } from '../../src/dashboard/model.js';
-import { checkBindAddress, DashboardBindError, hostAllowed, isLoopback, renderPage } from '../../src/dashboard/server.js';
+import { checkBindAddress, DashboardBindError, hostAllowed, isLoopback, renderPage, startDashboardServer } from '../../src/dashboard/server.js';
+import { request } from 'node:http';
 import { rangeFor, splitSeries } from '../../src/dashboard/sources.js';
 import { DashboardState } from '../../src/dashboard/state.js';
 
@@ -230,5 +231,43 @@ describe('product boundary', () => {
     expect(files.length).toBeGreaterThan(4);
     const offending = files.filter((f) => /from '\.\.\/(sandbox|bench)\//.test(readFileSync(`${dir}/${f}`, 'utf8')));
     expect(offending).toEqual([]);
+  });
+});
+
+describe('the server', () => {
+  it('streams a snapshot at once and another after each change, and refuses writes', async () => {
+    const state = new DashboardState({ api: 'https://127.0.0.1:6443', prometheus: null }, () => T0);
+    const ac = new AbortController();
+    const srv = await startDashboardServer({ state, host: '127.0.0.1', port: 0, signal: ac.signal });
+    try {
+      const frames: string[] = [];
+      let gotFrame: () => void = () => undefined;
+      const req = request(`${srv.url}api/stream?canary=shop/backend`, (res) => {
+        expect(res.headers['content-type']).toBe('text/event-stream');
+        res.on('data', (d: Buffer) => {
+          frames.push(...d.toString().split('\n\n').filter((f) => f.startsWith('event: state')));
+          gotFrame();
+        });
+      });
+      req.end();
+      const next = (n: number): Promise<void> => new Promise((resolve) => {
+        gotFrame = () => frames.length >= n && resolve();
+        gotFrame();
+      });
+      await next(1);
+      expect(JSON.parse((frames[0] as string).split('data: ')[1] as string)).toMatchObject({ rows: [], detail: null });
+      state.resetCanaries([canary({ phase: 'Progressing', canaryWeight: 10 })]);
+      await next(2);
+      expect(JSON.parse((frames[1] as string).split('data: ')[1] as string)).toMatchObject({ rows: [{ key: 'shop/backend', canaryWeight: 10 }], detail: { row: { phase: 'Progressing' } } });
+      req.destroy();
+      const post = await fetch(`${srv.url}api/state`, { method: 'POST' });
+      expect(post.status).toBe(405);
+      const get = await fetch(`${srv.url}api/state`);
+      expect(((await get.json()) as { rows: unknown[] }).rows).toHaveLength(1);
+      expect((await fetch(`${srv.url}nothing`)).status).toBe(404);
+    } finally {
+      ac.abort();
+      await srv.closed;
+    }
   });
 });
