@@ -12,8 +12,6 @@ export interface RunSandboxOptions {
   apiPort?: number;
   meshPort?: number;
   prometheusPort?: number;
-  /** Port of the in-process dashboard; default a free one. */
-  dashboardPort?: number;
   kubernetes?: SandboxKubernetes;
   logger: Logger;
   signal: AbortSignal;
@@ -44,7 +42,7 @@ export async function runSandbox(o: RunSandboxOptions): Promise<number> {
       controller = await startInProcessController({ kubeConfig: sandbox.kubeConfig, prometheusUrl: sandbox.prometheus.url, logger: o.logger, signal: o.signal });
       await sandbox.scrapeController(`127.0.0.1:${controller.metricsPort}`);
     }
-    dashboard = await startDashboard({ kubeConfig: sandbox.kubeConfig, prometheusUrl: sandbox.prometheus.url, logger: o.logger, signal: o.signal, port: o.dashboardPort ?? 0 });
+    dashboard = await startDashboard({ kubeConfig: sandbox.kubeConfig, prometheusUrl: sandbox.prometheus.url, logger: o.logger, signal: o.signal });
     const metrics = controller ? ` controller-metrics=http://127.0.0.1:${controller.metricsPort}/metrics` : '';
     process.stdout.write(`ready kubeconfig=${sandbox.kubeconfigPath} prometheus=${sandbox.prometheus.url} mesh=${sandbox.mesh.url}${metrics}\n`);
     process.stdout.write(`dashboard ${dashboard.url} (read-only view of the Canaries)\n`);
