@@ -157,7 +157,7 @@ describe('routeshift dashboard in a browser', () => {
         const optional = /webhook|notification/i.test(p.title);
         // A series that has just appeared needs a second scrape before rate() or increase() has a value.
         const end = optional ? 0 : Date.now() + 15_000;
-        let result: unknown[] = [];
+        let result: unknown[];
         for (;;) {
           const res = await axios.get(`${prom}/api/v1/query`, { params: { query: expr } });
           expect(res.data.status).toBe('success');
