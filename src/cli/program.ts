@@ -9,6 +9,9 @@ import { register as registerReplay } from './commands/replay.js';
 const pkg = JSON.parse(readFileSync(fromRoot('package.json'), 'utf8')) as { version: string };
 
 /** Ends the process on SIGINT/SIGTERM through an AbortSignal, so every part shuts down in order. */
+/** `routeshift dashboard`'s default port. */
+const DASHBOARD_PORT = 8642;
+
 export function shutdownSignal(): AbortSignal {
   const ac = new AbortController();
   // Shared by every request and sleep of every part of the process, by design.
@@ -63,6 +66,42 @@ export function buildProgram(): Command {
       const signal = shutdownSignal();
       await runController({ config, logger, signal, ...(o.kubeconfig ? { kubeconfigPath: o.kubeconfig } : {}), ...(o.identity ? { identity: o.identity } : {}) });
       process.exit(0);
+    });
+
+  program
+    .command('dashboard')
+    .description('a local, read-only web view of the Canaries: weights, metrics against thresholds, decisions, Events, hooks')
+    .option('--kubeconfig <file>', 'kubeconfig (default: KUBECONFIG, then ~/.kube/config)')
+    .option('--context <name>', 'kubeconfig context')
+    .option('--prometheus <url>', "Prometheus that scrapes routeshift's /metrics (for history from before the dashboard started)")
+    .option('--port <port>', 'port to listen on (0: a free one)', (v) => Number(v), DASHBOARD_PORT)
+    .option('--address <address>', 'address to listen on', '127.0.0.1')
+    .option('--allow-remote', 'allow an --address other than loopback (the page has no login)')
+    .option('--log-level <level>', 'log level', 'warn')
+    .action(async (o: { kubeconfig?: string; context?: string; prometheus?: string; port: number; address: string; allowRemote?: boolean; logLevel: string }) => {
+      const { resolveKube } = await import('./kube.js');
+      const { startDashboard } = await import('../dashboard/index.js');
+      const { checkBindAddress } = await import('../dashboard/server.js');
+      const signal = shutdownSignal();
+      try {
+        checkBindAddress(o.address, o.allowRemote ?? false);
+        const target = resolveKube({ ...(o.kubeconfig ? { kubeconfig: o.kubeconfig } : {}), ...(o.context ? { context: o.context } : {}) });
+        const dash = await startDashboard({
+          kubeConfig: target.kubeConfig,
+          ...(o.prometheus ? { prometheusUrl: o.prometheus } : {}),
+          host: o.address,
+          port: o.port,
+          allowRemote: o.allowRemote ?? false,
+          logger: createLogger(o.logLevel as 'warn', process.stderr),
+          signal,
+        });
+        process.stdout.write(`dashboard ${dash.url} (read-only; API server ${target.server}${o.prometheus ? `, Prometheus ${o.prometheus}` : ''}; Ctrl-C to stop)\n`);
+        await dash.done;
+        process.exit(0);
+      } catch (err) {
+        process.stderr.write(`error: ${errorMessage(err)}\n`);
+        process.exit(2);
+      }
     });
 
   program

@@ -7,6 +7,7 @@ import { callOptions, CONTENT_TYPE } from '../kube/options.js';
 import { startSandbox, type Sandbox } from './sandbox.js';
 import { demoCanary, echoDeployment, NS, seedObjects, service } from './seed.js';
 import { startInProcessController } from './controller.js';
+import { startDashboard } from '../dashboard/index.js';
 import { orient } from '../controller/workload-slots.js';
 
 export interface DemoOptions {
@@ -45,6 +46,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
   const stamp = (): string => `[${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s]`;
   let sandbox: Sandbox | undefined;
   let stopController: (() => Promise<void>) | undefined;
+  const dashboardStop = new AbortController();
   try {
     say('routeshift demo: the GAMMA canary walkthrough on the local sandbox');
     sandbox = await startSandbox({ logger, dir: '.routeshift/demo', rps: 40 });
@@ -52,6 +54,9 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     say(`        kubeconfig: ${sandbox.kubeconfigPath} (try: kubectl --kubeconfig ${sandbox.kubeconfigPath} get canaries -A)`);
     const controller = await startInProcessController({ kubeConfig: sandbox.kubeConfig, prometheusUrl: sandbox.prometheus.url, logger, signal: opts.signal });
     stopController = controller.stop;
+    await sandbox.scrapeController(`127.0.0.1:${controller.metricsPort}`);
+    const dashboard = await startDashboard({ kubeConfig: sandbox.kubeConfig, prometheusUrl: sandbox.prometheus.url, logger, signal: AbortSignal.any([opts.signal, dashboardStop.signal]) });
+    say(`        dashboard: ${dashboard.url} (open it to watch the rollouts below; it stops when the demo ends)`);
     const kc = sandbox.kubeConfig;
 
     await createAll(kc, seedObjects());
@@ -116,6 +121,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     say(`demo FAILED: ${errorMessage(err)}`);
     return 1;
   } finally {
+    dashboardStop.abort();
     await stopController?.();
     await sandbox?.stop();
   }

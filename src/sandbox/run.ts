@@ -5,6 +5,7 @@ import { errorMessage } from '../core/errors.js';
 import { isConflict } from '../kube/errors.js';
 import { startSandbox, type SandboxKubernetes } from './sandbox.js';
 import { startInProcessController } from './controller.js';
+import { startDashboard } from '../dashboard/index.js';
 
 export interface RunSandboxOptions {
   kubeconfig: string;
@@ -53,12 +54,16 @@ export async function runSandbox(o: RunSandboxOptions): Promise<number> {
     return 1;
   }
   let controller;
+  let dashboard;
   try {
     if (o.controller) {
       controller = await startInProcessController({ kubeConfig: sandbox.kubeConfig, prometheusUrl: sandbox.prometheus.url, logger: o.logger, signal: o.signal });
+      await sandbox.scrapeController(`127.0.0.1:${controller.metricsPort}`);
     }
+    dashboard = await startDashboard({ kubeConfig: sandbox.kubeConfig, prometheusUrl: sandbox.prometheus.url, logger: o.logger, signal: o.signal });
     const metrics = controller ? ` controller-metrics=http://127.0.0.1:${controller.metricsPort}/metrics` : '';
     process.stdout.write(`ready kubeconfig=${sandbox.kubeconfigPath} prometheus=${sandbox.prometheus.url} mesh=${sandbox.mesh.url}${metrics}\n`);
+    process.stdout.write(`dashboard ${dashboard.url} (read-only view of the Canaries)\n`);
     await new Promise<void>((resolve) => {
       if (o.signal.aborted) resolve();
       o.signal.addEventListener('abort', () => resolve(), { once: true });
@@ -66,6 +71,7 @@ export async function runSandbox(o: RunSandboxOptions): Promise<number> {
     return 0;
   } finally {
     await controller?.stop();
+    await dashboard?.done;
     await sandbox.stop();
   }
 }

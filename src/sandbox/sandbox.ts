@@ -53,6 +53,11 @@ export interface Sandbox {
    * a token of deploy/base's ServiceAccount, so RBAC is checked as in a cluster.
    */
   writeControllerKubeconfig(path: string, user: string): Promise<void>;
+  /**
+   * Adds a controller's /metrics (host:port) to what Prometheus scrapes, as job "routeshift", and waits
+   * until it is up, so the Grafana dashboard and `routeshift dashboard` have its series.
+   */
+  scrapeController(address: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -107,10 +112,11 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
     });
     stops.push(() => mesh.stop());
     const metricsAddr = new URL(mesh.metricsUrl);
+    const meshTarget = { job: 'mesh', address: metricsAddr.host, metricsPath: metricsAddr.pathname };
     const prometheus = await startPrometheus({
       ...(opts.prometheusPort ? { port: opts.prometheusPort } : {}),
       scrapeIntervalMs: opts.scrapeIntervalMs ?? 1000,
-      targets: [{ job: 'mesh', address: metricsAddr.host, metricsPath: metricsAddr.pathname }],
+      targets: [meshTarget],
       logger: opts.logger.child({ component: 'sandbox-prometheus' }),
     });
     stops.push(() => prometheus.stop());
@@ -128,6 +134,10 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
       kubeconfigPath,
       kubernetes,
       writeControllerKubeconfig: backend.writeControllerKubeconfig,
+      scrapeController: async (address) => {
+        await prometheus.setTargets([meshTarget, { job: 'routeshift', address }]);
+        await prometheus.waitForTarget('routeshift');
+      },
       stop: stopAll,
     };
   } catch (err) {

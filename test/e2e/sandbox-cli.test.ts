@@ -1,6 +1,6 @@
 /**
  * `routeshift sandbox` as a user runs it (a foreground child process), driven with real kubectl:
- * the ready line, the seed example applied unchanged, the printer columns, describe with the
+ * the ready line and the dashboard's address, the seed example applied unchanged, the printer columns, describe with the
  * controller's Events, a 90/10 split through the mesh, the rollout promoted, and SIGTERM leaving no
  * process behind. Needs `npm run build`.
  */
@@ -93,6 +93,18 @@ describe('routeshift sandbox with real kubectl', () => {
     expect(prometheus).toHaveLength(1);
     const res = await fetch(`${ready?.prometheus}/-/ready`);
     expect(res.status).toBe(200);
+  });
+
+  it("prints the dashboard's address after the ready line, serves the page there, and its Prometheus scrapes the controller", async () => {
+    const lines = sandbox?.stdout().split('\n') ?? [];
+    const next = lines[lines.findIndex((l) => l.startsWith('ready ')) + 1] ?? '';
+    const url = /^dashboard (http:\/\/127\.0\.0\.1:\d+\/) /.exec(next)?.[1];
+    expect(url).toBeDefined();
+    const page = await fetch(url ?? '');
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<title>routeshift dashboard</title>');
+    const up = (await (await fetch(`${ready?.prometheus}/api/v1/query?query=${encodeURIComponent('up{job="routeshift"}')}`)).json()) as { data: { result: Array<{ value: [number, string] }> } };
+    expect(up.data.result.map((r) => r.value[1])).toEqual(['1']);
   });
 
   it('applies the seed example unchanged and sends 20 requests through the mesh mostly to v1 at 90/10', async () => {

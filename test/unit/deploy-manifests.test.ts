@@ -112,7 +112,8 @@ const KNOWN_METHODS: Record<string, string[]> = {
   readNamespacedDeployment: ['deployments get'],
   readNamespacedConfigMap: ['configmaps get'],
 };
-const NOT_CONTROLLER = [/^src\/sandbox\//, /^src\/cli\//, /\.test\.ts$/];
+// The dashboard, like the CLI, runs with its user's kubeconfig, not the controller's RBAC.
+const NOT_CONTROLLER = [/^src\/sandbox\//, /^src\/cli\//, /^src\/dashboard\//, /\.test\.ts$/];
 
 // ---------------------------------------------------------------------------------------------------
 // Rendering
