@@ -1,4 +1,4 @@
-import type { SequentialEvidence } from '../api/canary.js';
+import { ANNOTATIONS, type SequentialEvidence } from '../api/canary.js';
 import { formatPromDuration, parseDuration } from '../core/duration.js';
 import { evaluateThresholdMetric } from './evaluate-metric.js';
 import { closedGates, gateSummary } from './gates.js';
@@ -59,11 +59,14 @@ export function decide(input: DecisionInput): DecisionResult {
   const noAnswer = `no answer from the analysis in ${limit} intervals in a row`;
 
   // 1. Operator requests and suspension come before any analysis; counters and evidence stay as they were.
-  if (input.requests?.abort) {
-    return result({ action: 'rollback', reason: 'Aborted', message: 'Rolling back: aborted by operator request' });
+  const abort = input.requests?.abort;
+  if (abort) {
+    const message = typeof abort === 'string' ? `Rollback requested by an operator (${ANNOTATIONS.abort}=${abort})` : 'Rolling back: aborted by operator request';
+    return result({ action: 'rollback', reason: 'Aborted', message });
   }
   if (spec.suspend) {
-    return result({ action: 'hold', reason: 'Suspended', message: `Holding ${at}: canary suspended (spec.suspend)` });
+    const where = stepIndex < 0 ? `before its first step at canary weight ${weight}` : `at canary weight ${weight}`;
+    return result({ action: 'hold', reason: 'Suspended', message: `Rollout paused ${where}` });
   }
   if (input.requests?.promote) {
     // The operator's call: analysis is skipped, but a closed confirm-promotion gate still holds.
@@ -76,19 +79,26 @@ export function decide(input: DecisionInput): DecisionResult {
     });
   }
 
-  // 2. Before the first step: start, unless a confirm gate is closed.
-  if (stepIndex < 0) {
-    const closed = closedGates(gates, 'confirm-rollout', 'confirm-traffic-increase');
-    if (closed.length > 0) return gateHold(result, at, closed);
-    const first = steps[0] as number;
-    return result(
-      { action: 'advance', fromWeight: weight, toWeight: first, stepIndex: 0, message: `Advanced canary weight ${weight} -> ${first}: rollout started` },
-      { inconclusiveChecks: 0 },
-    );
+  // 2. Before the first step: confirmed, checked, then the first weight (or, with skipAnalysis, the promotion).
+  if (stepIndex < 0) return beforeFirstStep(input, result, weight, steps);
+
+  // A weight the mesh has not programmed yet is not judged; waiting for it is bounded by progressDeadline.
+  if (input.route && !input.route.programmed) {
+    const overdue = overDeadline(input);
+    if (overdue !== undefined) {
+      return result({ action: 'rollback', reason: 'ProgressDeadline', message: `Route not programmed within progressDeadline: ${input.route.message}` });
+    }
+    return result({ action: 'hold', reason: 'WaitingForRoute', message: `Waiting for the mesh to program canary weight ${weight}: ${input.route.message}` });
   }
 
-  // Metrics are measured at a weight: none before the first step (above), none when analysis is skipped.
-  if (!spec.skipAnalysis) evaluation = evaluateMetrics(input, stage, time);
+  // skipAnalysis set during a rollout: promote now, as at the start (confirm-promotion still applies).
+  if (spec.skipAnalysis) {
+    const closed = closedGates(gates, 'confirm-promotion');
+    if (closed.length > 0) return gateHold(result, at, closed);
+    return result({ action: 'promote', fromWeight: weight, message: `Promoting canary from weight ${weight}: analysis skipped (skipAnalysis)` });
+  }
+
+  evaluation = evaluateMetrics(input, stage, time);
   const outcomes = evaluation.outcomes;
 
   // 3. The sequential test can end the rollout at once.
@@ -101,8 +111,8 @@ export function decide(input: DecisionInput): DecisionResult {
     return result({ action: 'rollback', reason: 'SequentialWorse', message: `Rolling back: ${summaries(worse)}` });
   }
 
-  // 4. Failed checks: metrics, and failed rollout gates (part of the analysis unless it is skipped).
-  const failedGates = spec.skipAnalysis ? [] : closedGates(gates, 'rollout');
+  // 4. Failed checks: metrics, and failed rollout gates.
+  const failedGates = closedGates(gates, 'rollout');
   const failed = [...outcomes.filter((o) => o.effect === 'fail').map((o) => o.summary), ...failedGates.map((g) => gateSummary(g, 'failed'))];
   if (failed.length > 0) {
     const count = failedChecks + 1;
@@ -140,7 +150,7 @@ export function decide(input: DecisionInput): DecisionResult {
   }
 
   // 7. Everything passed: the next step, or promotion after the last one, each behind its confirm gate.
-  const passed = spec.skipAnalysis ? 'analysis skipped' : outcomes.length > 0 ? summaries(outcomes) : 'no metrics to check';
+  const passed = outcomes.length > 0 ? summaries(outcomes) : 'no metrics to check';
   if (next === undefined || promoteNext) {
     const closed = closedGates(gates, 'confirm-promotion');
     if (closed.length > 0) return gateHold(result, at, closed);
@@ -177,23 +187,58 @@ function holdOrDeadline(
   reason: 'CheckFailed' | 'Inconclusive',
   counters: { failedChecks?: number; inconclusiveChecks?: number },
 ): DecisionResult {
-  const deadline = input.spec.analysis.progressDeadline;
-  const since = input.status.stepStartTime ? Date.parse(input.status.stepStartTime) : NaN;
-  if (deadline !== undefined && Number.isFinite(since)) {
-    const limitMs = parseDuration(deadline, 'spec.analysis.progressDeadline');
-    const held = input.now - since;
-    if (held > limitMs) {
-      return result(
-        {
-          action: 'rollback',
-          reason: 'ProgressDeadline',
-          message: `Rolling back: no progress ${at} for ${formatPromDuration(held)} (progressDeadline ${deadline}): ${why}`,
-        },
-        counters,
-      );
-    }
+  const held = overDeadline(input);
+  if (held !== undefined) {
+    const deadline = input.spec.analysis.progressDeadline;
+    return result(
+      { action: 'rollback', reason: 'ProgressDeadline', message: `Rolling back: no progress ${at} for ${formatPromDuration(held)} (progressDeadline ${deadline}): ${why}` },
+      counters,
+    );
   }
   return result({ action: 'hold', reason, message: `Holding ${at}: ${why}` }, counters);
+}
+
+/** Ms the weight has not moved, when that is longer than progressDeadline; undefined otherwise. */
+function overDeadline(input: DecisionInput): number | undefined {
+  const deadline = input.spec.analysis.progressDeadline;
+  const since = input.status.stepStartTime ? Date.parse(input.status.stepStartTime) : NaN;
+  if (deadline === undefined || !Number.isFinite(since)) return undefined;
+  const held = input.now - since;
+  return held > parseDuration(deadline, 'spec.analysis.progressDeadline') ? held : undefined;
+}
+
+/**
+ * Rule 2: before the first step. A closed confirm-rollout gate waits; with skipAnalysis the rollout is promoted
+ * at once behind its confirm-promotion gate (Flagger's behaviour: no pre-rollout checks, no analysis); a failed
+ * pre-rollout check counts toward the threshold; then the first weight.
+ */
+function beforeFirstStep(input: DecisionInput, result: ResultFn, weight: number, steps: number[]): DecisionResult {
+  const { gates, spec } = input;
+  const confirm = closedGates(gates, 'confirm-rollout');
+  if (confirm.length > 0) {
+    return result({ action: 'hold', reason: 'GateClosed', message: `Waiting for confirm-rollout: ${confirm.map((g) => g.message).join('; ')}` });
+  }
+  if (spec.skipAnalysis) {
+    const closed = closedGates(gates, 'confirm-promotion');
+    if (closed.length > 0) return gateHold(result, `at weight ${weight}`, closed);
+    return result({ action: 'promote', fromWeight: weight, message: `Promoting without analysis (skipAnalysis): canary weight ${weight} -> 100` });
+  }
+  const failed = closedGates(gates, 'pre-rollout');
+  if (failed.length > 0) {
+    const count = (input.status.failedChecks ?? 0) + 1;
+    const threshold = failureThreshold(spec.analysis);
+    const why = failed.map((g) => g.message).join('; ');
+    if (count >= threshold) {
+      return result({ action: 'rollback', reason: 'ThresholdReached', message: `Pre-rollout checks failed ${count}/${threshold}: ${why}` }, { failedChecks: count });
+    }
+    return result({ action: 'hold', reason: 'PreRolloutFailed', message: `Pre-rollout check failed (${count}/${threshold}): ${why}` }, { failedChecks: count });
+  }
+  const increase = closedGates(gates, 'confirm-traffic-increase');
+  if (increase.length > 0) return gateHold(result, `at weight ${weight}`, increase);
+  const first = steps[0] as number;
+  const message =
+    weight === first ? `Canary weight is at the first step, ${first} (step 1/${steps.length})` : `Shifted canary weight ${weight} -> ${first} (step 1/${steps.length})`;
+  return result({ action: 'advance', fromWeight: weight, toWeight: first, stepIndex: 0, message }, { inconclusiveChecks: 0 });
 }
 
 interface Evaluation {

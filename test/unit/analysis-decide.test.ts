@@ -100,16 +100,75 @@ const cases: Case[] = [
     message: 'Advanced canary weight 10 -> 20: no metrics to check',
   },
   {
-    name: 'skipAnalysis: advance without looking at metrics or rollout gates',
+    name: 'skipAnalysis set during a rollout: promote at once, whatever the metrics and rollout gates say',
     in: input({ spec: spec({}, { skipAnalysis: true }), measurements: withSR(v(50)), gates: [gate('rollout', false)] }),
-    decision: { action: 'advance', toWeight: 20 },
-    message: 'Advanced canary weight 10 -> 20: analysis skipped',
+    decision: { action: 'promote', fromWeight: 10 },
+    message: 'Promoting canary from weight 10: analysis skipped (skipAnalysis)',
+  },
+  {
+    name: 'skipAnalysis during a rollout: a closed confirm-promotion gate still holds',
+    in: input({ spec: spec({}, { skipAnalysis: true }), gates: [gate('confirm-promotion', false)] }),
+    decision: { action: 'hold', reason: 'GateClosed' },
+  },
+  {
+    name: 'skipAnalysis at the start: promote at once, no pre-rollout checks',
+    in: input({ spec: spec({}, { skipAnalysis: true }), statusOver: { stepIndex: -1, canaryWeight: 0 }, measurements: [], gates: [gate('pre-rollout', false)] }),
+    decision: { action: 'promote', fromWeight: 0 },
+    message: 'Promoting without analysis (skipAnalysis): canary weight 0 -> 100',
+  },
+  {
+    name: 'skipAnalysis at the start: a closed confirm-promotion gate holds',
+    in: input({ spec: spec({}, { skipAnalysis: true }), statusOver: { stepIndex: -1, canaryWeight: 0 }, measurements: [], gates: [gate('confirm-promotion', false)] }),
+    decision: { action: 'hold', reason: 'GateClosed' },
+    message: 'Holding at weight 0: gate "confirm-promotion-hook" (confirm-promotion) closed: said no',
+  },
+  {
+    name: 'skipAnalysis at the start: a closed confirm-rollout gate comes first',
+    in: input({
+      spec: spec({}, { skipAnalysis: true }),
+      statusOver: { stepIndex: -1, canaryWeight: 0 },
+      measurements: [],
+      gates: [gate('confirm-rollout', false, 'approval', 'not yet')],
+    }),
+    decision: { action: 'hold', reason: 'GateClosed' },
+    message: 'Waiting for confirm-rollout: not yet',
   },
   {
     name: 'before the first step: start at the first weight',
     in: input({ statusOver: { stepIndex: -1, canaryWeight: 0 }, measurements: [] }),
     decision: { action: 'advance', fromWeight: 0, toWeight: 10, stepIndex: 0 },
-    message: 'Advanced canary weight 0 -> 10: rollout started',
+    message: 'Shifted canary weight 0 -> 10 (step 1/5)',
+  },
+  {
+    name: 'before the first step: a failed pre-rollout check holds and counts',
+    in: input({ statusOver: { stepIndex: -1, canaryWeight: 0, failedChecks: 3 }, measurements: [], gates: [gate('pre-rollout', false, 'smoke', 'smoke test failed')] }),
+    decision: { action: 'hold', reason: 'PreRolloutFailed' },
+    message: 'Pre-rollout check failed (4/5): smoke test failed',
+    counters: { failedChecks: 4 },
+  },
+  {
+    name: 'before the first step: the failed pre-rollout check that reaches the threshold rolls back',
+    in: input({ statusOver: { stepIndex: -1, canaryWeight: 0, failedChecks: 4 }, measurements: [], gates: [gate('pre-rollout', false, 'smoke', 'smoke test failed')] }),
+    decision: { action: 'rollback', reason: 'ThresholdReached' },
+    message: 'Pre-rollout checks failed 5/5: smoke test failed',
+    counters: { failedChecks: 5 },
+  },
+  {
+    name: 'a weight the mesh has not programmed is not judged',
+    in: input({ measurements: withSR(v(50)), route: { programmed: false, message: 'Accepted is False' } }),
+    decision: { action: 'hold', reason: 'WaitingForRoute' },
+    message: 'Waiting for the mesh to program canary weight 10: Accepted is False',
+    counters: { failedChecks: 0 },
+  },
+  {
+    name: 'a weight not programmed within progressDeadline rolls back',
+    in: input({
+      spec: spec({ progressDeadline: '5m' }),
+      route: { programmed: false, message: 'Accepted is False' },
+      statusOver: { stepStartTime: new Date(T0 - 6 * 60_000).toISOString() },
+    }),
+    decision: { action: 'rollback', reason: 'ProgressDeadline' },
+    message: 'Route not programmed within progressDeadline: Accepted is False',
   },
   // --- failed checks ---------------------------------------------------------------------------------
   {
@@ -510,7 +569,7 @@ const cases: Case[] = [
       statusOver: { failedChecks: 2, inconclusiveChecks: 1, errorStreaks: { 'request-success-rate': 1 } },
     }),
     decision: { action: 'hold', reason: 'Suspended' },
-    message: 'Holding at weight 10: canary suspended (spec.suspend)',
+    message: 'Rollout paused at canary weight 10',
     counters: { failedChecks: 2, inconclusiveChecks: 1, errorStreaks: { 'request-success-rate': 1 } },
   },
   {
@@ -518,6 +577,12 @@ const cases: Case[] = [
     in: input({ spec: spec({}, { suspend: true }), requests: { abort: true } }),
     decision: { action: 'rollback', reason: 'Aborted' },
     message: 'Rolling back: aborted by operator request',
+  },
+  {
+    name: 'abort with the annotation value: says which request',
+    in: input({ requests: { abort: 'now' } }),
+    decision: { action: 'rollback', reason: 'Aborted' },
+    message: 'Rollback requested by an operator (routeshift.io/abort=now)',
   },
   {
     name: 'abort wins over promote',

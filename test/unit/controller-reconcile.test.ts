@@ -484,6 +484,44 @@ describe('Reconciler phase machine', () => {
     }
   });
 
+  it('skipAnalysis promotes at the rollout start, behind a closed confirm-promotion gate, without pre-rollout checks', async () => {
+    const t = setup();
+    t.store.edit((c) => (c.spec.skipAnalysis = true));
+    t.setGates([
+      { name: 'release', type: 'confirm-promotion', passed: false, message: 'not yet' },
+      { name: 'smoke', type: 'pre-rollout', passed: false, message: 'would fail' },
+    ]);
+    await t.run(4);
+    expect(t.store.canary.status?.phase).toBe('Waiting');
+    expect(t.store.canary.status?.failedChecks ?? 0).toBe(0);
+    expect(t.reasons()).not.toContain('WeightAdvanced');
+    t.setGates([{ name: 'smoke', type: 'pre-rollout', passed: false, message: 'would fail' }]);
+    await t.run();
+    expect(t.store.canary.status?.phase).toBe('Succeeded');
+    expect(t.reasons()).toEqual(['RolloutStarted', 'WaitingForGate', 'PromotionStarted', 'Promoted']);
+    expect(t.sink.events.find((e) => e.reason === 'PromotionStarted')?.message).toBe('Promoting without analysis (skipAnalysis): canary weight 10 -> 100');
+  });
+
+  it('skipAnalysis set during a rollout promotes at the next tick instead of walking the steps', async () => {
+    const t = setup();
+    await t.run(3, (s) => (s.stepIndex ?? -1) >= 1); // at 25
+    t.store.edit((c) => (c.spec.skipAnalysis = true));
+    await t.run();
+    expect(t.store.canary.status?.phase).toBe('Succeeded');
+    const moves = t.sink.events.filter((e) => e.reason === 'WeightAdvanced').map((e) => e.message);
+    expect(moves.some((m) => m.includes('-> 50'))).toBe(false);
+    expect(t.sink.events.find((e) => e.reason === 'PromotionStarted')?.message).toBe('Promoting canary from weight 25: analysis skipped (skipAnalysis)');
+  });
+
+  it('a failed pre-rollout check holds before the first step and rolls back at the threshold', async () => {
+    const t = setup();
+    t.setGates([{ name: 'smoke', type: 'pre-rollout', passed: false, message: 'smoke failed' }]);
+    await t.run();
+    expect(t.store.canary.status?.phase).toBe('Failed');
+    expect(t.reasons()).toEqual(['RolloutStarted', 'HookFailed', 'RollbackStarted', 'RolledBack']);
+    expect(t.sink.events.find((e) => e.reason === 'RollbackStarted')?.message).toBe('Pre-rollout checks failed 2/2: smoke failed');
+  });
+
   it('holds without counting a failure while a confirm-promotion gate is closed', async () => {
     const t = setup();
     t.setGates([{ name: 'approval', type: 'confirm-promotion', passed: false, message: "confirm-promotion gate 'approval' closed: HTTP 403" }]);
