@@ -3,7 +3,8 @@ import { formatPromDuration, parseDuration } from '../core/duration.js';
 import { evaluateThresholdMetric } from './evaluate-metric.js';
 import { closedGates, gateSummary } from './gates.js';
 import { failureThreshold, handedOver, inconclusiveLimit, onInconclusiveLimit, type MetricOutcome } from './policy.js';
-import { evaluateSequentialMetric, type Stage } from './sequential.js';
+import { evaluateSequentialMetric, requestsNeeded, sequentialParams, type Forecast, type Stage } from './sequential.js';
+import { formatNumber } from './report.js';
 import { isLastStep, nextStep, stepsOf } from './steps.js';
 import type { Decision, DecisionInput, DecisionResult, GateResult } from './types.js';
 
@@ -30,7 +31,8 @@ export function decide(input: DecisionInput): DecisionResult {
 
   const promoteNext = stepIndex >= 0 && isLastStep(steps, stepIndex);
   const next = nextStep(steps, stepIndex);
-  const stage: Stage = { promoteNext, nextWeight: next?.weight ?? 100 };
+  const intervalMs = parseDuration(analysis.interval, 'spec.analysis.interval');
+  const stage: Stage = { promoteNext, nextWeight: next?.weight ?? 100, weight, intervalMs, lastWeight: steps[lastIndex] as number };
 
   let evaluation: Evaluation = carryOver(input);
   const result = (decision: Decision, counters: { failedChecks?: number; inconclusiveChecks?: number } = {}): DecisionResult => {
@@ -86,7 +88,7 @@ export function decide(input: DecisionInput): DecisionResult {
   if (input.route && !input.route.programmed) {
     const overdue = overDeadline(input);
     if (overdue !== undefined) {
-      return result({ action: 'rollback', reason: 'ProgressDeadline', message: `Route not programmed within progressDeadline: ${input.route.message}` });
+      return result({ action: 'rollback', reason: 'ProgressDeadline', harm: false, message: `Route not programmed within progressDeadline: ${input.route.message}` });
     }
     return result({ action: 'hold', reason: 'WaitingForRoute', message: `Waiting for the mesh to program canary weight ${weight}: ${input.route.message}` });
   }
@@ -137,12 +139,18 @@ export function decide(input: DecisionInput): DecisionResult {
   if (inconclusive.length > 0) {
     const count = inconclusiveChecks + 1;
     const tally = `${count}/${limit} inconclusive`;
-    if (count >= limit && onInconclusiveLimit(analysis) === 'pause') {
-      return awaiting(`${summaries(inconclusive)}, ${tally}`, { inconclusiveChecks: count });
-    }
     if (count >= limit) {
+      // The time-out comes from the evidence: while every metric without an answer expects one within as long
+      // again as the rollout has spent at this weight, it waits (the count stays just below the limit).
+      const spent = Math.max(input.now - (Date.parse(status.stepStartTime ?? '') || input.now), count * intervalMs);
+      const expected = expectedAnswer(inconclusive, spent);
+      if (expected !== undefined) {
+        return holdOrDeadline(input, result, at, `${summaries(inconclusive)}, ${tally}; ${expected}`, 'Inconclusive', { inconclusiveChecks: limit - 1 });
+      }
+      const noEvidence = `${summaries(inconclusive)}, ${tally}`;
+      if (onInconclusiveLimit(analysis) === 'pause') return awaiting(noEvidence, { inconclusiveChecks: count });
       return result(
-        { action: 'rollback', reason: 'InconclusiveLimit', message: `Rolling back: ${summaries(inconclusive)}, ${tally}` },
+        { action: 'rollback', reason: 'InconclusiveLimit', harm: false, message: `Rolling back without evidence of harm (onInconclusiveLimit: rollback): ${noEvidence}` },
         { inconclusiveChecks: count },
       );
     }
@@ -158,16 +166,59 @@ export function decide(input: DecisionInput): DecisionResult {
   }
   const closed = closedGates(gates, 'confirm-traffic-increase');
   if (closed.length > 0) return gateHold(result, at, closed);
-  return result(
+  const advanced = result(
     { action: 'advance', fromWeight: weight, toWeight: next.weight, stepIndex: next.stepIndex, message: `Advanced canary weight ${weight} -> ${next.weight}: ${passed}` },
     { inconclusiveChecks: 0 },
   );
+  const forecast = promotionForecasts(outcomes, steps[lastIndex] as number);
+  if (forecast) advanced.forecast = forecast;
+  return advanced;
 }
 
 type ResultFn = (decision: Decision, counters?: { failedChecks?: number; inconclusiveChecks?: number }) => DecisionResult;
 
 function summaries(outcomes: readonly MetricOutcome[]): string {
   return outcomes.map((o) => o.summary).join(', ');
+}
+
+/**
+ * "answer expected in about 25s (...)" when every metric without an answer is a sequential one whose evidence
+ * should be complete within `spentMs` more at its current rate; undefined otherwise (a threshold metric without
+ * data, a canary without traffic, a canary whose share so far no amount of traffic would clear).
+ */
+function expectedAnswer(inconclusive: readonly MetricOutcome[], spentMs: number): string | undefined {
+  const parts: string[] = [];
+  for (const o of inconclusive) {
+    const f = o.forecast?.();
+    if (!f || f.etaMs === undefined || f.etaMs > spentMs) return undefined;
+    parts.push(`${o.report.name} ${forecastText(f)}`);
+  }
+  return parts.length > 0 ? `waiting: ${parts.join('; ')}` : undefined;
+}
+
+/** "at 3.2 canary rps, promotion needs about 330 clean requests (279 so far): about 4s at weight 60". */
+export function forecastText(f: Forecast, weight?: number): string {
+  const what = f.target === 'promotion' ? 'promotion' : `weight ${f.target}`;
+  const needs = f.needed === Infinity ? 'cannot be shown at the shares seen so far' : `needs about ${Math.round(f.needed)} canary requests (${f.have} so far)`;
+  const rate = f.ratePerSec > 0 ? `at ${formatNumber(f.ratePerSec, 1)} canary rps, ` : '';
+  const eta = f.etaMs === undefined ? '' : `: about ${humanDuration(f.etaMs)}${weight !== undefined ? ` at weight ${weight}` : ''}`;
+  return `${rate}${what} ${needs}${eta}`;
+}
+
+function humanDuration(ms: number): string {
+  const s = Math.max(1, Math.round(ms / 1000));
+  if (s < 120) return `${s}s`;
+  const m = Math.round(s / 60);
+  return m < 120 ? `${m}m` : `${formatNumber(m / 60, 1)}h`;
+}
+
+/** The promotion forecasts of the sequential metrics, for the Event that goes with a move. */
+function promotionForecasts(outcomes: readonly MetricOutcome[], lastWeight: number): string | undefined {
+  const parts = outcomes.flatMap((o) => {
+    const f = o.promotionForecast?.();
+    return f ? [`${o.report.name}: ${forecastText(f, lastWeight)}`] : [];
+  });
+  return parts.length > 0 ? parts.join('; ') : undefined;
 }
 
 /** A closed confirm gate waits for a person or a webhook: it is not a failure and not subject to the deadline. */
@@ -191,7 +242,12 @@ function holdOrDeadline(
   if (held !== undefined) {
     const deadline = input.spec.analysis.progressDeadline;
     return result(
-      { action: 'rollback', reason: 'ProgressDeadline', message: `Rolling back: no progress ${at} for ${formatPromDuration(held)} (progressDeadline ${deadline}): ${why}` },
+      {
+        action: 'rollback',
+        reason: 'ProgressDeadline',
+        harm: reason === 'CheckFailed',
+        message: `Rolling back: no progress ${at} for ${formatPromDuration(held)} (progressDeadline ${deadline}): ${why}`,
+      },
       counters,
     );
   }
@@ -238,7 +294,16 @@ function beforeFirstStep(input: DecisionInput, result: ResultFn, weight: number,
   const first = steps[0] as number;
   const message =
     weight === first ? `Canary weight is at the first step, ${first} (step 1/${steps.length})` : `Shifted canary weight ${weight} -> ${first} (step 1/${steps.length})`;
-  return result({ action: 'advance', fromWeight: weight, toWeight: first, stepIndex: 0, message }, { inconclusiveChecks: 0 });
+  const started = result({ action: 'advance', fromWeight: weight, toWeight: first, stepIndex: 0, message }, { inconclusiveChecks: 0 });
+  const needs = (spec.analysis.metrics ?? [])
+    .filter((m) => m.mode === 'sequential')
+    .map((m) => {
+      const p = sequentialParams(m.sequential);
+      const n = requestsNeeded({ canaryTotal: 0, canaryBad: 0, stableTotal: 0, stableBad: 0 }, p, p.tolerance, first);
+      return `${m.name}: promotion needs about ${n ?? '?'} clean canary requests (tolerance ${formatNumber(p.tolerance * 100)}pp, badPromotion ${p.badPromotion}); the time to gather them is announced at each step`;
+    });
+  if (needs.length > 0) started.forecast = needs.join('; ');
+  return started;
 }
 
 interface Evaluation {

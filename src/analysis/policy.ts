@@ -1,3 +1,4 @@
+import type { Forecast } from './sequential.js';
 import type { AnalysisSpec, CanaryStatus, InconclusiveLimitAction, MetricReport, MetricSpec, NoDataPolicy, SequentialEvidence } from '../api/canary.js';
 
 /** How one metric counts in this tick's decision. */
@@ -15,6 +16,10 @@ export interface MetricOutcome {
   rollback?: 'SequentialWorse' | 'Catastrophic';
   /** Updated evidence of a sequential metric. */
   evidence?: SequentialEvidence;
+  /** A sequential metric's estimate of when it can answer for the next move (lazy: a search over the test). */
+  forecast?: () => Forecast | undefined;
+  /** The same for the promotion, at the last step's weight. */
+  promotionForecast?: () => Forecast | undefined;
 }
 
 export const DEFAULT_NO_DATA: NoDataPolicy = 'hold';
@@ -40,9 +45,12 @@ export function inconclusiveLimit(analysis: AnalysisSpec): number {
   return n !== undefined && n >= 1 ? Math.floor(n) : failureThreshold(analysis) * 2;
 }
 
-/** What reaching inconclusiveLimit does; default rollback. */
+/**
+ * What reaching inconclusiveLimit does; default pause: a time-out is no evidence that the canary is worse, so by
+ * default a person decides. `rollback` is the user's choice, and ends the rollout TimedOut, not Failed.
+ */
 export function onInconclusiveLimit(analysis: AnalysisSpec): InconclusiveLimitAction {
-  return analysis.onInconclusiveLimit === 'pause' ? 'pause' : 'rollback';
+  return analysis.onInconclusiveLimit === 'rollback' ? 'rollback' : 'pause';
 }
 
 /**

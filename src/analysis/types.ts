@@ -83,11 +83,17 @@ export type Decision =
   | { action: 'advance'; fromWeight: number; toWeight: number; stepIndex: number; message: string }
   | { action: 'promote'; fromWeight: number; message: string }
   | { action: 'hold'; reason: HoldReason; message: string }
-  | { action: 'rollback'; reason: RollbackReason; message: string };
+  /**
+   * `harm: false`: rolled back without evidence that the canary is worse (a time-out the user chose to end in a
+   * rollback, a progress deadline while the analysis had no answer); the rollout ends TimedOut, not Failed.
+   */
+  | { action: 'rollback'; reason: RollbackReason; message: string; harm?: boolean };
 
 /** decide()'s whole answer: the move, the per-metric report, and the counters to store in status. */
 export interface DecisionResult {
   decision: Decision;
   reports: MetricReport[];
   status: Pick<CanaryStatus, 'failedChecks' | 'inconclusiveChecks' | 'errorStreaks'> & { evidence?: SequentialEvidence[] };
+  /** When the sequential test may answer, for an Event at the rollout's start and at each step. */
+  forecast?: string;
 }

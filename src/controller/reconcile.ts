@@ -124,7 +124,7 @@ export class Reconciler {
     if (!ACTIVE.has(phase)) return undefined; // Succeeded / Failed / Invalid: idle until the spec or a retry changes the revision
 
     const requests = this.requests(t);
-    if (phase === 'RollingBack') return this.finish(t, 0, 'Failed');
+    if (phase === 'RollingBack') return this.finish(t, 0, t.status.rollbackEnd ?? 'Failed');
     if (phase === 'Promoting' && requests.abort === undefined) return this.finish(t, 100, 'Succeeded');
     if (phase === 'Paused' && !t.canary.spec.suspend && requests.abort === undefined) {
       // A rollout paused before its first step goes back to initialising (gates, first weight).
@@ -167,7 +167,7 @@ export class Reconciler {
     const announce =
       `Rollout started${previous ? ' (new revision)' : ''}: stable ${stable.name}:${stable.port}, canary ${canary.name}:${canary.port}, ` +
       `canary weight now ${current}, steps ${steps.join(', ')} then 100`;
-    await this.ledger.transition(t, Reason.RolloutStarted, announce, (s) => ({
+    await this.ledger.transition(t, Reason.RolloutStarted, announce, ({ rollbackEnd: _ended, ...s }) => ({
       ...s,
       phase: 'Initializing',
       revision,
@@ -265,12 +265,18 @@ export class Reconciler {
     });
     const before = (t.status.stepIndex ?? -1) < 0;
     switch (d.action) {
-      case 'advance':
-        return this.moveTo(t, d.stepIndex, d.toWeight, d.message, analysed);
+      case 'advance': {
+        const next = await this.moveTo(t, d.stepIndex, d.toWeight, d.message, analysed);
+        // When the test may answer, in time at the traffic seen: at the rollout's start and at each step.
+        if (result.forecast) await this.event(t, Reason.DecisionForecast, result.forecast, { weight: d.toWeight });
+        return next;
+      }
       case 'promote':
         return this.beginPromotion(t, d.message, analysed);
-      case 'rollback':
-        return this.beginRollback(t, d.message, d.reason, analysed);
+      case 'rollback': {
+        const end = d.harm === false ? 'TimedOut' : 'Failed';
+        return this.beginRollback(t, d.message, d.reason, (s) => ({ ...analysed(s), rollbackEnd: end }));
+      }
       case 'hold':
         return this.hold(t, d.reason, d.message, analysed, measurements, before, result);
     }
@@ -379,7 +385,7 @@ export class Reconciler {
   }
 
   /** Promoting/RollingBack: keep the final weight in place until the mesh confirms it, then end the rollout. */
-  private async finish(t: Tick, weight: number, phase: 'Succeeded' | 'Failed'): Promise<number | undefined> {
+  private async finish(t: Tick, weight: number, phase: 'Succeeded' | 'Failed' | 'TimedOut'): Promise<number | undefined> {
     const applied = await this.ensureRoute(t, weight);
     if (!applied.ok) return applied.retryInMs;
     const readiness = routeProgrammed(applied.result.route, this.deps.controllerName ? { controllerName: this.deps.controllerName } : {});
@@ -402,7 +408,7 @@ export class Reconciler {
       lastCompletedRevision: s.revision,
       lastTransitionTime: t.nowIso,
       message,
-      conditions: setCondition(s.conditions, 'Ready', ok ? 'True' : 'False', ok ? 'Succeeded' : 'RolledBack', message, t.nowIso, t.canary.metadata.generation),
+      conditions: setCondition(s.conditions, 'Ready', ok ? 'True' : 'False', ok ? 'Succeeded' : phase === 'TimedOut' ? 'TimedOut' : 'RolledBack', message, t.nowIso, t.canary.metadata.generation),
     }));
     if (!ok) await this.deps.gates(t.canary, 'rollback', 0, false, t.signal);
     await this.deps.gates(t.canary, 'post-rollout', weight, false, t.signal);

@@ -22,6 +22,7 @@ export const Reason = {
   Paused: 'Paused',
   Resumed: 'Resumed',
   HookFailed: 'HookFailed',
+  DecisionForecast: 'DecisionForecast',
 } as const;
 
 export type Reason = (typeof Reason)[keyof typeof Reason];

@@ -246,17 +246,18 @@ const cases: Case[] = [
     message: 'Holding at weight 10: request-success-rate not a number (NaN) (noData=hold), 1/10 inconclusive',
   },
   {
-    name: 'the inconclusive tick reaching the limit (default threshold × 2) rolls back',
+    name: 'the inconclusive tick reaching the limit (default threshold × 2) hands the rollout to a person by default',
     in: input({ measurements: withSR(NO_DATA), statusOver: { inconclusiveChecks: 9 } }),
-    decision: { action: 'rollback', reason: 'InconclusiveLimit' },
-    message: 'Rolling back: request-success-rate no data (noData=hold), 10/10 inconclusive',
+    decision: { action: 'hold', reason: 'AwaitingDecision' },
+    message:
+      'Waiting for a decision at weight 10: request-success-rate no data (noData=hold), 10/10 inconclusive (onInconclusiveLimit: pause); routeshift resume analyses again, promote promotes, abort rolls back',
     counters: { inconclusiveChecks: 10 },
   },
   {
-    name: 'an explicit inconclusiveLimit',
-    in: input({ spec: spec({ inconclusiveLimit: 3 }), measurements: withSR(NO_DATA), statusOver: { inconclusiveChecks: 2 } }),
-    decision: { action: 'rollback', reason: 'InconclusiveLimit' },
-    message: /3\/3 inconclusive$/,
+    name: 'onInconclusiveLimit: rollback: the time-out rolls back, saying there is no evidence of harm',
+    in: input({ spec: spec({ inconclusiveLimit: 3, onInconclusiveLimit: 'rollback' }), measurements: withSR(NO_DATA), statusOver: { inconclusiveChecks: 2 } }),
+    decision: { action: 'rollback', reason: 'InconclusiveLimit', harm: false },
+    message: 'Rolling back without evidence of harm (onInconclusiveLimit: rollback): request-success-rate no data (noData=hold), 3/3 inconclusive',
   },
   // --- the time-out handed to a person (onInconclusiveLimit: pause) -------------------------------------
   {
@@ -731,10 +732,31 @@ describe('decide, sequential mode', () => {
     expect(worse.decision).toMatchObject({ action: 'rollback', reason: 'SequentialWorse' });
   });
 
-  it('advances at an intermediate step when the canary is not worse at this weight', () => {
+  it('advances at an intermediate step once the upper bound times the next weight is within the tolerance', () => {
     const r = decide(seqInput(counts(300, 0, 2700, 3)));
     expect(r.decision).toMatchObject({ action: 'advance', toWeight: 20 });
-    expect(r.decision.message).toMatch(/not worse at this weight/);
+    expect(r.decision.message).toMatch(/not worse at weight 20, canary - stable <= \+[\d.]+pp \(99% confidence\), at most [\d.]+pp of all traffic <= 2pp/);
+    // Too few requests to bound the harm at weight 20: hold, even with no bad request at all.
+    const few = decide(seqInput(counts(8, 0, 72, 0)));
+    expect(few.decision).toMatchObject({ action: 'hold', reason: 'Inconclusive' });
+    expect(few.decision.message).toMatch(/not known yet at weight 20/);
+  });
+
+  it('says when promotion may come, at the traffic seen, when it advances', () => {
+    const r = decide(seqInput(counts(300, 0, 2700, 3)));
+    expect(r.forecast).toMatch(/^request-success-rate: at [\d.]+ canary rps, promotion needs about \d+ canary requests \(300 so far\): about \d+(s|m) at weight 50$/);
+  });
+
+  it('waits past the inconclusive limit while the evidence needed is on its way, then hands over', () => {
+    // At the last step (50), 20 intervals in, 300 clean canary requests: about 330 are needed, 30 come per interval.
+    const at = { ...last, inconclusiveChecks: 9, stepStartTime: new Date(T0 - 10 * 60_000).toISOString() };
+    const r = decide(seqInput(counts(30, 0, 30, 0), { ...at, evidence: [{ name: 'request-success-rate', canaryTotal: 270, canaryBad: 0, stableTotal: 270, stableBad: 0, verdict: 'unknown' }] }));
+    expect(r.decision).toMatchObject({ action: 'hold', reason: 'Inconclusive' });
+    expect(r.decision.message).toMatch(/10\/10 inconclusive; waiting: request-success-rate at 0\.5 canary rps, promotion needs about \d+ canary requests \(300 so far\): about \d+/);
+    expect(r.status.inconclusiveChecks).toBe(9);
+    // A canary with no traffic gives no forecast: the time-out hands the rollout to a person.
+    const quiet = decide(seqInput(counts(0, 0, 30, 0), { ...at, evidence: [{ name: 'request-success-rate', canaryTotal: 270, canaryBad: 0, stableTotal: 270, stableBad: 0, verdict: 'unknown' }] }));
+    expect(quiet.decision).toMatchObject({ action: 'hold', reason: 'AwaitingDecision' });
   });
 
   it('holds at the last step until the evidence shows the canary within tolerance, then promotes', () => {

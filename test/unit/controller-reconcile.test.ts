@@ -216,16 +216,33 @@ describe('Reconciler phase machine', () => {
     expect(rb?.type).toBe('Warning');
   });
 
-  it('never advances or promotes on missing data; gives up after the inconclusive limit', async () => {
+  it('never advances or promotes on missing data; the time-out hands the rollout to a person, never Failed', async () => {
     const t = setup();
     t.setOutcome({ kind: 'no-data' });
     const seen: Array<number | undefined> = [];
     await t.run(50, (s) => (seen.push(s.canaryWeight), false));
     expect(seen.every((w) => w === undefined || w <= 10)).toBe(true);
-    expect(t.store.canary.status?.phase).toBe('Failed');
+    expect(t.store.canary.status?.phase).toBe('Waiting');
     expect(t.reasons()).not.toContain('Promoted');
+    expect(t.reasons()).not.toContain('RollbackStarted');
     expect(t.reasons()).toContain('AnalysisHeld');
+    expect(t.reasons()).toContain('AwaitingDecision');
     expect(t.store.canary.status?.lastAnalysis?.[0]?.verdict).toBe('inconclusive');
+  });
+
+  it('a time-out the user chose to end in a rollback ends TimedOut, not Failed', async () => {
+    const t = setup(canary({ onInconclusiveLimit: 'rollback' }));
+    t.setOutcome({ kind: 'no-data' });
+    await t.run();
+    expect(t.store.canary.status?.phase).toBe('TimedOut');
+    expect(t.routes.weights()).toEqual({ 'backend-v1': 100, 'backend-v2': 0 });
+    expect(t.sink.events.find((e) => e.reason === 'RollbackStarted')?.message).toMatch(/^Rolling back without evidence of harm/);
+    expect(t.store.canary.status?.conditions?.find((c) => c.type === 'Ready')?.reason).toBe('TimedOut');
+    // The next rollout starts clean: a failed one afterwards ends Failed.
+    t.setOutcome(value(50));
+    t.store.edit((c) => (c.metadata.annotations = { [ANNOTATIONS.retry]: '1' }));
+    await t.run();
+    expect(t.store.canary.status?.phase).toBe('Failed');
   });
 
   it('resumes after a crash between the status write and the route patch without repeating the step', async () => {
