@@ -529,11 +529,11 @@ export function goalSummary(report: BenchReport, bounds: Bounds = computeBounds(
   const slow = bounds.promotion.filter((b) => b.rps < 5);
   if (slow.length > 0) {
     lines.push(
-      `- Good canaries below 5 rps (not a goal of the issue; they time out): any test needs ${slow[0]?.idealClean} clean canary requests to promote at the bad-promotion bound, ` +
+      `- Good canaries below 5 rps: any test needs ${slow[0]?.idealClean} clean canary requests to promote at the bad-promotion bound, ` +
         slow
           .map((b) => `at ${b.rps} rps expected by interval ${b.idealCleanInterval ?? '-'} (a 99.8% canary promoted at the median after ${b.idealMedian ?? '-'} at best; the sequential mode after ${b.oursInterval ?? '-'})`)
           .join(', ') +
-        ', beyond the default time-out of 10 inconclusive intervals in a row: only a longer `inconclusiveLimit`, or handing the decision to a person, avoids rolling such canaries back.',
+        '. The default time-out (10 inconclusive intervals in a row) waits while the forecast says the answer is coming within twice the time spent at the weight, and hands the rest to a person; traffic for quiet services (a load source) is what would promote them.',
     );
   }
   return lines;
