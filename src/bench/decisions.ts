@@ -563,10 +563,13 @@ function section(report: BenchReport, command: string, bounds: Bounds): string {
     'Each run drives the real `decide()` tick by tick (1 tick = 1 interval of 1m) with Poisson traffic at the given total rate, ' +
       'the canary getting its current weight; stable succeeds 99.9%. Steps 10..50 by 10, threshold 5. ' +
       '`flagger`: success rate >= 99% per interval, an interval without canary requests is a failed check (Flagger counts NaN as a failure). ' +
-      '`threshold`: the same with noData=hold (inconclusive; 10 in a row roll back). `sequential`: mode sequential with its defaults. ' +
-      '`sequential-pause`: the same with `onInconclusiveLimit: pause`, where the time-out hands the decision to a person (the run ends there). ' +
+      '`threshold`: the same with noData=hold (inconclusive; at 10 in a row the default time-out hands the rollout to a person). `sequential`: mode sequential with its defaults ' +
+      '(exposure-aware steps; the time-out considered at 10 inconclusive intervals in a row, waiting while the forecast says the answer comes within twice the time spent at the weight, then handing the decision to a person: the run ends there). ' +
+      '`sequential-rollback`: the same with `onInconclusiveLimit: rollback`, the user\'s choice to roll back at the time-out (phase TimedOut). ' +
       '`sequential-baseline`: the defaults plus `stableBaseline: 1h`, the stable\'s requests of the hour before the rollout (at the full rate) counted with its evidence. ' +
-      '"timed out" = rolled back by inconclusiveLimit (10 inconclusive intervals in a row); "handed to a person" = held there for a decision instead; "rolled back" counts the other rollbacks. ' +
+      '"timed out" = rolled back at the time-out; "handed to a person" = held there for a decision instead; "rolled back" counts the other rollbacks. ' +
+      '"harm" = the mean, over runs, of the canary\'s requests until the decision (or hand-over) times its excess bad share over the stable\'s (expected bad requests beyond the stable\'s rate; shown for bad and edge cells). ' +
+      '"highest weight" = the highest weight any run reached before its decision (100: some run was promoted), with the share of runs past weight 30. ' +
       '"edge" is 1.4 pp worse than stable: inside the sequential tolerance (2 pp) but beyond its rollback margin (0.25 pp), where either outcome is acceptable. ' +
       'Bold: the wrong outcome for the cell (a promoted bad canary, a rolled-back or timed-out good one). ' +
       'Intervals count analysis ticks from the first step (weight 10) to the decision; the fastest promotion is 5 (10, 20, 30, 40, 50, then 100).',
