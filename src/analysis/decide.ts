@@ -2,7 +2,7 @@ import { ANNOTATIONS, type SequentialEvidence } from '../api/canary.js';
 import { formatPromDuration, parseDuration } from '../core/duration.js';
 import { evaluateThresholdMetric } from './evaluate-metric.js';
 import { closedGates, gateSummary } from './gates.js';
-import { failureThreshold, handedOver, inconclusiveLimit, onInconclusiveLimit, type MetricOutcome } from './policy.js';
+import { failureThreshold, handedOver, inconclusiveLimit, onInconclusiveLimit, PATIENCE, type MetricOutcome } from './policy.js';
 import { evaluateSequentialMetric, requestsNeeded, sequentialParams, type Forecast, type Stage } from './sequential.js';
 import { formatNumber } from './report.js';
 import { isLastStep, nextStep, stepsOf } from './steps.js';
@@ -180,13 +180,6 @@ type ResultFn = (decision: Decision, counters?: { failedChecks?: number; inconcl
 function summaries(outcomes: readonly MetricOutcome[]): string {
   return outcomes.map((o) => o.summary).join(', ');
 }
-
-/**
- * How much longer than it has already waited at a weight a rollout waits for an answer the evidence says is
- * coming. Fixed before any data (like SEQUENTIAL_TUNING) and chosen with bench:decisions: 1 handed over healthy
- * canaries whose first consideration came a few intervals early (27 s away after 20 s at the sandbox's 20 rps).
- */
-const PATIENCE = 2;
 
 /**
  * "answer expected in about 25s (...)" when every metric without an answer is a sequential one whose evidence

@@ -23,6 +23,14 @@ export interface MetricOutcome {
 }
 
 export const DEFAULT_NO_DATA: NoDataPolicy = 'hold';
+
+/**
+ * How much longer than it has already waited at a weight a rollout waits for an answer the evidence says is
+ * coming (decide(), rule 8). Fixed before any data (like SEQUENTIAL_TUNING) and chosen with bench:decisions: 1
+ * handed over healthy canaries whose first consideration came a few intervals early (27 s away after 20 s at the
+ * sandbox's 20 rps).
+ */
+export const PATIENCE = 2;
 export const DEFAULT_ERRORS_BEFORE_FAILURE = 2;
 
 export function noDataPolicy(metric: MetricSpec): NoDataPolicy {
