@@ -30,6 +30,9 @@ function provider(perHour: number | QueryOutcome): MetricProvider & { queries: s
     async queryVector() {
       throw new Error('unused');
     },
+    async ping() {
+      throw new Error('unused');
+    },
   };
 }
 
