@@ -33,6 +33,8 @@ export function decide(input: DecisionInput): DecisionResult {
   const next = nextStep(steps, stepIndex);
   const intervalMs = parseDuration(analysis.interval, 'spec.analysis.interval');
   const stage: Stage = { promoteNext, nextWeight: next?.weight ?? 100, weight, intervalMs, lastWeight: steps[lastIndex] as number };
+  const started = Date.parse(status.rolloutStartTime ?? '');
+  if (Number.isFinite(started)) stage.sinceStartMs = now - started;
 
   let evaluation: Evaluation = carryOver(input);
   const result = (decision: Decision, counters: { failedChecks?: number; inconclusiveChecks?: number } = {}): DecisionResult => {

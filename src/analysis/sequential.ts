@@ -97,6 +97,8 @@ export interface Stage {
   intervalMs?: number;
   /** The last step's weight: where the promotion proof is gathered. */
   lastWeight?: number;
+  /** Ms since the rollout started, for the canary's average request rate. */
+  sinceStartMs?: number;
 }
 
 /**
@@ -153,7 +155,7 @@ export interface Forecast {
   /** Canary requests needed in all, and seen so far. */
   needed: number;
   have: number;
-  /** Canary requests per second at the current weight (this interval's). */
+  /** Canary requests per second at the target's weight (the higher of this interval's and the rollout's average). */
   ratePerSec: number;
   /** Ms until the requests still needed arrive at that rate; undefined when they never will at this rate. */
   etaMs: number | undefined;
@@ -369,7 +371,10 @@ function forecastOf(c: Counts, p: SequentialParams, stage: Stage, increment: num
   const at = target === 'promotion' ? Math.max(stage.weight, stage.lastWeight ?? stage.weight) : stage.weight;
   const needed = requestsNeeded(c, p, exposureBudget(p, target === 'promotion' ? 100 : target), at);
   if (needed === undefined) return { target, needed: Infinity, have: c.canaryTotal, ratePerSec: 0, etaMs: undefined };
-  const ratePerSec = ((increment / stage.intervalMs) * 1000 * at) / stage.weight;
+  // The last interval's rate is noisy (increment() over one short window can read 0); the average since the
+  // rollout started is a floor, since the weight only grew.
+  const average = stage.sinceStartMs !== undefined && stage.sinceStartMs > 0 ? (c.canaryTotal / stage.sinceStartMs) * 1000 : 0;
+  const ratePerSec = (Math.max((increment / stage.intervalMs) * 1000, average) * at) / stage.weight;
   const remaining = Math.max(0, needed - c.canaryTotal);
   const etaMs = remaining === 0 ? 0 : ratePerSec > 0 ? (remaining / ratePerSec) * 1000 : undefined;
   return { target, needed, have: c.canaryTotal, ratePerSec, etaMs };

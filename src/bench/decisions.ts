@@ -195,7 +195,7 @@ export function simulateRun(mode: Mode, cell: Cell, rand: () => number, maxTicks
   const spec = mode.spec;
   const metric = spec.analysis.metrics?.[0] as MetricSpec;
   const sequential = metric.mode === 'sequential';
-  const status: CanaryStatus = { stepIndex: 0, canaryWeight: 10, failedChecks: 0, inconclusiveChecks: 0, errorStreaks: {}, stepStartTime: new Date(0).toISOString() };
+  const status: CanaryStatus = { stepIndex: 0, canaryWeight: 10, failedChecks: 0, inconclusiveChecks: 0, errorStreaks: {}, stepStartTime: new Date(0).toISOString(), rolloutStartTime: new Date(0).toISOString() };
   const perInterval = cell.rps * (INTERVAL_MS / 1000);
   const excess = cell.stableSuccess - cell.canarySuccess;
   let harm = 0;
