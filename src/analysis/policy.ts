@@ -26,11 +26,11 @@ export const DEFAULT_NO_DATA: NoDataPolicy = 'hold';
 
 /**
  * How much longer than it has already waited at a weight a rollout waits for an answer the evidence says is
- * coming (decide(), rule 8). Fixed before any data (like SEQUENTIAL_TUNING) and chosen with bench:decisions: 1
- * handed over healthy canaries whose first consideration came a few intervals early (27 s away after 20 s at the
- * sandbox's 20 rps).
+ * coming (decide(), rule 8). Fixed before any data (like SEQUENTIAL_TUNING), chosen with bench:decisions and the
+ * sandbox: 1 handed over healthy canaries whose first consideration came a few intervals early (27 s away after
+ * 20 s at the sandbox's 20 rps), 2 some whose first evidence the metrics pipeline showed late (55 s after 20 s).
  */
-export const PATIENCE = 2;
+export const PATIENCE = 3;
 export const DEFAULT_ERRORS_BEFORE_FAILURE = 2;
 
 export function noDataPolicy(metric: MetricSpec): NoDataPolicy {

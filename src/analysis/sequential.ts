@@ -372,8 +372,10 @@ function forecastOf(c: Counts, p: SequentialParams, stage: Stage, increment: num
   const needed = requestsNeeded(c, p, exposureBudget(p, target === 'promotion' ? 100 : target), at);
   if (needed === undefined) return { target, needed: Infinity, have: c.canaryTotal, ratePerSec: 0, etaMs: undefined };
   // The last interval's rate is noisy (increment() over one short window can read 0); the average since the
-  // rollout started is a floor, since the weight only grew.
-  const average = stage.sinceStartMs !== undefined && stage.sinceStartMs > 0 ? (c.canaryTotal / stage.sinceStartMs) * 1000 : 0;
+  // rollout started is a floor, since the weight only grew. Its first interval is left out: the metrics
+  // pipeline (scrape, then a window) shows the first requests late.
+  const observed = stage.sinceStartMs !== undefined ? stage.sinceStartMs - stage.intervalMs : 0;
+  const average = observed > 0 ? (c.canaryTotal / observed) * 1000 : 0;
   const ratePerSec = (Math.max((increment / stage.intervalMs) * 1000, average) * at) / stage.weight;
   const remaining = Math.max(0, needed - c.canaryTotal);
   const etaMs = remaining === 0 ? 0 : ratePerSec > 0 ? (remaining / ratePerSec) * 1000 : undefined;

@@ -533,7 +533,7 @@ export function goalSummary(report: BenchReport, bounds: Bounds = computeBounds(
         slow
           .map((b) => `at ${b.rps} rps expected by interval ${b.idealCleanInterval ?? '-'} (a 99.8% canary promoted at the median after ${b.idealMedian ?? '-'} at best; the sequential mode after ${b.oursInterval ?? '-'})`)
           .join(', ') +
-        '. The default time-out (10 inconclusive intervals in a row) waits while the forecast says the answer is coming within twice the time spent at the weight, and hands the rest to a person; traffic for quiet services (a load source) is what would promote them.',
+        '. The default time-out (10 inconclusive intervals in a row) waits while the forecast says the answer is coming within three times the time spent at the weight, and hands the rest to a person; traffic for quiet services (a load source) is what would promote them.',
     );
   }
   return lines;
@@ -564,7 +564,7 @@ function section(report: BenchReport, command: string, bounds: Bounds): string {
       'the canary getting its current weight; stable succeeds 99.9%. Steps 10..50 by 10, threshold 5. ' +
       '`flagger`: success rate >= 99% per interval, an interval without canary requests is a failed check (Flagger counts NaN as a failure). ' +
       '`threshold`: the same with noData=hold (inconclusive; at 10 in a row the default time-out hands the rollout to a person). `sequential`: mode sequential with its defaults ' +
-      '(exposure-aware steps; the time-out considered at 10 inconclusive intervals in a row, waiting while the forecast says the answer comes within twice the time spent at the weight, then handing the decision to a person: the run ends there). ' +
+      '(exposure-aware steps; the time-out considered at 10 inconclusive intervals in a row, waiting while the forecast says the answer comes within three times the time spent at the weight, then handing the decision to a person: the run ends there). ' +
       '`sequential-rollback`: the same with `onInconclusiveLimit: rollback`, the user\'s choice to roll back at the time-out (phase TimedOut). ' +
       '`sequential-baseline`: the defaults plus `stableBaseline: 1h`, the stable\'s requests of the hour before the rollout (at the full rate) counted with its evidence. ' +
       '"timed out" = rolled back at the time-out; "handed to a person" = held there for a decision instead; "rolled back" counts the other rollbacks. ' +

@@ -37,14 +37,18 @@ describe('decision benchmark', () => {
     const modes = MODES.filter((m) => m.id === 'sequential' || m.id === 'sequential-rollback');
     const report = runDecisionBench({ runs: 20, seed: 7, cells, modes });
     const [pause, rollback] = report.results;
-    expect(pause).toMatchObject({ mode: 'sequential', timedOut: 0, handedOver: 20, rolledBack: 0, promoted: 0 });
-    expect(rollback).toMatchObject({ mode: 'sequential-rollback', timedOut: 20, handedOver: 0 });
+    // Almost none can be shown good at 0.2 rps: those are handed to a person, never rolled back by default.
+    expect(pause).toMatchObject({ mode: 'sequential', timedOut: 0, rolledBack: 0 });
+    expect(pause?.handedOver).toBeGreaterThanOrEqual(18);
+    expect((pause?.handedOver ?? 0) + (pause?.promoted ?? 0)).toBe(20);
+    expect(rollback).toMatchObject({ mode: 'sequential-rollback', handedOver: 0, rolledBack: 0 });
+    expect((rollback?.timedOut ?? 0) + (rollback?.promoted ?? 0)).toBe(20);
     // Each cell's bounds once, though the report lists the cell once per mode.
     const bounds = computeBounds(report.results.map((r) => r.cell));
     expect(bounds.promotion).toHaveLength(1);
     expect(bounds.promotion[0]).toMatchObject({ rps: 0.2, idealClean: 217 });
     const goals = goalSummary(report, bounds).join('\n');
-    expect(goals).toContain('handed to a person instead (good 99.8% @ 0.2 rps: 100.0%)');
+    expect(goals).toMatch(/handed to a person instead \(good 99\.8% @ 0\.2 rps: 9\d\.\d%\)/);
     expect(goals).toContain('any test needs 217 clean canary requests');
   });
 

@@ -62,7 +62,7 @@ describe('routeshift validate --prometheus: traffic warnings', () => {
     const p = provider(720); // 0.2 requests per second
     const w = await trafficWarnings(canary(), await loadTemplates(), p, signal, now);
     expect(w).toHaveLength(1);
-    expect(w[0]).toMatch(/^request-success-rate: at 0\.20 requests per second over the last hour \(stable and canary\), the step to weight 30 needs about \d+ clean canary requests: about 78m at weight 10, beyond the time-out \(30m at one weight at most/);
+    expect(w[0]).toMatch(/^request-success-rate: at 0\.20 requests per second over the last hour \(stable and canary\), the step to weight 30 needs about \d+ clean canary requests: about 78m at weight 10, beyond the time-out \(40m at one weight at most/);
     expect(p.queries).toHaveLength(2);
     expect(p.queries.every((q) => q.includes('[1h]'))).toBe(true);
   });
