@@ -54,5 +54,6 @@ it('rolls back a canary whose latency creeps past latencyBoundMs mid-rollout', a
   expect(rollback?.message).toMatch(/^Rolling back: request-duration canary [\d.]+% bad of \d+ vs stable [\d.]+% bad of \d+: (catastrophic|worse)/);
   const evidence = done.status?.evidence?.find((e) => e.name === 'request-duration');
   expect(evidence?.canaryBad).toBeGreaterThan(0);
-  expect(evidence?.stableBad).toBe(0);
+  // The stable stays fast (a loaded machine may slow a few of its requests past the bound).
+  expect((evidence?.stableBad ?? 0) / Math.max(1, evidence?.stableTotal ?? 0)).toBeLessThan(0.01);
 }, 300_000);
