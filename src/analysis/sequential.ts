@@ -373,11 +373,15 @@ function forecastOf(c: Counts, p: SequentialParams, stage: Stage, increment: num
   if (needed === undefined) return { target, needed: Infinity, have: c.canaryTotal, ratePerSec: 0, etaMs: undefined };
   // The last interval's rate is noisy (increment() over one short window can read 0); the average since the
   // rollout started is a floor, since the weight only grew. Its first interval is left out: the metrics
-  // pipeline (scrape, then a window) shows the first requests late.
+  // pipeline (a scrape, then a window) shows the first requests late.
   const observed = stage.sinceStartMs !== undefined ? stage.sinceStartMs - stage.intervalMs : 0;
   const average = observed > 0 ? (c.canaryTotal / observed) * 1000 : 0;
   const ratePerSec = (Math.max((increment / stage.intervalMs) * 1000, average) * at) / stage.weight;
   const remaining = Math.max(0, needed - c.canaryTotal);
+  // A canary measured worse than the tolerance cannot be promoted at the shares seen: no answer worth waiting
+  // for is coming (waiting would only add to the harm it does meanwhile).
+  const excess = c.canaryTotal > 0 ? c.canaryBad / c.canaryTotal - (c.stableTotal > 0 ? c.stableBad / c.stableTotal : 0) : 0;
+  if (excess > p.tolerance) return { target, needed, have: c.canaryTotal, ratePerSec, etaMs: undefined };
   const etaMs = remaining === 0 ? 0 : ratePerSec > 0 ? (remaining / ratePerSec) * 1000 : undefined;
   return { target, needed, have: c.canaryTotal, ratePerSec, etaMs };
 }
