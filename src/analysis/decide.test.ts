@@ -100,16 +100,75 @@ const cases: Case[] = [
     message: 'Advanced canary weight 10 -> 20: no metrics to check',
   },
   {
-    name: 'skipAnalysis: advance without looking at metrics or rollout gates',
+    name: 'skipAnalysis set during a rollout: promote at once, whatever the metrics and rollout gates say',
     in: input({ spec: spec({}, { skipAnalysis: true }), measurements: withSR(v(50)), gates: [gate('rollout', false)] }),
-    decision: { action: 'advance', toWeight: 20 },
-    message: 'Advanced canary weight 10 -> 20: analysis skipped',
+    decision: { action: 'promote', fromWeight: 10 },
+    message: 'Promoting canary from weight 10: analysis skipped (skipAnalysis)',
+  },
+  {
+    name: 'skipAnalysis during a rollout: a closed confirm-promotion gate still holds',
+    in: input({ spec: spec({}, { skipAnalysis: true }), gates: [gate('confirm-promotion', false)] }),
+    decision: { action: 'hold', reason: 'GateClosed' },
+  },
+  {
+    name: 'skipAnalysis at the start: promote at once, no pre-rollout checks',
+    in: input({ spec: spec({}, { skipAnalysis: true }), statusOver: { stepIndex: -1, canaryWeight: 0 }, measurements: [], gates: [gate('pre-rollout', false)] }),
+    decision: { action: 'promote', fromWeight: 0 },
+    message: 'Promoting without analysis (skipAnalysis): canary weight 0 -> 100',
+  },
+  {
+    name: 'skipAnalysis at the start: a closed confirm-promotion gate holds',
+    in: input({ spec: spec({}, { skipAnalysis: true }), statusOver: { stepIndex: -1, canaryWeight: 0 }, measurements: [], gates: [gate('confirm-promotion', false)] }),
+    decision: { action: 'hold', reason: 'GateClosed' },
+    message: 'Holding at weight 0: gate "confirm-promotion-hook" (confirm-promotion) closed: said no',
+  },
+  {
+    name: 'skipAnalysis at the start: a closed confirm-rollout gate comes first',
+    in: input({
+      spec: spec({}, { skipAnalysis: true }),
+      statusOver: { stepIndex: -1, canaryWeight: 0 },
+      measurements: [],
+      gates: [gate('confirm-rollout', false, 'approval', 'not yet')],
+    }),
+    decision: { action: 'hold', reason: 'GateClosed' },
+    message: 'Waiting for confirm-rollout: not yet',
   },
   {
     name: 'before the first step: start at the first weight',
     in: input({ statusOver: { stepIndex: -1, canaryWeight: 0 }, measurements: [] }),
     decision: { action: 'advance', fromWeight: 0, toWeight: 10, stepIndex: 0 },
-    message: 'Advanced canary weight 0 -> 10: rollout started',
+    message: 'Shifted canary weight 0 -> 10 (step 1/5)',
+  },
+  {
+    name: 'before the first step: a failed pre-rollout check holds and counts',
+    in: input({ statusOver: { stepIndex: -1, canaryWeight: 0, failedChecks: 3 }, measurements: [], gates: [gate('pre-rollout', false, 'smoke', 'smoke test failed')] }),
+    decision: { action: 'hold', reason: 'PreRolloutFailed' },
+    message: 'Pre-rollout check failed (4/5): smoke test failed',
+    counters: { failedChecks: 4 },
+  },
+  {
+    name: 'before the first step: the failed pre-rollout check that reaches the threshold rolls back',
+    in: input({ statusOver: { stepIndex: -1, canaryWeight: 0, failedChecks: 4 }, measurements: [], gates: [gate('pre-rollout', false, 'smoke', 'smoke test failed')] }),
+    decision: { action: 'rollback', reason: 'ThresholdReached' },
+    message: 'Pre-rollout checks failed 5/5: smoke test failed',
+    counters: { failedChecks: 5 },
+  },
+  {
+    name: 'a weight the mesh has not programmed is not judged',
+    in: input({ measurements: withSR(v(50)), route: { programmed: false, message: 'Accepted is False' } }),
+    decision: { action: 'hold', reason: 'WaitingForRoute' },
+    message: 'Waiting for the mesh to program canary weight 10: Accepted is False',
+    counters: { failedChecks: 0 },
+  },
+  {
+    name: 'a weight not programmed within progressDeadline rolls back',
+    in: input({
+      spec: spec({ progressDeadline: '5m' }),
+      route: { programmed: false, message: 'Accepted is False' },
+      statusOver: { stepStartTime: new Date(T0 - 6 * 60_000).toISOString() },
+    }),
+    decision: { action: 'rollback', reason: 'ProgressDeadline' },
+    message: 'Route not programmed within progressDeadline: Accepted is False',
   },
   // --- failed checks ---------------------------------------------------------------------------------
   {
@@ -187,17 +246,18 @@ const cases: Case[] = [
     message: 'Holding at weight 10: request-success-rate not a number (NaN) (noData=hold), 1/10 inconclusive',
   },
   {
-    name: 'the inconclusive tick reaching the limit (default threshold × 2) rolls back',
+    name: 'the inconclusive tick reaching the limit (default threshold × 2) hands the rollout to a person by default',
     in: input({ measurements: withSR(NO_DATA), statusOver: { inconclusiveChecks: 9 } }),
-    decision: { action: 'rollback', reason: 'InconclusiveLimit' },
-    message: 'Rolling back: request-success-rate no data (noData=hold), 10/10 inconclusive',
+    decision: { action: 'hold', reason: 'AwaitingDecision' },
+    message:
+      'Waiting for a decision at weight 10: request-success-rate no data (noData=hold), 10/10 inconclusive (onInconclusiveLimit: pause); routeshift resume analyses again, promote promotes, abort rolls back',
     counters: { inconclusiveChecks: 10 },
   },
   {
-    name: 'an explicit inconclusiveLimit',
-    in: input({ spec: spec({ inconclusiveLimit: 3 }), measurements: withSR(NO_DATA), statusOver: { inconclusiveChecks: 2 } }),
-    decision: { action: 'rollback', reason: 'InconclusiveLimit' },
-    message: /3\/3 inconclusive$/,
+    name: 'onInconclusiveLimit: rollback: the time-out rolls back, saying there is no evidence of harm',
+    in: input({ spec: spec({ inconclusiveLimit: 3, onInconclusiveLimit: 'rollback' }), measurements: withSR(NO_DATA), statusOver: { inconclusiveChecks: 2 } }),
+    decision: { action: 'rollback', reason: 'InconclusiveLimit', harm: false },
+    message: 'Rolling back without evidence of harm (onInconclusiveLimit: rollback): request-success-rate no data (noData=hold), 3/3 inconclusive',
   },
   // --- the time-out handed to a person (onInconclusiveLimit: pause) -------------------------------------
   {
@@ -510,7 +570,7 @@ const cases: Case[] = [
       statusOver: { failedChecks: 2, inconclusiveChecks: 1, errorStreaks: { 'request-success-rate': 1 } },
     }),
     decision: { action: 'hold', reason: 'Suspended' },
-    message: 'Holding at weight 10: canary suspended (spec.suspend)',
+    message: 'Rollout paused at canary weight 10',
     counters: { failedChecks: 2, inconclusiveChecks: 1, errorStreaks: { 'request-success-rate': 1 } },
   },
   {
@@ -518,6 +578,12 @@ const cases: Case[] = [
     in: input({ spec: spec({}, { suspend: true }), requests: { abort: true } }),
     decision: { action: 'rollback', reason: 'Aborted' },
     message: 'Rolling back: aborted by operator request',
+  },
+  {
+    name: 'abort with the annotation value: says which request',
+    in: input({ requests: { abort: 'now' } }),
+    decision: { action: 'rollback', reason: 'Aborted' },
+    message: 'Rollback requested by an operator (routeshift.io/abort=now)',
   },
   {
     name: 'abort wins over promote',
@@ -666,10 +732,31 @@ describe('decide, sequential mode', () => {
     expect(worse.decision).toMatchObject({ action: 'rollback', reason: 'SequentialWorse' });
   });
 
-  it('advances at an intermediate step when the canary is not worse at this weight', () => {
+  it('advances at an intermediate step once the upper bound times the next weight is within the tolerance', () => {
     const r = decide(seqInput(counts(300, 0, 2700, 3)));
     expect(r.decision).toMatchObject({ action: 'advance', toWeight: 20 });
-    expect(r.decision.message).toMatch(/not worse at this weight/);
+    expect(r.decision.message).toMatch(/not worse at weight 20, canary - stable <= \+[\d.]+pp \(99% confidence\), at most [\d.]+pp of all traffic <= 2pp/);
+    // Too few requests to bound the harm at weight 20: hold, even with no bad request at all.
+    const few = decide(seqInput(counts(8, 0, 72, 0)));
+    expect(few.decision).toMatchObject({ action: 'hold', reason: 'Inconclusive' });
+    expect(few.decision.message).toMatch(/not known yet at weight 20/);
+  });
+
+  it('says when promotion may come, at the traffic seen, when it advances', () => {
+    const r = decide(seqInput(counts(300, 0, 2700, 3)));
+    expect(r.forecast).toMatch(/^request-success-rate: at [\d.]+ canary rps, promotion needs about \d+ canary requests \(300 so far\): about \d+(s|m) at weight 50$/);
+  });
+
+  it('waits past the inconclusive limit while the evidence needed is on its way, then hands over', () => {
+    // At the last step (50), 20 intervals in, 300 clean canary requests: about 330 are needed, 30 come per interval.
+    const at = { ...last, inconclusiveChecks: 9, stepStartTime: new Date(T0 - 10 * 60_000).toISOString() };
+    const r = decide(seqInput(counts(30, 0, 30, 0), { ...at, evidence: [{ name: 'request-success-rate', canaryTotal: 270, canaryBad: 0, stableTotal: 270, stableBad: 0, verdict: 'unknown' }] }));
+    expect(r.decision).toMatchObject({ action: 'hold', reason: 'Inconclusive' });
+    expect(r.decision.message).toMatch(/10\/10 inconclusive; waiting: request-success-rate at 0\.5 canary rps, promotion needs about \d+ canary requests \(300 so far\): about \d+/);
+    expect(r.status.inconclusiveChecks).toBe(9);
+    // A canary with no traffic gives no forecast: the time-out hands the rollout to a person.
+    const quiet = decide(seqInput(counts(0, 0, 30, 0), { ...at, evidence: [{ name: 'request-success-rate', canaryTotal: 270, canaryBad: 0, stableTotal: 270, stableBad: 0, verdict: 'unknown' }] }));
+    expect(quiet.decision).toMatchObject({ action: 'hold', reason: 'AwaitingDecision' });
   });
 
   it('holds at the last step until the evidence shows the canary within tolerance, then promotes', () => {

@@ -1,9 +1,10 @@
-import type { SequentialEvidence } from '../api/canary.js';
+import { ANNOTATIONS, type SequentialEvidence } from '../api/canary.js';
 import { formatPromDuration, parseDuration } from '../core/duration.js';
 import { evaluateThresholdMetric } from './evaluate-metric.js';
 import { closedGates, gateSummary } from './gates.js';
-import { failureThreshold, handedOver, inconclusiveLimit, onInconclusiveLimit, type MetricOutcome } from './policy.js';
-import { evaluateSequentialMetric, type Stage } from './sequential.js';
+import { failureThreshold, handedOver, inconclusiveLimit, onInconclusiveLimit, PATIENCE, type MetricOutcome } from './policy.js';
+import { evaluateSequentialMetric, requestsNeeded, sequentialParams, type Forecast, type Stage } from './sequential.js';
+import { formatNumber } from './report.js';
 import { isLastStep, nextStep, stepsOf } from './steps.js';
 import type { Decision, DecisionInput, DecisionResult, GateResult } from './types.js';
 
@@ -30,7 +31,10 @@ export function decide(input: DecisionInput): DecisionResult {
 
   const promoteNext = stepIndex >= 0 && isLastStep(steps, stepIndex);
   const next = nextStep(steps, stepIndex);
-  const stage: Stage = { promoteNext, nextWeight: next?.weight ?? 100 };
+  const intervalMs = parseDuration(analysis.interval, 'spec.analysis.interval');
+  const stage: Stage = { promoteNext, nextWeight: next?.weight ?? 100, weight, intervalMs, lastWeight: steps[lastIndex] as number };
+  const started = Date.parse(status.rolloutStartTime ?? '');
+  if (Number.isFinite(started)) stage.sinceStartMs = now - started;
 
   let evaluation: Evaluation = carryOver(input);
   const result = (decision: Decision, counters: { failedChecks?: number; inconclusiveChecks?: number } = {}): DecisionResult => {
@@ -59,11 +63,14 @@ export function decide(input: DecisionInput): DecisionResult {
   const noAnswer = `no answer from the analysis in ${limit} intervals in a row`;
 
   // 1. Operator requests and suspension come before any analysis; counters and evidence stay as they were.
-  if (input.requests?.abort) {
-    return result({ action: 'rollback', reason: 'Aborted', message: 'Rolling back: aborted by operator request' });
+  const abort = input.requests?.abort;
+  if (abort) {
+    const message = typeof abort === 'string' ? `Rollback requested by an operator (${ANNOTATIONS.abort}=${abort})` : 'Rolling back: aborted by operator request';
+    return result({ action: 'rollback', reason: 'Aborted', message });
   }
   if (spec.suspend) {
-    return result({ action: 'hold', reason: 'Suspended', message: `Holding ${at}: canary suspended (spec.suspend)` });
+    const where = stepIndex < 0 ? `before its first step at canary weight ${weight}` : `at canary weight ${weight}`;
+    return result({ action: 'hold', reason: 'Suspended', message: `Rollout paused ${where}` });
   }
   if (input.requests?.promote) {
     // The operator's call: analysis is skipped, but a closed confirm-promotion gate still holds.
@@ -76,19 +83,26 @@ export function decide(input: DecisionInput): DecisionResult {
     });
   }
 
-  // 2. Before the first step: start, unless a confirm gate is closed.
-  if (stepIndex < 0) {
-    const closed = closedGates(gates, 'confirm-rollout', 'confirm-traffic-increase');
-    if (closed.length > 0) return gateHold(result, at, closed);
-    const first = steps[0] as number;
-    return result(
-      { action: 'advance', fromWeight: weight, toWeight: first, stepIndex: 0, message: `Advanced canary weight ${weight} -> ${first}: rollout started` },
-      { inconclusiveChecks: 0 },
-    );
+  // 2. Before the first step: confirmed, checked, then the first weight (or, with skipAnalysis, the promotion).
+  if (stepIndex < 0) return beforeFirstStep(input, result, weight, steps);
+
+  // A weight the mesh has not programmed yet is not judged; waiting for it is bounded by progressDeadline.
+  if (input.route && !input.route.programmed) {
+    const overdue = overDeadline(input);
+    if (overdue !== undefined) {
+      return result({ action: 'rollback', reason: 'ProgressDeadline', harm: false, message: `Route not programmed within progressDeadline: ${input.route.message}` });
+    }
+    return result({ action: 'hold', reason: 'WaitingForRoute', message: `Waiting for the mesh to program canary weight ${weight}: ${input.route.message}` });
   }
 
-  // Metrics are measured at a weight: none before the first step (above), none when analysis is skipped.
-  if (!spec.skipAnalysis) evaluation = evaluateMetrics(input, stage, time);
+  // skipAnalysis set during a rollout: promote now, as at the start (confirm-promotion still applies).
+  if (spec.skipAnalysis) {
+    const closed = closedGates(gates, 'confirm-promotion');
+    if (closed.length > 0) return gateHold(result, at, closed);
+    return result({ action: 'promote', fromWeight: weight, message: `Promoting canary from weight ${weight}: analysis skipped (skipAnalysis)` });
+  }
+
+  evaluation = evaluateMetrics(input, stage, time);
   const outcomes = evaluation.outcomes;
 
   // 3. The sequential test can end the rollout at once.
@@ -101,8 +115,8 @@ export function decide(input: DecisionInput): DecisionResult {
     return result({ action: 'rollback', reason: 'SequentialWorse', message: `Rolling back: ${summaries(worse)}` });
   }
 
-  // 4. Failed checks: metrics, and failed rollout gates (part of the analysis unless it is skipped).
-  const failedGates = spec.skipAnalysis ? [] : closedGates(gates, 'rollout');
+  // 4. Failed checks: metrics, and failed rollout gates.
+  const failedGates = closedGates(gates, 'rollout');
   const failed = [...outcomes.filter((o) => o.effect === 'fail').map((o) => o.summary), ...failedGates.map((g) => gateSummary(g, 'failed'))];
   if (failed.length > 0) {
     const count = failedChecks + 1;
@@ -127,12 +141,18 @@ export function decide(input: DecisionInput): DecisionResult {
   if (inconclusive.length > 0) {
     const count = inconclusiveChecks + 1;
     const tally = `${count}/${limit} inconclusive`;
-    if (count >= limit && onInconclusiveLimit(analysis) === 'pause') {
-      return awaiting(`${summaries(inconclusive)}, ${tally}`, { inconclusiveChecks: count });
-    }
     if (count >= limit) {
+      // The time-out comes from the evidence: while every metric without an answer expects one within twice
+      // the time the rollout has spent at this weight, it waits (the count stays just below the limit).
+      const spent = Math.max(input.now - (Date.parse(status.stepStartTime ?? '') || input.now), count * intervalMs);
+      const expected = expectedAnswer(inconclusive, PATIENCE * spent);
+      if (expected !== undefined) {
+        return holdOrDeadline(input, result, at, `${summaries(inconclusive)}, ${tally}; ${expected}`, 'Inconclusive', { inconclusiveChecks: limit - 1 });
+      }
+      const noEvidence = `${summaries(inconclusive)}, ${tally}`;
+      if (onInconclusiveLimit(analysis) === 'pause') return awaiting(noEvidence, { inconclusiveChecks: count });
       return result(
-        { action: 'rollback', reason: 'InconclusiveLimit', message: `Rolling back: ${summaries(inconclusive)}, ${tally}` },
+        { action: 'rollback', reason: 'InconclusiveLimit', harm: false, message: `Rolling back without evidence of harm (onInconclusiveLimit: rollback): ${noEvidence}` },
         { inconclusiveChecks: count },
       );
     }
@@ -140,7 +160,7 @@ export function decide(input: DecisionInput): DecisionResult {
   }
 
   // 7. Everything passed: the next step, or promotion after the last one, each behind its confirm gate.
-  const passed = spec.skipAnalysis ? 'analysis skipped' : outcomes.length > 0 ? summaries(outcomes) : 'no metrics to check';
+  const passed = outcomes.length > 0 ? summaries(outcomes) : 'no metrics to check';
   if (next === undefined || promoteNext) {
     const closed = closedGates(gates, 'confirm-promotion');
     if (closed.length > 0) return gateHold(result, at, closed);
@@ -148,16 +168,59 @@ export function decide(input: DecisionInput): DecisionResult {
   }
   const closed = closedGates(gates, 'confirm-traffic-increase');
   if (closed.length > 0) return gateHold(result, at, closed);
-  return result(
+  const advanced = result(
     { action: 'advance', fromWeight: weight, toWeight: next.weight, stepIndex: next.stepIndex, message: `Advanced canary weight ${weight} -> ${next.weight}: ${passed}` },
     { inconclusiveChecks: 0 },
   );
+  const forecast = promotionForecasts(outcomes, steps[lastIndex] as number);
+  if (forecast) advanced.forecast = forecast;
+  return advanced;
 }
 
 type ResultFn = (decision: Decision, counters?: { failedChecks?: number; inconclusiveChecks?: number }) => DecisionResult;
 
 function summaries(outcomes: readonly MetricOutcome[]): string {
   return outcomes.map((o) => o.summary).join(', ');
+}
+
+/**
+ * "answer expected in about 25s (...)" when every metric without an answer is a sequential one whose evidence
+ * should be complete within `spentMs` more at its current rate; undefined otherwise (a threshold metric without
+ * data, a canary without traffic, a canary whose share so far no amount of traffic would clear).
+ */
+function expectedAnswer(inconclusive: readonly MetricOutcome[], spentMs: number): string | undefined {
+  const parts: string[] = [];
+  for (const o of inconclusive) {
+    const f = o.forecast?.();
+    if (!f || f.etaMs === undefined || f.etaMs > spentMs) return undefined;
+    parts.push(`${o.report.name} ${forecastText(f)}`);
+  }
+  return parts.length > 0 ? `waiting: ${parts.join('; ')}` : undefined;
+}
+
+/** "at 3.2 canary rps, promotion needs about 330 clean requests (279 so far): about 4s at weight 60". */
+export function forecastText(f: Forecast, weight?: number): string {
+  const what = f.target === 'promotion' ? 'promotion' : `weight ${f.target}`;
+  const needs = f.needed === Infinity ? 'cannot be shown at the shares seen so far' : `needs about ${Math.round(f.needed)} canary requests (${f.have} so far)`;
+  const rate = f.ratePerSec > 0 ? `at ${formatNumber(f.ratePerSec, 1)} canary rps, ` : '';
+  const eta = f.etaMs === undefined ? '' : `: about ${humanDuration(f.etaMs)}${weight !== undefined ? ` at weight ${weight}` : ''}`;
+  return `${rate}${what} ${needs}${eta}`;
+}
+
+function humanDuration(ms: number): string {
+  const s = Math.max(1, Math.round(ms / 1000));
+  if (s < 120) return `${s}s`;
+  const m = Math.round(s / 60);
+  return m < 120 ? `${m}m` : `${formatNumber(m / 60, 1)}h`;
+}
+
+/** The promotion forecasts of the sequential metrics, for the Event that goes with a move. */
+function promotionForecasts(outcomes: readonly MetricOutcome[], lastWeight: number): string | undefined {
+  const parts = outcomes.flatMap((o) => {
+    const f = o.promotionForecast?.();
+    return f ? [`${o.report.name}: ${forecastText(f, lastWeight)}`] : [];
+  });
+  return parts.length > 0 ? parts.join('; ') : undefined;
 }
 
 /** A closed confirm gate waits for a person or a webhook: it is not a failure and not subject to the deadline. */
@@ -177,23 +240,72 @@ function holdOrDeadline(
   reason: 'CheckFailed' | 'Inconclusive',
   counters: { failedChecks?: number; inconclusiveChecks?: number },
 ): DecisionResult {
-  const deadline = input.spec.analysis.progressDeadline;
-  const since = input.status.stepStartTime ? Date.parse(input.status.stepStartTime) : NaN;
-  if (deadline !== undefined && Number.isFinite(since)) {
-    const limitMs = parseDuration(deadline, 'spec.analysis.progressDeadline');
-    const held = input.now - since;
-    if (held > limitMs) {
-      return result(
-        {
-          action: 'rollback',
-          reason: 'ProgressDeadline',
-          message: `Rolling back: no progress ${at} for ${formatPromDuration(held)} (progressDeadline ${deadline}): ${why}`,
-        },
-        counters,
-      );
-    }
+  const held = overDeadline(input);
+  if (held !== undefined) {
+    const deadline = input.spec.analysis.progressDeadline;
+    return result(
+      {
+        action: 'rollback',
+        reason: 'ProgressDeadline',
+        harm: reason === 'CheckFailed',
+        message: `Rolling back: no progress ${at} for ${formatPromDuration(held)} (progressDeadline ${deadline}): ${why}`,
+      },
+      counters,
+    );
   }
   return result({ action: 'hold', reason, message: `Holding ${at}: ${why}` }, counters);
+}
+
+/** Ms the weight has not moved, when that is longer than progressDeadline; undefined otherwise. */
+function overDeadline(input: DecisionInput): number | undefined {
+  const deadline = input.spec.analysis.progressDeadline;
+  const since = input.status.stepStartTime ? Date.parse(input.status.stepStartTime) : NaN;
+  if (deadline === undefined || !Number.isFinite(since)) return undefined;
+  const held = input.now - since;
+  return held > parseDuration(deadline, 'spec.analysis.progressDeadline') ? held : undefined;
+}
+
+/**
+ * Rule 2: before the first step. A closed confirm-rollout gate waits; with skipAnalysis the rollout is promoted
+ * at once behind its confirm-promotion gate (Flagger's behaviour: no pre-rollout checks, no analysis); a failed
+ * pre-rollout check counts toward the threshold; then the first weight.
+ */
+function beforeFirstStep(input: DecisionInput, result: ResultFn, weight: number, steps: number[]): DecisionResult {
+  const { gates, spec } = input;
+  const confirm = closedGates(gates, 'confirm-rollout');
+  if (confirm.length > 0) {
+    return result({ action: 'hold', reason: 'GateClosed', message: `Waiting for confirm-rollout: ${confirm.map((g) => g.message).join('; ')}` });
+  }
+  if (spec.skipAnalysis) {
+    const closed = closedGates(gates, 'confirm-promotion');
+    if (closed.length > 0) return gateHold(result, `at weight ${weight}`, closed);
+    return result({ action: 'promote', fromWeight: weight, message: `Promoting without analysis (skipAnalysis): canary weight ${weight} -> 100` });
+  }
+  const failed = closedGates(gates, 'pre-rollout');
+  if (failed.length > 0) {
+    const count = (input.status.failedChecks ?? 0) + 1;
+    const threshold = failureThreshold(spec.analysis);
+    const why = failed.map((g) => g.message).join('; ');
+    if (count >= threshold) {
+      return result({ action: 'rollback', reason: 'ThresholdReached', message: `Pre-rollout checks failed ${count}/${threshold}: ${why}` }, { failedChecks: count });
+    }
+    return result({ action: 'hold', reason: 'PreRolloutFailed', message: `Pre-rollout check failed (${count}/${threshold}): ${why}` }, { failedChecks: count });
+  }
+  const increase = closedGates(gates, 'confirm-traffic-increase');
+  if (increase.length > 0) return gateHold(result, `at weight ${weight}`, increase);
+  const first = steps[0] as number;
+  const message =
+    weight === first ? `Canary weight is at the first step, ${first} (step 1/${steps.length})` : `Shifted canary weight ${weight} -> ${first} (step 1/${steps.length})`;
+  const started = result({ action: 'advance', fromWeight: weight, toWeight: first, stepIndex: 0, message }, { inconclusiveChecks: 0 });
+  const needs = (spec.analysis.metrics ?? [])
+    .filter((m) => m.mode === 'sequential')
+    .map((m) => {
+      const p = sequentialParams(m.sequential);
+      const n = requestsNeeded({ canaryTotal: 0, canaryBad: 0, stableTotal: 0, stableBad: 0 }, p, p.tolerance, first);
+      return `${m.name}: promotion needs about ${n ?? '?'} clean canary requests (tolerance ${formatNumber(p.tolerance * 100)}pp, badPromotion ${p.badPromotion}); the time to gather them is announced at each step`;
+    });
+  if (needs.length > 0) started.forecast = needs.join('; ');
+  return started;
 }
 
 interface Evaluation {

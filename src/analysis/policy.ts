@@ -1,3 +1,4 @@
+import type { Forecast } from './sequential.js';
 import type { AnalysisSpec, CanaryStatus, InconclusiveLimitAction, MetricReport, MetricSpec, NoDataPolicy, SequentialEvidence } from '../api/canary.js';
 
 /** How one metric counts in this tick's decision. */
@@ -15,9 +16,21 @@ export interface MetricOutcome {
   rollback?: 'SequentialWorse' | 'Catastrophic';
   /** Updated evidence of a sequential metric. */
   evidence?: SequentialEvidence;
+  /** A sequential metric's estimate of when it can answer for the next move (lazy: a search over the test). */
+  forecast?: () => Forecast | undefined;
+  /** The same for the promotion, at the last step's weight. */
+  promotionForecast?: () => Forecast | undefined;
 }
 
 export const DEFAULT_NO_DATA: NoDataPolicy = 'hold';
+
+/**
+ * How much longer than it has already waited at a weight a rollout waits for an answer the evidence says is
+ * coming (decide(), rule 8). Fixed before any data (like SEQUENTIAL_TUNING), chosen with bench:decisions and the
+ * sandbox: 1 handed over healthy canaries whose first consideration came a few intervals early (27 s away after
+ * 20 s at the sandbox's 20 rps), 2 some whose first evidence the metrics pipeline showed late (55 s after 20 s).
+ */
+export const PATIENCE = 3;
 export const DEFAULT_ERRORS_BEFORE_FAILURE = 2;
 
 export function noDataPolicy(metric: MetricSpec): NoDataPolicy {
@@ -40,9 +53,12 @@ export function inconclusiveLimit(analysis: AnalysisSpec): number {
   return n !== undefined && n >= 1 ? Math.floor(n) : failureThreshold(analysis) * 2;
 }
 
-/** What reaching inconclusiveLimit does; default rollback. */
+/**
+ * What reaching inconclusiveLimit does; default pause: a time-out is no evidence that the canary is worse, so by
+ * default a person decides. `rollback` is the user's choice, and ends the rollout TimedOut, not Failed.
+ */
 export function onInconclusiveLimit(analysis: AnalysisSpec): InconclusiveLimitAction {
-  return analysis.onInconclusiveLimit === 'pause' ? 'pause' : 'rollback';
+  return analysis.onInconclusiveLimit === 'rollback' ? 'rollback' : 'pause';
 }
 
 /**

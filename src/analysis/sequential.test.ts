@@ -2,7 +2,7 @@ import type { MetricSpec } from '../api/canary.js';
 import { evidenceOf } from './testing.js';
 import type { QueryOutcome } from '../api/query-outcome.js';
 import { TwoSample } from './two-sample.js';
-import { assessEvidence, evaluateSequentialMetric, SEQUENTIAL_DEFAULTS, SEQUENTIAL_TUNING, sequentialParams, type Stage } from './sequential.js';
+import { assessEvidence, evaluateSequentialMetric, exposureBudget, requestsNeeded, SEQUENTIAL_DEFAULTS, SEQUENTIAL_TUNING, sequentialParams, type Stage } from './sequential.js';
 
 const FINAL: Stage = { promoteNext: true, nextWeight: 100 };
 const ev = evidenceOf;
@@ -65,12 +65,30 @@ describe('assessEvidence', () => {
     expect(assessEvidence(ev(5, 3, 0, 0), P, FINAL)).toMatchObject({ catastrophic: false });
   });
 
-  it('before the last step: the measured difference scaled to the next weight against the tolerance', () => {
-    // 3% vs 0.1%: +2.9pp; at weight 20 that is +0.58pp of all traffic <= 2pp, at weight 80 +2.32pp > 2pp.
-    const e = ev(100, 3, 1000, 1);
-    expect(assessEvidence(e, P, { promoteNext: false, nextWeight: 20 })).toMatchObject({ verdict: 'not-worse' });
-    expect(assessEvidence(e, P, { promoteNext: false, nextWeight: 80 })).toMatchObject({ verdict: 'unknown' });
+  it('before the last step: the upper bound on canary - stable, times the next weight, against the tolerance', () => {
+    // 0 bad of 300 vs 3 of 2700: the upper bound (2.4pp) is under 10pp (the budget at weight 20) and 2.5pp (at
+    // 80), over 2.2pp (at 90).
+    const e = ev(300, 0, 2700, 3);
+    const a = assessEvidence(e, P, { promoteNext: false, nextWeight: 20 });
+    expect(a).toMatchObject({ verdict: 'not-worse' });
+    expect(a.upper).toBeLessThan(0.025);
+    expect(assessEvidence(e, P, { promoteNext: false, nextWeight: 80 })).toMatchObject({ verdict: 'not-worse' });
+    expect(assessEvidence(e, P, { promoteNext: false, nextWeight: 90 })).toMatchObject({ verdict: 'unknown' });
+    // 3 bad of 100: +2.9pp measured, scaled to weight 20 only 0.58pp, but the bound (15pp) is over the budget.
+    expect(assessEvidence(ev(100, 3, 1000, 1), P, { promoteNext: false, nextWeight: 20 })).toMatchObject({ verdict: 'unknown' });
     expect(assessEvidence(ev(0, 0, 1000, 1), P, { promoteNext: false, nextWeight: 20 })).toMatchObject({ verdict: 'unknown' });
+    // A point estimate within the budget is not enough: 8% bad of 12 requests does not bound the harm at 30.
+    expect(assessEvidence(ev(12, 1, 108, 0), P, { promoteNext: false, nextWeight: 30 })).toMatchObject({ verdict: 'unknown' });
+  });
+
+  it('requestsNeeded: about 330 clean canary requests for the promotion at the defaults, fewer for a lower weight', () => {
+    const zero = { canaryTotal: 0, canaryBad: 0, stableTotal: 0, stableBad: 0 };
+    const promotion = requestsNeeded(zero, P, P.tolerance, 50) ?? 0;
+    expect(promotion).toBeGreaterThan(217); // what any test needs (docs/analysis.md)
+    expect(promotion).toBeLessThan(450);
+    expect(requestsNeeded(zero, P, exposureBudget(P, 20), 10) ?? 0).toBeLessThan(promotion / 2);
+    // A canary at 5% bad never clears a 2pp tolerance, whatever the traffic.
+    expect(requestsNeeded({ canaryTotal: 200, canaryBad: 10, stableTotal: 2000, stableBad: 2 }, P, P.tolerance, 50)).toBeUndefined();
   });
 
   it('with little evidence the answer is unknown, and the bounds are wide', () => {

@@ -92,6 +92,73 @@ export interface Stage {
   promoteNext: boolean;
   /** Weight a pass moves to (100 when it promotes). */
   nextWeight: number;
+  /** The current weight and the analysis interval, for forecasts (absent: no forecast). */
+  weight?: number;
+  intervalMs?: number;
+  /** The last step's weight: where the promotion proof is gathered. */
+  lastWeight?: number;
+  /** Ms since the rollout started, for the canary's average request rate. */
+  sinceStartMs?: number;
+}
+
+/**
+ * The excess bad share (canary − stable, a fraction) the tolerance allows at `weight`: an excess d served at
+ * weight w is d·w/100 of all requests, so the budget is T·100/w (T itself at 100, the promotion).
+ */
+export function exposureBudget(p: SequentialParams, weight: number): number {
+  return weight > 0 ? (p.tolerance * 100) / weight : 1;
+}
+
+/**
+ * Canary requests the test needs in all, at the shares seen so far, before the upper bound on canary − stable
+ * is within `budget` at level β: the smallest n whose counts, scaled from the evidence (the stable growing
+ * (100 − w)/w times as fast at weight w), reach ln(1/β) against "canary − stable ≥ budget". Undefined when no
+ * amount of such traffic would (the canary's share so far is over the budget). An estimate for messages and
+ * the time-out, never for the decision itself.
+ */
+export function requestsNeeded(c: Counts, p: SequentialParams, budget: number, weight: number): number | undefined {
+  if (budget >= 1) return c.canaryTotal;
+  const need = Math.log(1 / p.badPromotion);
+  const canaryShare = c.canaryTotal > 0 ? c.canaryBad / c.canaryTotal : 0;
+  const stableShare = c.stableTotal > 0 ? c.stableBad / c.stableTotal : 0;
+  const ratio = (100 - Math.min(99, Math.max(1, weight))) / Math.min(99, Math.max(1, weight));
+  const at = (n: number): Counts => {
+    const more = Math.max(0, n - c.canaryTotal) * ratio;
+    return {
+      canaryTotal: n,
+      canaryBad: Math.round(canaryShare * n),
+      stableTotal: c.stableTotal + Math.round(more),
+      stableBad: c.stableBad + Math.round(more * stableShare),
+    };
+  };
+  const enough = (n: number): boolean => new TwoSample(at(n), SEQUENTIAL_TUNING.prior).logEvidenceWithin(budget) >= need;
+  let lo = Math.max(1, c.canaryTotal);
+  if (enough(lo)) return lo;
+  let hi = lo * 2;
+  while (!enough(hi)) {
+    if (hi > 1e6) return undefined;
+    lo = hi;
+    hi *= 2;
+  }
+  while (hi - lo > Math.max(1, lo * 0.02)) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (enough(mid)) hi = mid;
+    else lo = mid;
+  }
+  return hi;
+}
+
+/** When the test may answer, from the canary's request rate this interval (MetricOutcome.forecast). */
+export interface Forecast {
+  /** What the evidence is gathered for: the promotion, or the next weight. */
+  target: 'promotion' | number;
+  /** Canary requests needed in all, and seen so far. */
+  needed: number;
+  have: number;
+  /** Canary requests per second at the target's weight (the higher of this interval's and the rollout's average). */
+  ratePerSec: number;
+  /** Ms until the requests still needed arrive at that rate; undefined when they never will at this rate. */
+  etaMs: number | undefined;
 }
 
 export interface Assessment {
@@ -193,20 +260,24 @@ export function assessEvidence(ev: SequentialEvidence, p: SequentialParams, stag
   if (canaryShare === undefined) {
     return { ...base, verdict: 'unknown', catastrophic: false, reason: `${sides}: no canary requests yet` };
   }
-  const exposure = ((estimate ?? canaryShare) * stage.nextWeight) / 100;
-  if (exposure <= p.tolerance) {
+  // Exposure-aware steps: move to the next weight only once the upper bound on canary − stable, times that
+  // weight, is within the tolerance: the harm the next step can do is bounded by the evidence, not guessed
+  // from a point estimate.
+  const budget = exposureBudget(p, stage.nextWeight);
+  const w = stage.nextWeight;
+  if (budget >= 1 || within.logEvidenceWithin(budget) >= Math.log(1 / p.badPromotion)) {
     return {
       ...base,
       verdict: 'not-worse',
       catastrophic: false,
-      reason: `${sides}: not worse at this weight, ${formatPoints(exposure)} of all traffic at weight ${stage.nextWeight} <= ${tol}`,
+      reason: `${sides}: not worse at weight ${w}, canary - stable <= ${formatPoints(Math.min(upper, budget))} (${confidence(p.badPromotion)} confidence), at most ${formatPoints((Math.min(upper, budget) * w) / 100).replace(/^\+/, '')} of all traffic <= ${tol}`,
     };
   }
   return {
     ...base,
     verdict: 'unknown',
     catastrophic: false,
-    reason: `${sides}: ${formatPoints(exposure)} of all traffic at weight ${stage.nextWeight} > ${tol}, waiting for more requests`,
+    reason: `${sides}: not known yet at weight ${w}, canary - stable <= ${formatPoints(upper)} > ${formatPoints(budget).replace(/^\+/, '')} (${confidence(p.badPromotion)} confidence, tolerance ${tol} of all traffic)`,
   };
 }
 
@@ -276,12 +347,41 @@ export function evaluateSequentialMetric(
   if (a.verdict === 'worse') {
     return make('fail', 'fail', a.reason, 0, evidence, { rollback: a.catastrophic ? 'Catastrophic' : 'SequentialWorse' });
   }
+  const counts = merged.baseline ? concurrentCounts(merged, merged.baseline) : merged;
+  const forecasts = {
+    forecast: () => forecastOf(counts, params, stage, reading.increment.canaryTotal, stage.promoteNext ? 'promotion' : stage.nextWeight),
+    promotionForecast: () => forecastOf(counts, params, stage, reading.increment.canaryTotal, 'promotion'),
+  };
   if (!reading.increment.canaryTraffic && !(a.verdict === 'not-worse' && stage.promoteNext)) {
     // Nothing new from the canary: moving up a step needs traffic at this weight (only a finished proof
     // promotes without it), so the noData policy says how the tick counts; `pass` judges on the evidence.
     const nd = applyNoData(metric);
-    if (nd.effect !== 'pass') return make(nd.verdict, nd.effect, `no canary requests this interval ${nd.note}; ${a.reason}`, 0, evidence);
+    if (nd.effect !== 'pass') return make(nd.verdict, nd.effect, `no canary requests this interval ${nd.note}; ${a.reason}`, 0, evidence, forecasts);
   }
-  if (a.verdict === 'not-worse') return make('pass', 'pass', a.reason, 0, evidence);
-  return make('inconclusive', 'inconclusive', a.reason, 0, evidence);
+  if (a.verdict === 'not-worse') return make('pass', 'pass', a.reason, 0, evidence, forecasts);
+  return make('inconclusive', 'inconclusive', a.reason, 0, evidence, forecasts);
+}
+
+/**
+ * When the evidence for `target` may be complete: at the promotion, the requests gathered at the last step's
+ * weight (this interval's canary rate scaled to that weight); for the next weight, at the current one.
+ */
+function forecastOf(c: Counts, p: SequentialParams, stage: Stage, increment: number, target: 'promotion' | number): Forecast | undefined {
+  if (stage.weight === undefined || stage.intervalMs === undefined || stage.weight <= 0) return undefined;
+  const at = target === 'promotion' ? Math.max(stage.weight, stage.lastWeight ?? stage.weight) : stage.weight;
+  const needed = requestsNeeded(c, p, exposureBudget(p, target === 'promotion' ? 100 : target), at);
+  if (needed === undefined) return { target, needed: Infinity, have: c.canaryTotal, ratePerSec: 0, etaMs: undefined };
+  // The last interval's rate is noisy (increment() over one short window can read 0); the average since the
+  // rollout started is a floor, since the weight only grew. Its first interval is left out: the metrics
+  // pipeline (a scrape, then a window) shows the first requests late.
+  const observed = stage.sinceStartMs !== undefined ? stage.sinceStartMs - stage.intervalMs : 0;
+  const average = observed > 0 ? (c.canaryTotal / observed) * 1000 : 0;
+  const ratePerSec = (Math.max((increment / stage.intervalMs) * 1000, average) * at) / stage.weight;
+  const remaining = Math.max(0, needed - c.canaryTotal);
+  // A canary measured worse than the tolerance cannot be promoted at the shares seen: no answer worth waiting
+  // for is coming (waiting would only add to the harm it does meanwhile).
+  const excess = c.canaryTotal > 0 ? c.canaryBad / c.canaryTotal - (c.stableTotal > 0 ? c.stableBad / c.stableTotal : 0) : 0;
+  if (excess > p.tolerance) return { target, needed, have: c.canaryTotal, ratePerSec, etaMs: undefined };
+  const etaMs = remaining === 0 ? 0 : ratePerSec > 0 ? (remaining / ratePerSec) * 1000 : undefined;
+  return { target, needed, have: c.canaryTotal, ratePerSec, etaMs };
 }

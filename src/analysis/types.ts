@@ -44,11 +44,22 @@ export interface DecisionInput {
   gates: GateResult[];
   /** Milliseconds since the epoch; decide() never reads a clock itself. */
   now: number;
+  requests?: OperatorRequests;
   /**
-   * Operator requests recognised this tick. `resume`: a new approve request (`routeshift resume`), which also
-   * ends a hand-over after inconclusiveLimit (onInconclusiveLimit: pause).
+   * Whether the mesh has programmed the current weight (checked at a step, not before the first one): an
+   * unprogrammed weight is not judged, and waiting for it is bounded by progressDeadline.
    */
-  requests?: { promote?: boolean; abort?: boolean; resume?: boolean };
+  route?: { programmed: boolean; message: string };
+}
+
+/**
+ * Operator requests recognised this tick. `abort` may carry the annotation's value, for the message.
+ * `resume`: a new approve request (`routeshift resume`), which also ends a hand-over.
+ */
+export interface OperatorRequests {
+  promote?: boolean;
+  abort?: boolean | string;
+  resume?: boolean;
 }
 
 export type HoldReason =
@@ -56,6 +67,8 @@ export type HoldReason =
   | 'CheckFailed' // a failed check below the threshold
   | 'GateClosed' // a confirm-* gate said no
   | 'AwaitingDecision' // inconclusiveLimit reached with onInconclusiveLimit: pause; a person decides
+  | 'PreRolloutFailed' // a pre-rollout check failed, below the threshold
+  | 'WaitingForRoute' // the mesh has not programmed the current weight yet
   | 'Suspended';
 
 export type RollbackReason =
@@ -70,11 +83,17 @@ export type Decision =
   | { action: 'advance'; fromWeight: number; toWeight: number; stepIndex: number; message: string }
   | { action: 'promote'; fromWeight: number; message: string }
   | { action: 'hold'; reason: HoldReason; message: string }
-  | { action: 'rollback'; reason: RollbackReason; message: string };
+  /**
+   * `harm: false`: rolled back without evidence that the canary is worse (a time-out the user chose to end in a
+   * rollback, a progress deadline while the analysis had no answer); the rollout ends TimedOut, not Failed.
+   */
+  | { action: 'rollback'; reason: RollbackReason; message: string; harm?: boolean };
 
 /** decide()'s whole answer: the move, the per-metric report, and the counters to store in status. */
 export interface DecisionResult {
   decision: Decision;
   reports: MetricReport[];
   status: Pick<CanaryStatus, 'failedChecks' | 'inconclusiveChecks' | 'errorStreaks'> & { evidence?: SequentialEvidence[] };
+  /** When the sequential test may answer, for an Event at the rollout's start and at each step. */
+  forecast?: string;
 }

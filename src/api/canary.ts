@@ -214,6 +214,7 @@ export type Phase =
   | 'Succeeded'
   | 'RollingBack'
   | 'Failed'
+  | 'TimedOut' // rolled back without evidence of harm: the analysis had no answer in time (onInconclusiveLimit: rollback, progressDeadline)
   | 'Invalid';
 
 export type ConditionStatus = 'True' | 'False' | 'Unknown';
@@ -280,7 +281,7 @@ export interface CanaryStatus {
   errorStreaks?: Record<string, number>;
   /** Identity of what is being rolled out: hash of stable and canary refs plus the retry annotation. */
   revision?: string;
-  /** Revision last rolled out to an end (Succeeded or Failed); a rollout starts when `revision` differs. */
+  /** Revision last rolled out to an end (Succeeded, Failed or TimedOut); a rollout starts when `revision` differs. */
   lastCompletedRevision?: string;
   observedGeneration?: number;
   rolloutStartTime?: string;
@@ -302,6 +303,8 @@ export interface CanaryStatus {
    * Kept until written, so no transition goes unannounced however many Event writes fail.
    */
   owedEvents?: Array<{ name: string; reason: string; message: string }>;
+  /** How the rollback under way ends: Failed on evidence of harm (or an abort), TimedOut without it. */
+  rollbackEnd?: 'Failed' | 'TimedOut';
   /** Values of the steering annotations already acted on, so each request is handled once. */
   handledAnnotations?: Record<string, string>;
   message?: string;

@@ -7,9 +7,11 @@ describe('decision benchmark', () => {
     for (const r of report.results) {
       expect(r.runs).toBe(20);
       expect(r.promoted + r.rolledBack + r.timedOut + r.handedOver + r.unfinished).toBe(20);
-      // Only the pause mode hands a time-out to a person; it never times out into a rollback.
-      if (r.mode === 'sequential-pause') expect(r.timedOut).toBe(0);
+      // Only the rollback mode times out into a rollback; the others hand a time-out to a person.
+      if (r.mode !== 'sequential-rollback') expect(r.timedOut).toBe(0);
       else expect(r.handedOver).toBe(0);
+      expect(r.highestWeight).toBeGreaterThanOrEqual(10);
+      if (r.cell.kind === 'bad') expect(r.harm).toBeGreaterThan(0);
       const reasons = Object.values(r.reasons).reduce((s, n) => s + (n ?? 0), 0);
       expect(reasons).toBe(r.rolledBack + r.timedOut);
       if (r.promoted > 0) expect(r.toPromotion?.median).toBeGreaterThanOrEqual(5);
@@ -30,19 +32,23 @@ describe('decision benchmark', () => {
     expect(seq?.toRollback?.p90).toBe(1);
   });
 
-  it('hands the time-out of a quiet good canary to a person in the pause mode, and says so in the goals', () => {
+  it('hands the time-out of a quiet good canary to a person by default, and says so in the goals', () => {
     const cells = [{ rps: 0.2, canarySuccess: 0.998, stableSuccess: 0.999, kind: 'good' as const }];
-    const modes = MODES.filter((m) => m.id === 'sequential' || m.id === 'sequential-pause');
+    const modes = MODES.filter((m) => m.id === 'sequential' || m.id === 'sequential-rollback');
     const report = runDecisionBench({ runs: 20, seed: 7, cells, modes });
-    const [rollback, pause] = report.results;
-    expect(rollback).toMatchObject({ mode: 'sequential', timedOut: 20, handedOver: 0 });
-    expect(pause).toMatchObject({ mode: 'sequential-pause', timedOut: 0, handedOver: 20, rolledBack: 0, promoted: 0 });
+    const [pause, rollback] = report.results;
+    // Almost none can be shown good at 0.2 rps: those are handed to a person, never rolled back by default.
+    expect(pause).toMatchObject({ mode: 'sequential', timedOut: 0, rolledBack: 0 });
+    expect(pause?.handedOver).toBeGreaterThanOrEqual(18);
+    expect((pause?.handedOver ?? 0) + (pause?.promoted ?? 0)).toBe(20);
+    expect(rollback).toMatchObject({ mode: 'sequential-rollback', handedOver: 0, rolledBack: 0 });
+    expect((rollback?.timedOut ?? 0) + (rollback?.promoted ?? 0)).toBe(20);
     // Each cell's bounds once, though the report lists the cell once per mode.
     const bounds = computeBounds(report.results.map((r) => r.cell));
     expect(bounds.promotion).toHaveLength(1);
     expect(bounds.promotion[0]).toMatchObject({ rps: 0.2, idealClean: 217 });
     const goals = goalSummary(report, bounds).join('\n');
-    expect(goals).toContain('handed to a person instead (good 99.8% @ 0.2 rps: 100.0%)');
+    expect(goals).toMatch(/handed to a person instead \(good 99\.8% @ 0\.2 rps: 9\d\.\d%\)/);
     expect(goals).toContain('any test needs 217 clean canary requests');
   });
 
@@ -56,6 +62,18 @@ describe('decision benchmark', () => {
     expect(withBaseline?.toRollback?.mean).toBeLessThan(plain?.toRollback?.mean ?? 0);
     const goals = goalSummary(report, computeBounds([cell])).join('\n');
     expect(goals).toMatch(/With `stableBaseline: 1h` \(`sequential-baseline`\): 5 rps (reached|\*\*not reached\*\*) \(median \d/);
+  });
+
+  it('holds an 8%-bad canary at 2 rps at weight 30 or below, with no more harm than Flagger\'s rule', () => {
+    const cell = { rps: 2, canarySuccess: 0.92, stableSuccess: 0.999, kind: 'bad' as const };
+    const modes = MODES.filter((m) => m.id === 'sequential' || m.id === 'flagger');
+    const report = runDecisionBench({ runs: 200, seed: 11, cells: [cell], modes });
+    const [flagger, seq] = report.results;
+    expect(seq?.highestWeight).toBeLessThanOrEqual(30);
+    expect(seq?.promoted).toBe(0);
+    expect(seq?.harm).toBeLessThanOrEqual(flagger?.harm ?? 0);
+    const goals = goalSummary(report).join('\n');
+    expect(goals).toMatch(/An 8%-bad canary at 2 rps never past weight 30: reached \(highest weight in 200 rollouts: (10|20|30);/);
   });
 
   it('replaces its own section and leaves the rest of the document alone', () => {

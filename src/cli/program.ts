@@ -109,9 +109,10 @@ export function buildProgram(): Command {
     .description('check Canary and MetricTemplate files offline: schema, steps, templates, PromQL')
     .requiredOption('-f, --file <file...>', 'YAML files (multi-document allowed)')
     .option('--templates <dir...>', 'extra template directories')
-    .action(async (o: { file: string[]; templates?: string[] }) => {
+    .option('--prometheus <url>', "also warn when a sequential metric cannot reach a decision before the time-out at the last hour's traffic")
+    .action(async (o: { file: string[]; templates?: string[]; prometheus?: string }) => {
       const { runValidate } = await import('./validate.js');
-      process.exit(await runValidate(o.file, o.templates ?? [], process.stdout));
+      process.exit(await runValidate(o.file, o.templates ?? [], process.stdout, o.prometheus));
     });
 
   registerReplay(program, () => ({ out: process.stdout, err: process.stderr, signal: shutdownSignal(), now: Date.now() }));

@@ -227,6 +227,7 @@ export function phaseText(phase: Phase | undefined, style: Style): string {
   if (!phase) return style.dim('(not started)');
   if (phase === 'Succeeded') return style.green(phase);
   if (phase === 'Failed' || phase === 'Invalid' || phase === 'RollingBack') return style.red(phase);
+  if (phase === 'TimedOut') return style.yellow(phase);
   if (phase === 'Waiting' || phase === 'Paused') return style.yellow(phase);
   return style.cyan(phase);
 }

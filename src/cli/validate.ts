@@ -3,7 +3,9 @@ import { parseAllDocuments } from 'yaml';
 import type { Canary } from '../api/canary.js';
 import { withControllerChecks } from '../controller/analysis.js';
 import { crossNamespaceRefs, GRANT_GROUP, refusal, type ReferenceGrant } from '../controller/reference-grants.js';
-import { loadTemplates } from '../metrics/templates.js';
+import { loadTemplates, type TemplateSet } from '../metrics/templates.js';
+import { PrometheusProvider } from '../metrics/prometheus-provider.js';
+import { trafficWarnings } from './traffic-check.js';
 import { validateDocuments, type Problem } from '../metrics/validate.js';
 
 /** validateDocuments plus the checks the controller adds on load, so the CLI refuses what the controller would. */
@@ -44,9 +46,28 @@ function referenceGrantsIn(docs: ReturnType<typeof parseAllDocuments>): Referenc
   return out;
 }
 
-/** `routeshift validate -f FILE...`: every problem of every object, with file, document and path; exit 1 on any. */
-export async function runValidate(files: string[], templateDirs: string[], out: NodeJS.WritableStream): Promise<number> {
+/** Traffic warnings for the file's valid Canaries (document numbers as in problems). */
+async function warnTraffic(file: string, text: string, found: Problem[], templates: TemplateSet, provider: PrometheusProvider, out: NodeJS.WritableStream): Promise<void> {
+  const docs = parseAllDocuments(text);
+  for (const [i, doc] of docs.entries()) {
+    if (doc.errors.length || found.some((p) => p.document === i + 1)) continue;
+    const obj = doc.toJS() as Canary | null;
+    if (obj?.kind !== 'Canary' || !obj.spec?.analysis) continue;
+    const signal = AbortSignal.timeout(30_000);
+    for (const w of await trafficWarnings(obj, templates, provider, signal, new Date())) {
+      out.write(`${file}: document ${i + 1}: Canary/${obj.metadata?.name ?? '?'}: warning: ${w}\n`);
+    }
+  }
+}
+
+/**
+ * `routeshift validate -f FILE...`: every problem of every object, with file, document and path; exit 1 on any.
+ * With `prometheus` (an address), also a warning for each valid Canary whose sequential metrics cannot reach a
+ * decision before the time-out at the traffic of the last hour; warnings do not change the exit code.
+ */
+export async function runValidate(files: string[], templateDirs: string[], out: NodeJS.WritableStream, prometheus?: string): Promise<number> {
   const templates = await loadTemplates({ extraPaths: templateDirs });
+  const provider = prometheus ? new PrometheusProvider({ address: prometheus }) : undefined;
   let problems = 0;
   for (const file of files) {
     let text: string;
@@ -57,12 +78,15 @@ export async function runValidate(files: string[], templateDirs: string[], out: 
       problems++;
       continue;
     }
-    for (const p of allProblems(text, templates)) {
+    const found = allProblems(text, templates);
+    for (const p of found) {
       const where = [file, p.document ? `document ${p.document}` : '', p.object ?? ''].filter(Boolean).join(': ');
       out.write(`${where}: ${p.path ? `${p.path}: ` : ''}${p.message}\n`);
       problems++;
     }
+    if (provider) await warnTraffic(file, text, found, templates, provider, out);
   }
+  provider?.close();
   out.write(problems ? `${problems} problem(s) found\n` : `${files.length} file(s) valid\n`);
   return problems ? 1 : 0;
 }

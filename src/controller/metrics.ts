@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Phase } from '../api/canary.js';
 
-const PHASES: Phase[] = ['Initializing', 'Progressing', 'Waiting', 'Paused', 'Promoting', 'Succeeded', 'RollingBack', 'Failed', 'Invalid'];
+const PHASES: Phase[] = ['Initializing', 'Progressing', 'Waiting', 'Paused', 'Promoting', 'Succeeded', 'RollingBack', 'Failed', 'TimedOut', 'Invalid'];
 
 /**
  * routeshift's own /metrics. Label values are bounded: canary identity (one series set per Canary,

@@ -216,16 +216,33 @@ describe('Reconciler phase machine', () => {
     expect(rb?.type).toBe('Warning');
   });
 
-  it('never advances or promotes on missing data; gives up after the inconclusive limit', async () => {
+  it('never advances or promotes on missing data; the time-out hands the rollout to a person, never Failed', async () => {
     const t = setup();
     t.setOutcome({ kind: 'no-data' });
     const seen: Array<number | undefined> = [];
     await t.run(50, (s) => (seen.push(s.canaryWeight), false));
     expect(seen.every((w) => w === undefined || w <= 10)).toBe(true);
-    expect(t.store.canary.status?.phase).toBe('Failed');
+    expect(t.store.canary.status?.phase).toBe('Waiting');
     expect(t.reasons()).not.toContain('Promoted');
+    expect(t.reasons()).not.toContain('RollbackStarted');
     expect(t.reasons()).toContain('AnalysisHeld');
+    expect(t.reasons()).toContain('AwaitingDecision');
     expect(t.store.canary.status?.lastAnalysis?.[0]?.verdict).toBe('inconclusive');
+  });
+
+  it('a time-out the user chose to end in a rollback ends TimedOut, not Failed', async () => {
+    const t = setup(canary({ onInconclusiveLimit: 'rollback' }));
+    t.setOutcome({ kind: 'no-data' });
+    await t.run();
+    expect(t.store.canary.status?.phase).toBe('TimedOut');
+    expect(t.routes.weights()).toEqual({ 'backend-v1': 100, 'backend-v2': 0 });
+    expect(t.sink.events.find((e) => e.reason === 'RollbackStarted')?.message).toMatch(/^Rolling back without evidence of harm/);
+    expect(t.store.canary.status?.conditions?.find((c) => c.type === 'Ready')?.reason).toBe('TimedOut');
+    // The next rollout starts clean: a failed one afterwards ends Failed.
+    t.setOutcome(value(50));
+    t.store.edit((c) => (c.metadata.annotations = { [ANNOTATIONS.retry]: '1' }));
+    await t.run();
+    expect(t.store.canary.status?.phase).toBe('Failed');
   });
 
   it('resumes after a crash between the status write and the route patch without repeating the step', async () => {
@@ -482,6 +499,44 @@ describe('Reconciler phase machine', () => {
       await t.run();
       expect(t.store.canary.status?.phase).toBe(phase);
     }
+  });
+
+  it('skipAnalysis promotes at the rollout start, behind a closed confirm-promotion gate, without pre-rollout checks', async () => {
+    const t = setup();
+    t.store.edit((c) => (c.spec.skipAnalysis = true));
+    t.setGates([
+      { name: 'release', type: 'confirm-promotion', passed: false, message: 'not yet' },
+      { name: 'smoke', type: 'pre-rollout', passed: false, message: 'would fail' },
+    ]);
+    await t.run(4);
+    expect(t.store.canary.status?.phase).toBe('Waiting');
+    expect(t.store.canary.status?.failedChecks ?? 0).toBe(0);
+    expect(t.reasons()).not.toContain('WeightAdvanced');
+    t.setGates([{ name: 'smoke', type: 'pre-rollout', passed: false, message: 'would fail' }]);
+    await t.run();
+    expect(t.store.canary.status?.phase).toBe('Succeeded');
+    expect(t.reasons()).toEqual(['RolloutStarted', 'WaitingForGate', 'PromotionStarted', 'Promoted']);
+    expect(t.sink.events.find((e) => e.reason === 'PromotionStarted')?.message).toBe('Promoting without analysis (skipAnalysis): canary weight 10 -> 100');
+  });
+
+  it('skipAnalysis set during a rollout promotes at the next tick instead of walking the steps', async () => {
+    const t = setup();
+    await t.run(3, (s) => (s.stepIndex ?? -1) >= 1); // at 25
+    t.store.edit((c) => (c.spec.skipAnalysis = true));
+    await t.run();
+    expect(t.store.canary.status?.phase).toBe('Succeeded');
+    const moves = t.sink.events.filter((e) => e.reason === 'WeightAdvanced').map((e) => e.message);
+    expect(moves.some((m) => m.includes('-> 50'))).toBe(false);
+    expect(t.sink.events.find((e) => e.reason === 'PromotionStarted')?.message).toBe('Promoting canary from weight 25: analysis skipped (skipAnalysis)');
+  });
+
+  it('a failed pre-rollout check holds before the first step and rolls back at the threshold', async () => {
+    const t = setup();
+    t.setGates([{ name: 'smoke', type: 'pre-rollout', passed: false, message: 'smoke failed' }]);
+    await t.run();
+    expect(t.store.canary.status?.phase).toBe('Failed');
+    expect(t.reasons()).toEqual(['RolloutStarted', 'HookFailed', 'RollbackStarted', 'RolledBack']);
+    expect(t.sink.events.find((e) => e.reason === 'RollbackStarted')?.message).toBe('Pre-rollout checks failed 2/2: smoke failed');
   });
 
   it('holds without counting a failure while a confirm-promotion gate is closed', async () => {

@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
-import { ANNOTATIONS, API_VERSION, CANARY_KIND, canaryKey, type Canary, type CanaryStatus, type HookType, type Phase } from '../api/canary.js';
+import { ANNOTATIONS, type Canary, type CanaryStatus, type HookType, type Phase } from '../api/canary.js';
+import { planTick } from '../analysis/plan.js';
 import { handedOver } from '../analysis/policy.js';
-import type { DecisionInput, DecisionResult, GateResult, Measurement } from '../analysis/types.js';
+import type { DecisionInput, DecisionResult, GateResult, HoldReason, Measurement } from '../analysis/types.js';
 import type { Clock } from '../core/clock.js';
 import { parseDuration } from '../core/duration.js';
 import { errorCode, errorMessage, InvalidSpecError, RouteshiftError } from '../core/errors.js';
@@ -18,12 +19,15 @@ import {
   type RouteKey,
   type SetWeightsResult,
 } from '../routing/index.js';
-import { writeStatus, type CanaryStore } from './canary-store.js';
+import type { CanaryStore } from './canary-store.js';
 import { setCondition } from './conditions.js';
 import type { ControllerMetrics } from './metrics.js';
 import { REFERENCE_RECHECK_MS, type RefNotPermittedError } from './reference-grants.js';
+import { EventLedger, type LedgerTick } from './event-ledger.js';
 import { revisionOf } from './revision.js';
 import type { Prepared } from './workload-release.js';
+
+export { transitionEventName } from './event-ledger.js';
 
 /** Everything a tick needs, injected so the phase machine runs against fakes and a fake clock in tests. */
 export interface ReconcilerDeps {
@@ -55,28 +59,27 @@ const ACTIVE: ReadonlySet<Phase> = new Set<Phase>(['Initializing', 'Progressing'
 const CONFIRM_DELAY_MS = 1_000;
 /** How soon an Event that failed to write is tried again. */
 const PENDING_EVENT_RETRY_MS = 2_000;
-/** Older owed Events kept in status at most (status.owedEvents). */
-const MAX_OWED_EVENTS = 20;
 /** How long the mesh may take to confirm a final weight before we say we are waiting. */
 const QUIET_WAIT_MS = 10_000;
 /** When the route changed under us (a failed `test` op), re-read soon. */
 const ROUTE_RETRY_MS = 1_000;
 
-type Tick = {
-  canary: Canary;
-  status: CanaryStatus;
+type Tick = LedgerTick & {
   now: number;
   nowIso: string;
-  signal: AbortSignal;
-  log: Logger;
-  resuming?: boolean;
-  /** Owed transition Events (pendingEvent, owedEvents) this tick has written, so a write may drop them. */
-  written?: Set<string>;
-  /** Older owed Events (owedEvents) this tick has tried to write: each is tried once per tick. */
-  tried?: Set<string>;
   /** The revision spec.workloads gives (the idle slot's); else revisionOf(). */
   revision?: string;
 };
+
+/** Operator requests not yet acted on: the annotation's value when it differs from the last one handled. */
+interface Requests {
+  abort: string | undefined;
+  promote: string | undefined;
+  approve: string | undefined;
+}
+
+/** ensureRoute's answer: the route as patched, or when to try again (the problem is already reported). */
+export type RouteOutcome = { ok: true; result: SetWeightsResult } | { ok: false; retryInMs: number };
 
 /**
  * The phase machine. Status is the record of intent: each move is written to status (with its Event)
@@ -84,7 +87,11 @@ type Tick = {
  * controller killed between the two finishes the move on restart, and no step is skipped or repeated.
  */
 export class Reconciler {
-  constructor(private readonly deps: ReconcilerDeps) {}
+  private readonly ledger: EventLedger;
+
+  constructor(private readonly deps: ReconcilerDeps) {
+    this.ledger = new EventLedger({ store: deps.store, recorder: deps.recorder });
+  }
 
   /** One tick for one Canary; returns ms until the next, or undefined to wait for a change. */
   async reconcile(canary: Canary, signal: AbortSignal): Promise<number | undefined> {
@@ -134,37 +141,30 @@ export class Reconciler {
       await this.commit(t, (s) => ({ ...s, conditions: setCondition(s.conditions, 'Ready', 'True', 'Progressing', 'References permitted again', t.nowIso, t.canary.metadata.generation) }));
     }
     if (t.status.revision !== revision) return this.startRollout(t, revision);
-    await this.announcePending(t);
+    await this.ledger.announcePending(t);
 
     const phase = t.status.phase ?? 'Initializing';
     if (!ACTIVE.has(phase)) return undefined; // Succeeded / Failed / Invalid: idle until the spec or a retry changes the revision
 
-    const abort = this.newRequest(t, ANNOTATIONS.abort);
-    if (abort !== undefined && phase !== 'RollingBack') {
-      return this.beginRollback(t, `Rollback requested by an operator (${ANNOTATIONS.abort}=${abort})`, 'Aborted', { [ANNOTATIONS.abort]: abort });
+    const requests = this.requests(t);
+    if (phase === 'RollingBack') return this.finish(t, 0, t.status.rollbackEnd ?? 'Failed');
+    if (phase === 'Promoting' && requests.abort === undefined) return this.finish(t, 100, 'Succeeded');
+    if (phase === 'Paused' && !t.canary.spec.suspend && requests.abort === undefined) {
+      // A rollout paused before its first step goes back to initialising (gates, first weight).
+      await this.commit(t, (s) => ({ ...s, phase: (s.stepIndex ?? -1) < 0 ? 'Initializing' : 'Progressing', message: 'Resumed' }));
+      await this.event(t, Reason.Resumed, `Rollout resumed at canary weight ${t.status.canaryWeight ?? 0}`);
+      return 0;
     }
-    switch (phase) {
-      case 'Promoting':
-        return this.finish(t, 100, 'Succeeded');
-      case 'RollingBack':
-        return this.finish(t, 0, 'Failed');
-      case 'Paused':
-        if (t.canary.spec.suspend) return undefined;
-        // A rollout paused before its first step goes back to initialising (gates, first weight).
-        await this.commit(t, (s) => ({ ...s, phase: (s.stepIndex ?? -1) < 0 ? 'Initializing' : 'Progressing', message: 'Resumed' }));
-        await this.event(t, Reason.Resumed, `Rollout resumed at canary weight ${t.status.canaryWeight ?? 0}`);
-        return 0;
-      case 'Initializing':
-        return this.initialize(t);
-      case 'Waiting':
-        return (t.status.stepIndex ?? -1) < 0 ? this.initialize(t) : this.progress(t);
-      default:
-        return this.progress(t);
-    }
+    return this.judge(t, requests);
   }
 
   private interval(t: Tick): number {
     return parseDuration(t.canary.spec.analysis.interval, 'spec.analysis.interval');
+  }
+
+  /** Operator requests not yet acted on, by annotation value. */
+  private requests(t: Tick): Requests {
+    return { abort: this.newRequest(t, ANNOTATIONS.abort), promote: this.newRequest(t, ANNOTATIONS.promote), approve: this.newRequest(t, ANNOTATIONS.approve) };
   }
 
   // --- rollout start ------------------------------------------------------------------------------
@@ -190,7 +190,7 @@ export class Reconciler {
     const announce =
       `Rollout started${previous ? ' (new revision)' : ''}: stable ${stable.name}:${stable.port}, canary ${canary.name}:${canary.port}, ` +
       `canary weight now ${current}, steps ${steps.join(', ')} then 100`;
-    await this.transition(t, Reason.RolloutStarted, announce, (s) => ({
+    await this.ledger.transition(t, Reason.RolloutStarted, announce, ({ rollbackEnd: _ended, ...s }) => ({
       ...s,
       phase: 'Initializing',
       revision,
@@ -212,76 +212,33 @@ export class Reconciler {
     return 0;
   }
 
-  private async initialize(t: Tick): Promise<number | undefined> {
-    if (t.canary.spec.suspend) {
-      // A suspended Canary holds a new rollout before anything moves: no gates, no first step.
-      await this.commit(t, (s) => ({ ...s, phase: 'Paused', message: 'Paused (spec.suspend) before the first step' }));
-      await this.event(t, Reason.Paused, `Rollout paused before its first step at canary weight ${t.status.canaryWeight ?? 0}`);
-      return undefined;
+  // --- one decision -------------------------------------------------------------------------------
+
+  /**
+   * Gathers what planTick() asks for (the route's state, gates, measurements), asks decide(), and carries the
+   * decision out. Every choice of what happens is decide()'s (docs/analysis.md); this only reads, calls,
+   * writes and patches.
+   */
+  private async judge(t: Tick, req: Requests): Promise<number | undefined> {
+    const { spec } = t.canary;
+    const requests = { abort: req.abort ?? false, promote: req.promote !== undefined, resume: req.approve !== undefined };
+    const stepIndex = t.status.stepIndex ?? -1;
+    const weight = t.status.canaryWeight ?? 0;
+    let route: DecisionInput['route'];
+    // At a step the route is kept at the weight status names (restoring drift) on every tick, and judged only
+    // once programmed.
+    if (stepIndex >= 0 && t.status.phase !== 'Paused' && t.status.phase !== 'Promoting') {
+      const applied = await this.ensureRoute(t, weight);
+      if (!applied.ok) return applied.retryInMs;
+      const readiness = routeProgrammed(applied.result.route, this.deps.controllerName ? { controllerName: this.deps.controllerName } : {});
+      route = { programmed: readiness.ready, message: readiness.message };
     }
-    const approve = this.newRequest(t, ANNOTATIONS.approve);
-    const confirm = await this.deps.gates(t.canary, 'confirm-rollout', t.status.canaryWeight ?? 0, approve !== undefined, t.signal);
-    const closed = confirm.filter((g) => !g.passed);
-    if (closed.length > 0) {
-      const msg = `Waiting for confirm-rollout: ${closed.map((g) => g.message).join('; ')}`;
-      if (t.status.message !== msg) await this.commit(t, (s) => ({ ...s, phase: 'Waiting', message: msg }));
-      await this.event(t, Reason.WaitingForGate, msg);
-      return Math.min(this.interval(t), 10_000);
-    }
-    if (approve !== undefined && confirm.length > 0) await this.commit(t, (s) => ({ ...s, handledAnnotations: { ...s.handledAnnotations, [ANNOTATIONS.approve]: approve } }));
-    const gates = await this.deps.gates(t.canary, 'pre-rollout', t.status.canaryWeight ?? 0, false, t.signal);
-    const failed = gates.filter((g) => !g.passed);
-    if (failed.length > 0) {
-      const failedChecks = (t.status.failedChecks ?? 0) + 1;
-      const threshold = t.canary.spec.analysis.threshold;
-      const msg = failed.map((g) => g.message).join('; ');
-      if (failedChecks >= threshold) return this.beginRollback(t, `Pre-rollout checks failed ${failedChecks}/${threshold}: ${msg}`, 'ThresholdReached');
-      await this.commit(t, (s) => ({ ...s, failedChecks, message: msg }));
-      await this.event(t, Reason.HookFailed, `Pre-rollout check failed (${failedChecks}/${threshold}): ${msg}`);
-      return this.interval(t);
-    }
-    const steps = this.deps.stepsOf(t.canary);
-    const first = t.canary.spec.skipAnalysis ? 100 : (steps[0] ?? 100);
-    if (first >= 100) return this.beginPromotion(t, `Promoting without analysis (skipAnalysis): canary weight ${t.status.canaryWeight ?? 0} -> 100`);
-    const from = t.status.canaryWeight ?? 0;
-    const msg = from === first ? `Canary weight is at the first step, ${first} (step 1/${steps.length})` : `Shifted canary weight ${from} -> ${first} (step 1/${steps.length})`;
-    return this.moveTo(t, 0, first, msg);
-  }
-
-  // --- progressing --------------------------------------------------------------------------------
-
-  private async progress(t: Tick): Promise<number | undefined> {
-    const target = t.status.canaryWeight ?? 0;
-    const applied = await this.ensureRoute(t, target);
-    if (typeof applied === 'number' || applied === undefined) return applied;
-
-    const interval = this.interval(t);
-    const deadline = this.deadline(t);
-    const stepStart = Date.parse(t.status.stepStartTime ?? t.nowIso);
-
-    if (t.canary.spec.suspend) {
-      await this.commit(t, (s) => ({ ...s, phase: 'Paused', message: 'Paused (spec.suspend)' }));
-      await this.event(t, Reason.Paused, `Rollout paused at canary weight ${target}`);
-      return undefined;
-    }
-
-    // The analysis window at this weight must be full before it is judged.
-    const lastAnalysis = Math.max(stepStart, Date.parse(t.status.lastAnalysisTime ?? '') || 0);
-    const due = lastAnalysis + interval;
-    if (t.now < due) return due - t.now;
-
-    // Judge only what the mesh has actually programmed.
-    const readiness = routeProgrammed(applied.route, this.deps.controllerName ? { controllerName: this.deps.controllerName } : {});
-    if (!readiness.ready) {
-      if (deadline !== undefined && t.now - stepStart > deadline) {
-        return this.beginRollback(t, `Route not programmed within progressDeadline: ${readiness.message}`, 'ProgressDeadline');
-      }
-      await this.event(t, Reason.WaitingForRoute, `Waiting for the mesh to program canary weight ${target}: ${readiness.message}`);
-      return Math.min(interval, 2_000);
-    }
-
+    const plan = planTick(spec, t.status, requests, t.now);
+    if (plan.dueInMs > 0) return plan.dueInMs;
+    const gates = await this.runGates(t, plan.gates, weight, req.approve !== undefined);
     let measurements: Measurement[] = [];
-    if (!t.canary.spec.skipAnalysis) {
+    const measured = plan.measure && route?.programmed === true;
+    if (measured) {
       try {
         measurements = await this.deps.measure(t.canary, t.signal);
       } catch (err) {
@@ -289,67 +246,115 @@ export class Reconciler {
         throw err;
       }
     }
-    const steps = this.deps.stepsOf(t.canary);
-    const atLast = (t.status.stepIndex ?? -1) >= steps.length - 1;
-    const approve = this.newRequest(t, ANNOTATIONS.approve);
-    const gates = [
-      ...(await this.deps.gates(t.canary, 'rollout', target, false, t.signal)),
-      ...(await this.deps.gates(t.canary, atLast ? 'confirm-promotion' : 'confirm-traffic-increase', target, approve !== undefined, t.signal)),
-    ];
-    const promoteReq = this.newRequest(t, ANNOTATIONS.promote);
-    const result = this.deps.decide({
-      spec: t.canary.spec,
-      status: t.status,
-      measurements,
-      gates,
-      now: t.now,
-      requests: { promote: promoteReq !== undefined, resume: approve !== undefined },
-    });
+    const input: DecisionInput = { spec, status: t.status, measurements, gates, now: t.now, requests };
+    if (route) input.route = route;
+    const result = this.deps.decide(input);
+    this.record(t, result);
+    return this.apply(t, req, result, measured ? measurements : undefined);
+  }
+
+  /** Runs the planned gate stages in order; a stage with a closed or failed gate stops the later ones. */
+  private async runGates(t: Tick, stages: HookType[][], weight: number, approved: boolean): Promise<GateResult[]> {
+    const results: GateResult[] = [];
+    for (const stage of stages) {
+      for (const type of stage) results.push(...(await this.deps.gates(t.canary, type, weight, approved && type.startsWith('confirm-'), t.signal)));
+      if (results.some((g) => !g.passed)) break;
+    }
+    return results;
+  }
+
+  private record(t: Tick, result: DecisionResult): void {
     const d = result.decision;
     this.deps.metrics?.decisions.inc({ action: d.action, reason: 'reason' in d ? d.reason : d.action });
     for (const r of result.reports) {
       if (r.value !== undefined) this.deps.metrics?.metricValue.set({ namespace: t.canary.metadata.namespace ?? 'default', name: t.canary.metadata.name, metric: r.name }, r.value);
     }
+  }
+
+  /** Carries a decision out: status (with its Event), then the route. `measurements`: when this tick measured. */
+  private async apply(t: Tick, req: Requests, result: DecisionResult, measurements: Measurement[] | undefined): Promise<number | undefined> {
+    const d = result.decision;
     const handled: Record<string, string> = {};
-    if (promoteReq !== undefined) handled[ANNOTATIONS.promote] = promoteReq;
+    if (req.promote !== undefined) handled[ANNOTATIONS.promote] = req.promote;
+    if (req.abort !== undefined && d.action === 'rollback') handled[ANNOTATIONS.abort] = req.abort;
     // An approval is used up by the move it let through, or by ending a hand-over (decide() starts a new round).
     const wasHandedOver = handedOver(t.canary.spec.analysis, t.status);
-    if (approve !== undefined && (d.action === 'advance' || d.action === 'promote' || wasHandedOver)) handled[ANNOTATIONS.approve] = approve;
+    if (req.approve !== undefined && (d.action === 'advance' || d.action === 'promote' || wasHandedOver)) handled[ANNOTATIONS.approve] = req.approve;
     const analysed = (s: CanaryStatus): CanaryStatus => ({
       ...s,
       ...result.status,
-      lastAnalysis: result.reports,
-      lastAnalysisTime: t.nowIso,
+      ...(measurements ? { lastAnalysis: result.reports, lastAnalysisTime: t.nowIso } : {}),
       handledAnnotations: { ...s.handledAnnotations, ...handled },
     });
-
+    const before = (t.status.stepIndex ?? -1) < 0;
     switch (d.action) {
-      case 'advance':
-        return this.moveTo(t, d.stepIndex, d.toWeight, d.message, analysed);
+      case 'advance': {
+        const next = await this.moveTo(t, d.stepIndex, d.toWeight, d.message, analysed);
+        // When the test may answer, in time at the traffic seen: at the rollout's start and at each step.
+        if (result.forecast) await this.event(t, Reason.DecisionForecast, result.forecast, { weight: d.toWeight });
+        return next;
+      }
       case 'promote':
         return this.beginPromotion(t, d.message, analysed);
-      case 'rollback':
-        return this.beginRollback(t, d.message, d.reason, handled, analysed);
-      case 'hold': {
-        // A closed gate and a time-out handed to a person both wait for someone: phase Waiting.
-        const waiting = d.reason === 'GateClosed' || d.reason === 'AwaitingDecision';
-        await this.commit(t, (s) => ({ ...analysed(s), phase: waiting ? 'Waiting' : 'Progressing', message: d.message }));
-        // Every query failing (Prometheus down or unreachable) is its own signal, not an ordinary hold.
-        const unavailable = measurements.length > 0 && measurements.every((m) => m.canary.kind === 'error' && m.canary.transient);
-        const reason =
-          d.reason === 'AwaitingDecision'
-            ? Reason.AwaitingDecision
-            : waiting
-              ? Reason.WaitingForGate
-              : d.reason === 'CheckFailed'
-                ? Reason.CheckFailed
-                : unavailable
-                  ? Reason.MetricsUnavailable
-                  : Reason.AnalysisHeld;
-        await this.event(t, reason, d.message, { weight: target, reports: result.reports });
-        return interval;
+      case 'rollback': {
+        const end = d.harm === false ? 'TimedOut' : 'Failed';
+        return this.beginRollback(t, d.message, d.reason, (s) => ({ ...analysed(s), rollbackEnd: end }));
       }
+      case 'hold':
+        return this.hold(t, d.reason, d.message, analysed, measurements, before, result);
     }
+  }
+
+  private async hold(
+    t: Tick,
+    why: HoldReason,
+    message: string,
+    analysed: (s: CanaryStatus) => CanaryStatus,
+    measurements: Measurement[] | undefined,
+    before: boolean,
+    result: DecisionResult,
+  ): Promise<number | undefined> {
+    const interval = this.interval(t);
+    const weight = t.status.canaryWeight ?? 0;
+    switch (why) {
+      case 'Suspended':
+        if (t.status.phase !== 'Paused') {
+          await this.commit(t, (s) => ({ ...analysed(s), phase: 'Paused', message }));
+          await this.event(t, Reason.Paused, message);
+        }
+        return undefined; // the spec edit that lifts it wakes the Canary
+      case 'WaitingForRoute':
+        await this.event(t, Reason.WaitingForRoute, message);
+        return Math.min(interval, 2_000);
+      case 'PreRolloutFailed':
+        await this.commit(t, (s) => ({ ...analysed(s), message }));
+        await this.event(t, Reason.HookFailed, message);
+        return interval;
+      default:
+        break;
+    }
+    // A closed gate and a time-out handed to a person both wait for someone: phase Waiting.
+    const waiting = why === 'GateClosed' || why === 'AwaitingDecision';
+    const phase: Phase = waiting ? 'Waiting' : before ? 'Initializing' : 'Progressing';
+    if (!(before && t.status.phase === phase && t.status.message === message)) {
+      await this.commit(t, (s) => ({ ...analysed(s), phase, message }));
+    }
+    // Every query failing (Prometheus down or unreachable) is its own signal, not an ordinary hold.
+    const ms = measurements ?? [];
+    const unavailable = ms.length > 0 && ms.every((m) => m.canary.kind === 'error' && m.canary.transient);
+    const reason =
+      why === 'AwaitingDecision'
+        ? Reason.AwaitingDecision
+        : waiting
+          ? Reason.WaitingForGate
+          : why === 'CheckFailed'
+            ? Reason.CheckFailed
+            : unavailable
+              ? Reason.MetricsUnavailable
+              : Reason.AnalysisHeld;
+    await this.event(t, reason, message, before ? {} : { weight, reports: result.reports });
+    // A closed gate before the rollout is asked again soon (docs/webhooks.md): a person may be waiting on it.
+    return before && why === 'GateClosed' ? Math.min(interval, 10_000) : interval;
   }
 
   /** Records the move to `weight` (status + Event), then patches the route. */
@@ -361,7 +366,7 @@ export class Reconciler {
     extra: (s: CanaryStatus) => CanaryStatus = (s) => s,
   ): Promise<number | undefined> {
     const from = t.status.canaryWeight ?? 0;
-    await this.transition(
+    await this.ledger.transition(
       t,
       Reason.WeightAdvanced,
       message,
@@ -369,25 +374,22 @@ export class Reconciler {
       { from, to: weight, stepIndex },
     );
     const applied = await this.ensureRoute(t, weight, true);
-    if (typeof applied === 'number' || applied === undefined) return applied;
-    return this.interval(t);
+    return applied.ok ? this.interval(t) : applied.retryInMs;
   }
 
   private async beginPromotion(t: Tick, message: string, extra: (s: CanaryStatus) => CanaryStatus = (s) => s): Promise<number | undefined> {
-    await this.transition(t, Reason.PromotionStarted, message, (s) => ({ ...extra(s), phase: 'Promoting', canaryWeight: 100, lastTransitionTime: t.nowIso, message }));
+    await this.ledger.transition(t, Reason.PromotionStarted, message, (s) => ({ ...extra(s), phase: 'Promoting', canaryWeight: 100, lastTransitionTime: t.nowIso, message }));
     const applied = await this.ensureRoute(t, 100, true);
-    if (typeof applied === 'number' || applied === undefined) return applied;
-    return CONFIRM_DELAY_MS;
+    return applied.ok ? CONFIRM_DELAY_MS : applied.retryInMs;
   }
 
   private async beginRollback(
     t: Tick,
     message: string,
     why: string,
-    handled: Record<string, string> = {},
     extra: (s: CanaryStatus) => CanaryStatus = (s) => s,
   ): Promise<number | undefined> {
-    await this.transition(
+    await this.ledger.transition(
       t,
       Reason.RollbackStarted,
       message,
@@ -397,21 +399,19 @@ export class Reconciler {
         canaryWeight: 0,
         lastTransitionTime: t.nowIso,
         message,
-        handledAnnotations: { ...s.handledAnnotations, ...handled },
         conditions: setCondition(s.conditions, 'Ready', 'False', why, message, t.nowIso, t.canary.metadata.generation),
       }),
       { why },
     );
     const applied = await this.ensureRoute(t, 0, true);
-    if (typeof applied === 'number' || applied === undefined) return applied;
-    return CONFIRM_DELAY_MS;
+    return applied.ok ? CONFIRM_DELAY_MS : applied.retryInMs;
   }
 
   /** Promoting/RollingBack: keep the final weight in place until the mesh confirms it, then end the rollout. */
-  private async finish(t: Tick, weight: number, phase: 'Succeeded' | 'Failed'): Promise<number | undefined> {
+  private async finish(t: Tick, weight: number, phase: 'Succeeded' | 'Failed' | 'TimedOut'): Promise<number | undefined> {
     const applied = await this.ensureRoute(t, weight);
-    if (typeof applied === 'number' || applied === undefined) return applied;
-    const readiness = routeProgrammed(applied.route, this.deps.controllerName ? { controllerName: this.deps.controllerName } : {});
+    if (!applied.ok) return applied.retryInMs;
+    const readiness = routeProgrammed(applied.result.route, this.deps.controllerName ? { controllerName: this.deps.controllerName } : {});
     if (!readiness.ready) {
       // A mesh takes a moment to program a change; only a wait that lasts is worth an Event.
       const waited = t.now - (Date.parse(t.status.lastTransitionTime ?? '') || t.now);
@@ -424,14 +424,14 @@ export class Reconciler {
       ? `Promoted: ${t.canary.spec.canary.name} holds all the traffic (canary 100, stable 0)`
       : `Rolled back: ${t.canary.spec.stable.name} holds all the traffic (stable 100, canary 0). ${t.status.message ?? ''}`.trim();
     this.deps.metrics?.rolloutDuration.observe({ outcome: ok ? 'promoted' : 'rolled_back' }, Math.max(0, (t.now - started) / 1000));
-    await this.transition(t, ok ? Reason.Promoted : Reason.RolledBack, message, (s) => ({
+    await this.ledger.transition(t, ok ? Reason.Promoted : Reason.RolledBack, message, (s) => ({
       ...s,
       phase,
       canaryWeight: weight,
       lastCompletedRevision: s.revision,
       lastTransitionTime: t.nowIso,
       message,
-      conditions: setCondition(s.conditions, 'Ready', ok ? 'True' : 'False', ok ? 'Succeeded' : 'RolledBack', message, t.nowIso, t.canary.metadata.generation),
+      conditions: setCondition(s.conditions, 'Ready', ok ? 'True' : 'False', ok ? 'Succeeded' : phase === 'TimedOut' ? 'TimedOut' : 'RolledBack', message, t.nowIso, t.canary.metadata.generation),
     }));
     if (!ok) await this.deps.gates(t.canary, 'rollback', 0, false, t.signal);
     await this.deps.gates(t.canary, 'post-rollout', weight, false, t.signal);
@@ -454,11 +454,11 @@ export class Reconciler {
   }
 
   /**
-   * Brings the owned weights to `weight`. Returns the result, or a delay (number) / undefined when
-   * the route cannot be used this tick (the problem is already in status and an Event).
-   * `planned`: the move was just recorded, so a change is expected and not drift.
+   * Brings the owned weights to `weight`: the result, or when to try again when the route cannot be used this
+   * tick (the problem is already in status and an Event). `planned`: the move was just recorded, so a change is
+   * expected and not drift.
    */
-  private async ensureRoute(t: Tick, weight: number, planned = false): Promise<SetWeightsResult | number | undefined> {
+  private async ensureRoute(t: Tick, weight: number, planned = false): Promise<RouteOutcome> {
     try {
       const res = await setWeights(this.deps.routes, this.routeKey(t), this.locateInput(t), weight, t.signal);
       if (res.changed && !planned && !t.resuming) {
@@ -471,9 +471,9 @@ export class Reconciler {
       if (t.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'False' && c.reason === 'RouteMismatch')) {
         await this.commit(t, (s) => ({ ...s, conditions: setCondition(s.conditions, 'Ready', 'True', 'Progressing', 'Route matches again', t.nowIso) }));
       }
-      return res;
+      return { ok: true, result: res };
     } catch (err) {
-      return this.routeProblem(t, err);
+      return { ok: false, retryInMs: await this.routeProblem(t, err) };
     }
   }
 
@@ -517,11 +517,6 @@ export class Reconciler {
     return undefined; // wait for the user to edit the Canary
   }
 
-  private deadline(t: Tick): number | undefined {
-    const d = t.canary.spec.analysis.progressDeadline;
-    return d ? parseDuration(d, 'spec.analysis.progressDeadline') : undefined;
-  }
-
   /** An operator request not yet acted on: the annotation's value when it differs from the last one handled. */
   private newRequest(t: Tick, annotation: string): string | undefined {
     const value = t.canary.metadata.annotations?.[annotation];
@@ -529,99 +524,11 @@ export class Reconciler {
     return t.status.handledAnnotations?.[annotation] === value ? undefined : value;
   }
 
-  /**
-   * Writes status. An owed transition Event is dropped only once this tick has written it: a tick that
-   * started from a stale copy (an informer behind, a watch just dropped) may find, on a conflict, a debt
-   * it never saw. Such a debt is kept; one displaced by a new transition moves to status.owedEvents in the
-   * same write and is announced right after it (found by faults-api: announcing it only after the write lost
-   * it when that Event write failed too).
-   */
-  private async commit(t: Tick, mutate: (s: CanaryStatus) => CanaryStatus): Promise<void> {
-    t.canary = await writeStatus(
-      this.deps.store,
-      t.canary,
-      (s) => {
-        const { pendingEvent: owed, owedEvents: older, ...rest } = s;
-        const next = mutate(rest);
-        let list = (older ?? []).filter((e) => !t.written?.has(e.name));
-        if (owed && !t.written?.has(owed.name)) {
-          if (!next.pendingEvent) next.pendingEvent = owed;
-          else if (next.pendingEvent.name !== owed.name && !list.some((e) => e.name === owed.name)) list = [...list, owed];
-        }
-        // Bounded: a status must not grow without end while the Events API is down.
-        if (list.length > MAX_OWED_EVENTS) list = list.slice(-MAX_OWED_EVENTS);
-        return list.length > 0 ? { ...next, owedEvents: list } : next;
-      },
-      t.signal,
-    );
-    t.status = structuredClone(t.canary.status ?? {});
-    // Each owed Event is tried once per tick; one that fails waits for the next tick (PENDING_EVENT_RETRY_MS).
-    if ((t.status.owedEvents ?? []).some((e) => !t.tried?.has(e.name))) await this.payOwed(t);
+  private commit(t: Tick, mutate: (s: CanaryStatus) => CanaryStatus): Promise<void> {
+    return this.ledger.commit(t, mutate);
   }
 
-  /** Writes the older owed Events (status.owedEvents) and drops those written from status. */
-  private async payOwed(t: Tick): Promise<void> {
-    let paid = false;
-    for (const e of t.status.owedEvents ?? []) {
-      if (t.tried?.has(e.name)) continue;
-      (t.tried ??= new Set()).add(e.name);
-      if (await this.event(t, e.reason as Reason, e.message, {}, e.name)) {
-        (t.written ??= new Set()).add(e.name);
-        paid = true;
-      } else {
-        t.log.warn({ reason: e.reason, event: e.name }, 'an owed transition Event could not be written; kept in status.owedEvents for the next tick');
-      }
-    }
-    if (paid) await this.commit(t, (s) => s);
+  private event(t: Tick, reason: Reason, message: string, fields: Record<string, unknown> = {}): Promise<boolean> {
+    return this.ledger.event(t, reason, message, fields);
   }
-
-  /**
-   * A rollout transition: status (with the Event it owes) first, then the Event under a name fixed by
-   * revision, step and reason. If the process dies in between, the next tick announces it.
-   */
-  private async transition(t: Tick, reason: Reason, message: string, mutate: (s: CanaryStatus) => CanaryStatus, fields: Record<string, unknown> = {}): Promise<void> {
-    let name = '';
-    await this.commit(t, (s) => {
-      const next = mutate(s);
-      name = transitionEventName(t.canary.metadata.name, next.revision ?? '', next.stepIndex ?? -1, next.phase ?? '', reason);
-      return { ...next, pendingEvent: { name, reason, message } };
-    });
-    // Announced: drop the debt (commit strips it once announced). A failed Event write keeps it for the next tick.
-    if (await this.event(t, reason, message, fields, name)) {
-      (t.written ??= new Set()).add(name);
-      await this.commit(t, (s) => s);
-    }
-  }
-
-  /** Re-announces a transition whose Event may not have been written (see transition). */
-  private async announcePending(t: Tick): Promise<void> {
-    if ((t.status.owedEvents?.length ?? 0) > 0) await this.payOwed(t);
-    const p = t.status.pendingEvent;
-    if (!p) return;
-    t.resuming = true; // the route may lag the transition: finishing it is not drift
-    if (await this.event(t, p.reason as Reason, p.message, {}, p.name)) {
-      (t.written ??= new Set()).add(p.name);
-      await this.commit(t, (s) => s);
-    }
-  }
-
-  /** True once the Event is in the API. */
-  private async event(t: Tick, reason: Reason, message: string, fields: Record<string, unknown> = {}, name?: string): Promise<boolean> {
-    return this.deps.recorder.record(
-      {
-        object: { apiVersion: API_VERSION, kind: CANARY_KIND, metadata: t.canary.metadata },
-        reason,
-        message,
-        fields: { canary: canaryKey(t.canary), phase: t.status.phase, weight: t.status.canaryWeight, revision: t.status.revision, ...fields },
-        ...(name ? { name } : {}),
-      },
-      t.signal,
-    );
-  }
-}
-
-/** A DNS-subdomain Event name unique to one transition of one rollout. */
-export function transitionEventName(canary: string, revision: string, stepIndex: number, phase: string, reason: string): string {
-  const step = stepIndex >= 0 ? `s${stepIndex}` : 'init';
-  return `${canary}.${revision}.${step}.${phase}.${reason}`.toLowerCase().replace(/[^a-z0-9.-]/g, '-').slice(0, 253);
 }

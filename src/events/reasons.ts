@@ -28,6 +28,7 @@ export const Reason = {
   SlotsSwapped: 'SlotsSwapped',
   LiveWorkloadChanged: 'LiveWorkloadChanged',
   RefNotPermitted: 'RefNotPermitted',
+  DecisionForecast: 'DecisionForecast',
 } as const;
 
 export type Reason = (typeof Reason)[keyof typeof Reason];

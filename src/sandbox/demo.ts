@@ -206,7 +206,7 @@ async function follow(kc: KubeConfig, state: FollowState, opts: DemoOptions, say
     const phase = c.status?.phase;
     // Ended means: this rollout (not the previous one) reached its end, and its last Event is printed.
     const ended = c.status?.revision !== undefined && c.status.revision !== state.previousRevision && c.status.lastCompletedRevision === c.status.revision && !c.status.pendingEvent;
-    if ((phase === 'Succeeded' || phase === 'Failed') && ended && fresh.length === 0) {
+    if ((phase === 'Succeeded' || phase === 'Failed' || phase === 'TimedOut') && ended && fresh.length === 0) {
       state.previousRevision = c.status?.revision;
       return phase;
     }

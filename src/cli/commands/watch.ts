@@ -34,6 +34,7 @@ export function exitCodeForPhase(phase: Phase | undefined): number | undefined {
     case 'Succeeded':
       return EXIT.ok;
     case 'Failed':
+    case 'TimedOut':
       return EXIT.rolledBack;
     case 'Invalid':
       return EXIT.invalid;
@@ -64,6 +65,7 @@ export function rolloutOutcome(canary: Canary): Outcome | undefined {
   if (rolloutPending(canary)) return undefined;
   const code = exitCodeForPhase(s.phase);
   if (code === EXIT.ok) return { code, message: `rollout succeeded: ${why}` };
+  if (code === EXIT.rolledBack && s.phase === 'TimedOut') return { code, message: `rolled back without evidence of harm (time-out): ${why}` };
   if (code === EXIT.rolledBack) return { code, message: `rollout failed: ${why}` };
   return undefined;
 }

@@ -1,0 +1,39 @@
+import type { CanarySpec, CanaryStatus, HookType } from '../api/canary.js';
+import { parseDuration } from '../core/duration.js';
+import { isLastStep, stepsOf } from './steps.js';
+import type { OperatorRequests } from './types.js';
+
+/**
+ * What a tick must gather before decide() can answer: which gates to run (stage by stage: a stage with a
+ * closed or failed gate stops the later ones, so a pre-rollout check never runs before its rollout is
+ * confirmed), whether to measure, and how long until the analysis is due. Part of the policy, so it lives
+ * next to decide(); the controller only carries it out.
+ */
+export interface TickPlan {
+  /** Ms until the tick is due (0: now). A not-yet-due tick gathers nothing and decides nothing. */
+  dueInMs: number;
+  /** Run the metric queries (only at a weight the mesh has programmed; the controller checks that first). */
+  measure: boolean;
+  gates: HookType[][];
+}
+
+export function planTick(spec: CanarySpec, status: CanaryStatus, requests: OperatorRequests, now: number): TickPlan {
+  const nothing: TickPlan = { dueInMs: 0, measure: false, gates: [] };
+  // Abort and suspension are decided without any measurement or gate, at once.
+  if (requests.abort || spec.suspend) return nothing;
+  const stepIndex = status.stepIndex ?? -1;
+  const steps = stepsOf(spec.analysis);
+  if (requests.promote) return { ...nothing, gates: [['confirm-promotion']] };
+  if (stepIndex < 0) {
+    // skipAnalysis (Flagger's behaviour): promote at the rollout's start, without pre-rollout checks, once the
+    // rollout is confirmed and behind the confirm-promotion gate.
+    return { ...nothing, gates: spec.skipAnalysis ? [['confirm-rollout'], ['confirm-promotion']] : [['confirm-rollout'], ['pre-rollout']] };
+  }
+  if (spec.skipAnalysis) return { ...nothing, gates: [['confirm-promotion']] };
+  // The analysis window at this weight must be full before it is judged.
+  const interval = parseDuration(spec.analysis.interval, 'spec.analysis.interval');
+  const stepStart = Date.parse(status.stepStartTime ?? '') || now;
+  const last = Math.max(stepStart, Date.parse(status.lastAnalysisTime ?? '') || 0);
+  const confirm: HookType = isLastStep(steps, stepIndex) ? 'confirm-promotion' : 'confirm-traffic-increase';
+  return { dueInMs: Math.max(0, last + interval - now), measure: true, gates: [['rollout', confirm]] };
+}

@@ -1,0 +1,34 @@
+import type { CanarySpec, CanaryStatus } from '../../src/api/canary.js';
+import { planTick } from '../../src/analysis/plan.js';
+
+const T0 = Date.parse('2026-03-01T12:00:00Z');
+const spec = (top: Partial<CanarySpec> = {}): CanarySpec => ({
+  routeRef: { name: 'r' },
+  stable: { name: 's', port: 80 },
+  canary: { name: 'c', port: 80 },
+  analysis: { interval: '1m', threshold: 2, stepWeights: [10, 50] },
+  ...top,
+});
+const at = (stepIndex: number, over: Partial<CanaryStatus> = {}): CanaryStatus => ({ stepIndex, stepStartTime: new Date(T0 - 20_000).toISOString(), ...over });
+
+describe('planTick', () => {
+  it('before the first step: confirm-rollout, then pre-rollout checks, at once', () => {
+    expect(planTick(spec(), at(-1), {}, T0)).toEqual({ dueInMs: 0, measure: false, gates: [['confirm-rollout'], ['pre-rollout']] });
+  });
+  it('skipAnalysis: no pre-rollout checks and no measurement, the confirm-promotion gate instead', () => {
+    expect(planTick(spec({ skipAnalysis: true }), at(-1), {}, T0).gates).toEqual([['confirm-rollout'], ['confirm-promotion']]);
+    expect(planTick(spec({ skipAnalysis: true }), at(0), {}, T0)).toEqual({ dueInMs: 0, measure: false, gates: [['confirm-promotion']] });
+  });
+  it('at a step: due a full interval after the step started or the last analysis', () => {
+    expect(planTick(spec(), at(0), {}, T0)).toEqual({ dueInMs: 40_000, measure: true, gates: [['rollout', 'confirm-traffic-increase']] });
+    const last = new Date(T0 - 70_000).toISOString();
+    expect(planTick(spec(), at(1, { stepStartTime: new Date(T0 - 120_000).toISOString(), lastAnalysisTime: last }), {}, T0)).toEqual({ dueInMs: 0, measure: true, gates: [['rollout', 'confirm-promotion']] });
+  });
+  it('abort and suspension gather nothing and wait for nothing', () => {
+    expect(planTick(spec(), at(0), { abort: true }, T0)).toEqual({ dueInMs: 0, measure: false, gates: [] });
+    expect(planTick(spec({ suspend: true }), at(0), { promote: true }, T0)).toEqual({ dueInMs: 0, measure: false, gates: [] });
+  });
+  it('a promote request asks only the confirm-promotion gate', () => {
+    expect(planTick(spec(), at(0), { promote: true }, T0)).toEqual({ dueInMs: 0, measure: false, gates: [['confirm-promotion']] });
+  });
+});
