@@ -1,5 +1,5 @@
-import type { CanarySpec, CanaryStatus } from '../../src/api/canary.js';
-import { planTick } from '../../src/analysis/plan.js';
+import type { CanarySpec, CanaryStatus } from '../api/canary.js';
+import { planTick } from './plan.js';
 
 const T0 = Date.parse('2026-03-01T12:00:00Z');
 const spec = (top: Partial<CanarySpec> = {}): CanarySpec => ({

@@ -2,14 +2,14 @@
  * The Event bookkeeping of status writes (event-ledger.ts), with an in-memory Canary store and an Event sink
  * that can be told to fail.
  */
-import type { Canary } from '../../src/api/canary.js';
-import { FakeClock } from '../../src/core/clock.js';
-import { silentLogger } from '../../src/core/logger.js';
-import { Reason } from '../../src/events/reasons.js';
-import { Recorder, type CoreEvent, type EventSink } from '../../src/events/recorder.js';
-import { KubeApiError } from '../../src/kube/errors.js';
-import type { CanaryStore } from '../../src/controller/canary-store.js';
-import { EventLedger, MAX_OWED_EVENTS, transitionEventName, type LedgerTick } from '../../src/controller/event-ledger.js';
+import type { Canary } from '../api/canary.js';
+import { FakeClock } from '../core/clock.js';
+import { silentLogger } from '../core/logger.js';
+import { Reason } from '../events/reasons.js';
+import { Recorder, type CoreEvent, type EventSink } from '../events/recorder.js';
+import { KubeApiError } from '../kube/errors.js';
+import type { CanaryStore } from './canary-store.js';
+import { EventLedger, MAX_OWED_EVENTS, transitionEventName, type LedgerTick } from './event-ledger.js';
 
 class Store implements CanaryStore {
   rv = 1;

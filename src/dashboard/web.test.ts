@@ -5,16 +5,16 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import { readdirSync, readFileSync } from 'node:fs';
-import { fromRoot } from '../../src/core/paths.js';
-import type { Canary } from '../../src/api/canary.js';
-import type { EventSummary } from '../../src/cli/render.js';
-import { canaryDetail } from '../../src/dashboard/detail.js';
-import { CanaryHistory, MAX_POINTS } from '../../src/dashboard/history.js';
-import { canaryRow, decisionsFrom, formatAge, hookResultsFrom, pollIntervalMs } from '../../src/dashboard/model.js';
-import { checkBindAddress, DashboardBindError, hostAllowed, isLoopback, renderPage, startDashboardServer } from '../../src/dashboard/server.js';
+import { fromRoot } from '../core/paths.js';
+import type { Canary } from '../api/canary.js';
+import type { EventSummary } from '../cli/render.js';
+import { canaryDetail } from './detail.js';
+import { CanaryHistory, MAX_POINTS } from './history.js';
+import { canaryRow, decisionsFrom, formatAge, hookResultsFrom, pollIntervalMs } from './model.js';
+import { checkBindAddress, DashboardBindError, hostAllowed, isLoopback, renderPage, startDashboardServer } from './server.js';
 import { request } from 'node:http';
-import { rangeFor, splitSeries } from '../../src/dashboard/sources.js';
-import { DashboardState } from '../../src/dashboard/state.js';
+import { rangeFor, splitSeries } from './sources.js';
+import { DashboardState } from './state.js';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 

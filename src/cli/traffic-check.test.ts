@@ -1,8 +1,8 @@
-import type { Canary } from '../../src/api/canary.js';
-import { rolloutForecast } from '../../src/analysis/forecast.js';
-import { trafficWarnings } from '../../src/cli/traffic-check.js';
-import type { MetricProvider, QueryOutcome } from '../../src/metrics/provider.js';
-import { loadTemplates } from '../../src/metrics/templates.js';
+import type { Canary } from '../api/canary.js';
+import { rolloutForecast } from '../analysis/forecast.js';
+import { trafficWarnings } from './traffic-check.js';
+import type { MetricProvider, QueryOutcome } from '../metrics/provider.js';
+import { loadTemplates } from '../metrics/templates.js';
 
 const canary = (): Canary => ({
   apiVersion: 'routeshift.io/v1alpha1',
