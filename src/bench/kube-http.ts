@@ -121,10 +121,11 @@ export class KubeHttp {
     return new Promise((resolve, reject) => {
       let last = rv;
       let buf = '';
-      const req = http.get(
+      const req = this.lib.get(
         {
           host: this.base.hostname,
           port: this.base.port,
+          agent: this.agent,
           path: `${path}${sep}watch=true&allowWatchBookmarks=true&resourceVersion=${encodeURIComponent(rv)}`,
           headers: { accept: 'application/json', authorization: `Bearer ${this.token}` },
           signal,

@@ -10,6 +10,7 @@ import { deploymentStatusEqual, desiredDeploymentStatus } from './deployment-sta
 import { EchoServer } from './echo-server.js';
 import { desiredSlices, diffSlices, MANAGED_BY, MANAGED_BY_LABEL, type RunningWorkload } from './endpoint-slices.js';
 import { echoWorkload, type EchoWorkload } from './workload-spec.js';
+import { SerialLoop } from './serial-loop.js';
 
 export { WORKLOAD_HEADER, WORKLOAD_NAMESPACE_HEADER, REPLICA_HEADER } from './echo-server.js';
 export { ERROR_RATE_ANNOTATION, LATENCY_ANNOTATION } from './faults.js';
@@ -59,9 +60,7 @@ class WorkloadController implements Workloads {
   private readonly managed = new Map<string, EndpointSlice>();
   private readonly loggedProblems = new Map<string, string>();
   private readonly abort = sharedAbortController();
-  private dirty = false;
-  private loop: Promise<void> | undefined;
-  private retryTimer: NodeJS.Timeout | undefined;
+  private readonly loop: SerialLoop;
   private stopped = false;
 
   constructor(private readonly opts: WorkloadsOptions) {
@@ -69,6 +68,7 @@ class WorkloadController implements Workloads {
     this.rest = httpKubeRest(opts.kubeConfig);
     this.deployments = new ResourceCache(opts.kubeConfig, this.rest, '/apis/apps/v1/deployments', this.logger);
     this.services = new ResourceCache(opts.kubeConfig, this.rest, '/api/v1/services', this.logger);
+    this.loop = new SerialLoop(() => this.reconcile(), this.logger, 'workload reconcile', 1000);
   }
 
   async start(): Promise<void> {
@@ -89,9 +89,9 @@ class WorkloadController implements Workloads {
       }
     }
     await Promise.all([this.deployments.start(signal), this.services.start(signal)]);
-    this.deployments.onChange(() => this.trigger());
-    this.services.onChange(() => this.trigger());
-    this.trigger();
+    this.deployments.onChange(() => this.loop.trigger());
+    this.services.onChange(() => this.loop.trigger());
+    this.loop.trigger();
     await this.idle();
   }
 
@@ -99,16 +99,15 @@ class WorkloadController implements Workloads {
     return (this.running.get(key(namespace, deployment)) ?? []).map((s) => s.port);
   }
 
-  async idle(): Promise<void> {
-    while (this.loop) await this.loop;
+  idle(): Promise<void> {
+    return this.loop.idle();
   }
 
   async stop(): Promise<void> {
     if (this.stopped) return this.idle();
     this.stopped = true;
-    clearTimeout(this.retryTimer);
     await Promise.all([this.deployments.stop(), this.services.stop()]);
-    await this.idle();
+    await this.loop.stop();
     // Pods are gone: take their endpoints out (best effort, the API server may already be down).
     const deadline = AbortSignal.timeout(2000);
     setMaxListeners(0, deadline); // one deadline for every slice deletion at once
@@ -122,29 +121,6 @@ class WorkloadController implements Workloads {
     this.abort.abort();
     await Promise.all([...this.running.values()].flat().map((s) => s.stop()));
     this.running.clear();
-  }
-
-  private trigger(): void {
-    if (this.stopped) return;
-    this.dirty = true;
-    if (this.loop) return;
-    this.loop = (async () => {
-      while (this.dirty && !this.stopped) {
-        this.dirty = false;
-        try {
-          await this.reconcile();
-        } catch (err) {
-          if (this.stopped) break;
-          this.logger.warn({ err: errorMessage(err) }, 'workload reconcile failed; retrying');
-          clearTimeout(this.retryTimer);
-          this.retryTimer = setTimeout(() => this.trigger(), 1000);
-          this.retryTimer.unref();
-          break;
-        }
-      }
-    })().finally(() => {
-      this.loop = undefined;
-    });
   }
 
   private async reconcile(): Promise<void> {

@@ -1,6 +1,5 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '../../core/logger.js';
-import { errorMessage } from '../../core/errors.js';
 import { httpKubeRest, isConflict, isNotFound, MERGE_PATCH, type KubeRest } from '../mesh/kube/rest.js';
 import { ResourceCache } from '../mesh/kube/resource-cache.js';
 import type { Pod } from '../mesh/kube/types.js';
@@ -9,6 +8,7 @@ import { EchoServer } from './echo-server.js';
 import type { Workloads } from './index.js';
 import { echoPod, type EchoPod } from './workload-spec.js';
 import { PodIpPool } from './pod-ips.js';
+import { SerialLoop } from './serial-loop.js';
 import { runningPodStatus } from './pod-status.js';
 
 export interface PodAgentOptions {
@@ -57,15 +57,14 @@ class PodAgent implements PodWorkloads {
   private readonly byIp = new Map<string, RunningPod>();
   private readonly ips = new PodIpPool();
   private readonly abort = new AbortController();
-  private dirty = false;
-  private loop: Promise<void> | undefined;
-  private retry: NodeJS.Timeout | undefined;
+  private readonly loop: SerialLoop;
   private stopped = false;
 
   constructor(private readonly opts: PodAgentOptions) {
     this.logger = opts.logger.child({ component: 'sandbox-pod-agent' });
     this.rest = httpKubeRest(opts.kubeConfig);
     this.pods = new ResourceCache(opts.kubeConfig, this.rest, '/api/v1/pods', this.logger);
+    this.loop = new SerialLoop(() => this.reconcile(), this.logger, 'pod agent reconcile', 500);
   }
 
   readonly resolveEndpoint: EndpointResolver = (address) => {
@@ -76,8 +75,8 @@ class PodAgent implements PodWorkloads {
   async start(): Promise<void> {
     await this.registerNode();
     await this.pods.start(this.abort.signal);
-    this.pods.onChange(() => this.trigger());
-    this.trigger();
+    this.pods.onChange(() => this.loop.trigger());
+    this.loop.trigger();
     await this.idle();
   }
 
@@ -85,43 +84,19 @@ class PodAgent implements PodWorkloads {
     return [...this.running.values()].filter((p) => p.pod.namespace === namespace && p.pod.deployment === deployment).map((p) => p.server.port);
   }
 
-  async idle(): Promise<void> {
-    while (this.loop) await this.loop;
+  idle(): Promise<void> {
+    return this.loop.idle();
   }
 
   async stop(): Promise<void> {
     if (this.stopped) return this.idle();
     this.stopped = true;
-    clearTimeout(this.retry);
     await this.pods.stop();
-    await this.idle();
+    await this.loop.stop();
     this.abort.abort();
     await Promise.all([...this.running.values()].map((p) => p.server.stop()));
     this.running.clear();
     this.byIp.clear();
-  }
-
-  private trigger(): void {
-    if (this.stopped) return;
-    this.dirty = true;
-    if (this.loop) return;
-    this.loop = (async () => {
-      while (this.dirty && !this.stopped) {
-        this.dirty = false;
-        try {
-          await this.reconcile();
-        } catch (err) {
-          if (this.stopped) break;
-          this.logger.warn({ err: errorMessage(err) }, 'pod agent reconcile failed; retrying');
-          clearTimeout(this.retry);
-          this.retry = setTimeout(() => this.trigger(), 500);
-          this.retry.unref();
-          break;
-        }
-      }
-    })().finally(() => {
-      this.loop = undefined;
-    });
   }
 
   private async reconcile(): Promise<void> {
