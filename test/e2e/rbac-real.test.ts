@@ -12,6 +12,7 @@ import type { Canary } from '../../src/api/canary.js';
 import type { Sandbox } from '../../src/sandbox/sandbox.js';
 import { demoCanary, NS, seedObjects } from '../../src/sandbox/seed.js';
 import { canaryEvents, CONTROLLER_USER, createAll, newSandbox, routeWeights, startController, waitForCanary, type ControllerProcess } from '../support/harness.js';
+import { canaryReferenceGrant } from '../support/reference-grant.js';
 import { kubectl, type Kubectl } from '../support/kubectl.js';
 
 let sb: Sandbox;
@@ -144,17 +145,7 @@ describe('a tenant who may only create Canaries in team-a', () => {
     expect((await canaryEvents(sb, 'xns', TEAM_A)).map((e) => e.reason)).toEqual(['RefNotPermitted']);
     expect(await routeWeights(sb)).toEqual(before);
     // The route's owners grant it: the rollout goes on without an edit of the Canary.
-    await createAll(sb.kubeConfig, [
-      {
-        apiVersion: 'gateway.networking.k8s.io/v1beta1',
-        kind: 'ReferenceGrant',
-        metadata: { name: 'routeshift-team-a', namespace: NS },
-        spec: {
-          from: [{ group: 'routeshift.io', kind: 'Canary', namespace: TEAM_A }],
-          to: [{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', name: 'backend-split' }, { group: '', kind: 'Service' }],
-        },
-      },
-    ]);
+    await createAll(sb.kubeConfig, [canaryReferenceGrant(NS, TEAM_A, 'backend-split')]);
     await waitForCanary(sb, 'xns', (x) => (x.status?.canaryWeight ?? 0) >= 25, 60_000, TEAM_A);
     expect((await routeWeights(sb))['backend-v1']).toBeGreaterThanOrEqual(25);
     expect(forbidden()).toEqual([]);

@@ -18,6 +18,7 @@ import type { Canary } from '../../src/api/canary.js';
 import type { Sandbox } from '../../src/sandbox/sandbox.js';
 import { demoCanary, NS, seedObjects } from '../../src/sandbox/seed.js';
 import { canaryEvents, createAll, newSandbox, routeWeights, startController, waitForCanary, type ControllerProcess } from '../support/harness.js';
+import { canaryReferenceGrant } from '../support/reference-grant.js';
 
 const TEAM_A = 'team-a';
 const SECRET = 'planted-secret-4b1d9';
@@ -98,17 +99,7 @@ describe('cross-namespace references', () => {
     expect(events[0]?.message).toContain(`spec.routeRef: HTTPRoute.gateway.networking.k8s.io ${NS}/backend-split is in another namespace; it needs a ReferenceGrant in ${NS} from routeshift.io/Canary in ${TEAM_A}`);
     expect(await routeWeights(sb)).toEqual(before);
 
-    await createAll(sb.kubeConfig, [
-      {
-        apiVersion: 'gateway.networking.k8s.io/v1beta1',
-        kind: 'ReferenceGrant',
-        metadata: { name: 'routeshift-team-a', namespace: NS },
-        spec: {
-          from: [{ group: 'routeshift.io', kind: 'Canary', namespace: TEAM_A }],
-          to: [{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', name: 'backend-split' }, { group: '', kind: 'Service' }],
-        },
-      },
-    ]);
+    await createAll(sb.kubeConfig, [canaryReferenceGrant(NS, TEAM_A, 'backend-split')]);
     // Rechecked within 10s without an edit of the Canary; the first step moves the route in the other namespace.
     await waitForCanary(sb, 'xns', (x) => (x.status?.canaryWeight ?? 0) >= 25, 60_000, TEAM_A);
     expect((await routeWeights(sb))['backend-v2']).toBeGreaterThanOrEqual(25);
