@@ -10,8 +10,7 @@
  */
 import type { Canary } from '../../src/api/canary.js';
 import type { Sandbox } from '../../src/sandbox/sandbox.js';
-import { seedObjects } from '../../src/sandbox/seed.js';
-import { canaryEvents, createAll, newSandbox, routeWeights, startController, waitForCanary, type ControllerProcess, type SeenEvent } from '../support/harness.js';
+import { canaryEvents, createAll, routeWeights, sandboxWithController, stopAll, waitForCanary, type ControllerProcess, type SeenEvent } from '../support/harness.js';
 import { release } from '../support/releases.js';
 
 let sb: Sandbox;
@@ -19,15 +18,10 @@ let controller: ControllerProcess | undefined;
 
 beforeAll(async () => {
   // One release is the only load target at first, so its root Service gets all 20 requests per second.
-  sb = await newSandbox({ rps: 20 });
-  await createAll(sb.kubeConfig, seedObjects().filter((o) => (o as { kind?: string }).kind === 'Namespace'));
-  controller = startController(sb);
+  ({ sb, controller } = await sandboxWithController({ rps: 20 }));
 }, 60_000);
 
-afterAll(async () => {
-  await controller?.stop();
-  await sb?.stop();
-});
+afterAll(() => stopAll(controller, sb));
 
 const count = (events: SeenEvent[], reason: string): number => events.filter((e) => e.reason === reason).reduce((n, e) => n + e.count, 0);
 const ended = (c: Canary): boolean => ['Succeeded', 'Failed', 'TimedOut'].includes(c.status?.phase ?? '');

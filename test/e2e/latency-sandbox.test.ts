@@ -7,23 +7,18 @@
 import { AppsV1Api } from '@kubernetes/client-node';
 import type { Canary } from '../../src/api/canary.js';
 import type { Sandbox } from '../../src/sandbox/sandbox.js';
-import { NS, seedObjects } from '../../src/sandbox/seed.js';
-import { canaryEvents, createAll, newSandbox, routeWeights, startController, waitForCanary, type ControllerProcess } from '../support/harness.js';
+import { NS } from '../../src/sandbox/seed.js';
+import { canaryEvents, createAll, routeWeights, sandboxWithController, stopAll, waitForCanary, type ControllerProcess } from '../support/harness.js';
 import { release } from '../support/releases.js';
 
 let sb: Sandbox;
 let controller: ControllerProcess | undefined;
 
 beforeAll(async () => {
-  sb = await newSandbox({ rps: 20 });
-  await createAll(sb.kubeConfig, seedObjects().filter((o) => (o as { kind?: string }).kind === 'Namespace'));
-  controller = startController(sb);
+  ({ sb, controller } = await sandboxWithController({ rps: 20 }));
 }, 60_000);
 
-afterAll(async () => {
-  await controller?.stop();
-  await sb?.stop();
-});
+afterAll(() => stopAll(controller, sb));
 
 const ended = (c: Canary): boolean => ['Succeeded', 'Failed', 'TimedOut'].includes(c.status?.phase ?? '');
 

@@ -11,7 +11,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { startSandbox, type Sandbox, type SandboxKubernetes, type SandboxOptions } from '../../src/sandbox/sandbox.js';
-import { NS } from '../../src/sandbox/seed.js';
+import { NS, seedObjects } from '../../src/sandbox/seed.js';
 
 import { AppsV1Api, DiscoveryV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { createAll as createObjects } from '../../src/sandbox/demo.js';
@@ -197,4 +197,19 @@ export async function routeWeights(sb: Sandbox, name = 'backend-split', namespac
     spec: { rules: Array<{ backendRefs: Array<{ name: string; weight: number }> }> };
   };
   return Object.fromEntries((r.spec.rules[0]?.backendRefs ?? []).map((b) => [b.name, b.weight]));
+}
+
+/**
+ * A sandbox with only the seed's namespaces (each test brings its own release) and a controller
+ * running against it; stop both with stopAll.
+ */
+export async function sandboxWithController(opts: Partial<SandboxOptions> = {}): Promise<{ sb: Sandbox; controller: ControllerProcess }> {
+  const sb = await newSandbox(opts);
+  await createAll(sb.kubeConfig, seedObjects().filter((o) => (o as { kind?: string }).kind === 'Namespace'));
+  return { sb, controller: startController(sb) };
+}
+
+export async function stopAll(controller: ControllerProcess | undefined, sb: Sandbox | undefined): Promise<void> {
+  await controller?.stop();
+  await sb?.stop();
 }
