@@ -4,6 +4,7 @@ import { silentLogger } from '../../core/logger.js';
 import { EchoServer } from '../workloads/echo-server.js';
 import { MeshConfig, roundRobinCounters, type MeshSnapshot } from './mesh-config.js';
 import { MeshMetrics } from './metrics.js';
+import { MirrorTracker } from './mirror.js';
 import { BACKEND_HEADER, createProxyHandler, FLAGS_HEADER, SOURCE_WORKLOAD_HEADER } from './proxy.js';
 import { backends, deployment, NS, route, service, slice } from './test-fixtures.js';
 
@@ -40,6 +41,7 @@ describe('mesh proxy', () => {
   let deadPort: number;
   const metrics = new MeshMetrics();
   const agent = new http.Agent({ keepAlive: true });
+  const mirrors = new MirrorTracker();
   let config: MeshConfig | undefined;
 
   beforeAll(async () => {
@@ -70,7 +72,7 @@ describe('mesh proxy', () => {
       deployments: [deployment('backend-v1', { app: 'backend', version: 'v1' })],
     };
     config = new MeshConfig(snapshot);
-    proxy = http.createServer(createProxyHandler({ config: () => config, pickers: { random: Math.random, roundRobin: roundRobinCounters() }, metrics, logger: silentLogger(), agent }));
+    proxy = http.createServer(createProxyHandler({ config: () => config, pickers: { random: Math.random, roundRobin: roundRobinCounters() }, metrics, logger: silentLogger(), agent, mirrors }));
     await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', () => r()));
     proxyPort = (proxy.address() as AddressInfo).port;
   });
