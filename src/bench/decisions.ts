@@ -552,7 +552,7 @@ export function goalSummary(report: BenchReport, bounds: Bounds = computeBounds(
         slow
           .map((b) => `at ${b.rps} rps expected by interval ${b.idealCleanInterval ?? '-'} (a 99.8% canary promoted at the median after ${b.idealMedian ?? '-'} at best; the sequential mode after ${b.oursInterval ?? '-'})`)
           .join(', ') +
-        '. The default time-out (10 inconclusive intervals in a row) waits while the forecast says the answer is coming within three times the time spent at the weight, and hands the rest to a person; traffic for quiet services (a load source) is what would promote them.',
+        '. The default time-out (10 inconclusive intervals in a row) waits while the forecast says the answer is coming within three times the time spent at the weight, and hands the rest to a person; the load source (last line) is what promotes them.',
     );
   }
   lines.push(...loadSummary(withLoad));
