@@ -37,7 +37,8 @@ export function buildLoadSource(o: {
       void o.recorder.record({ object: e.canary, reason: e.kind === 'started' ? Reason.LoadStarted : Reason.LoadStopped, message: e.message, fields: { hook: e.hook } }, o.signal);
     },
     onResult: (namespace, name, result) => o.metrics.loadRequests.inc({ namespace, name, result }),
-    onRate: (namespace, name, rps) => o.metrics.loadRate.set({ namespace, name }, rps),
+    // A deleted Canary's series are gone already (forgetCanary): a load stopping after it must not bring one back.
+    onRate: (namespace, name, rps) => (rps > 0 || o.canary(namespace, name) ? o.metrics.loadRate.set({ namespace, name }, rps) : o.metrics.loadRate.remove({ namespace, name })),
   });
   // At once on shutdown, not after the ticks in flight have drained.
   if (o.signal.aborted) void load.stopAll();
