@@ -40,6 +40,19 @@ async function promQuery(q: string): Promise<Array<{ value: [number, string] }>>
   return body.data.result;
 }
 
+/** The controller's own count of the load source's requests, by result, from its /metrics. */
+async function controllerCounts(): Promise<Record<string, number>> {
+  const line = controller?.output.find((l) => l.includes('routeshift controller starting')) ?? '';
+  const port = (JSON.parse(line) as { port: number }).port;
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const out: Record<string, number> = {};
+  for (const m of text.matchAll(/^routeshift_load_requests_total\{([^}]*)\} (\S+)$/gm)) {
+    if (!(m[1] as string).includes(`namespace="${NS}",name="backend"`)) continue;
+    out[/result="(\w+)"/.exec(m[1] as string)?.[1] ?? ''] = Number(m[2]);
+  }
+  return out;
+}
+
 const promCount = async (): Promise<number> => Number((await promQuery('sum(istio_requests_total{reporter="source",source_workload="load-test",destination_service_name="backend-v2"})'))[0]?.value[1] ?? 0);
 const lastScrape = async (): Promise<number> => Number((await promQuery('timestamp(up{job="mesh"})'))[0]?.value[1] ?? 0);
 
@@ -75,6 +88,9 @@ describe('the native load source', () => {
     await waitUntil('two more scrapes of the mesh', async () => (await lastScrape()) >= scraped + 2, 30_000, 200);
     expect(await meshRequests()).toEqual(atStop);
     await waitUntil('Prometheus to hold the final count', async () => (await promCount()) === atStop['backend-v2'], 30_000, 200);
+
+    // Every request the controller counts as sent and answered is one the mesh saw.
+    expect(await controllerCounts()).toEqual({ '2xx': atStop['backend-v2'] });
 
     // Only the load source's requests reached the service, all of them to the canary Service it addressed.
     expect(Object.keys(atStop)).toEqual(['backend-v2']);
