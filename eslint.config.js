@@ -4,7 +4,7 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-const PRODUCT = ['analysis', 'api', 'cli', 'controller', 'core', 'events', 'hooks', 'kube', 'metrics', 'notify', 'replay', 'report', 'routing'];
+const PRODUCT = ['analysis', 'api', 'cli', 'controller', 'core', 'events', 'hooks', 'kube', 'load', 'metrics', 'notify', 'replay', 'report', 'routing'];
 const TOOLS = ['sandbox', 'bench'];
 const ALL = [...PRODUCT, ...TOOLS];
 

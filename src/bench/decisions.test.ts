@@ -1,4 +1,4 @@
-import { CELLS, computeBounds, END_MARKER, formatMarkdown, goalSummary, MODES, poisson, replaceSection, rng, runDecisionBench, START_MARKER } from './decisions.js';
+import { CELLS, computeBounds, LOAD_RPS, END_MARKER, formatMarkdown, goalSummary, MODES, poisson, replaceSection, rng, runDecisionBench, START_MARKER } from './decisions.js';
 
 describe('decision benchmark', () => {
   it('runs every cell and mode and reports outcomes that add up', () => {
@@ -50,6 +50,24 @@ describe('decision benchmark', () => {
     const goals = goalSummary(report, bounds).join('\n');
     expect(goals).toMatch(/handed to a person instead \(good 99\.8% @ 0\.2 rps: 9\d\.\d%\)/);
     expect(goals).toContain('any test needs 217 clean canary requests');
+  });
+
+  it('the load source promotes a quiet good canary that would be handed to a person, and counts no harm for its own requests', () => {
+    const good = { rps: 0.2, canarySuccess: 0.998, stableSuccess: 0.999, kind: 'good' as const };
+    const bad = { rps: 0.2, canarySuccess: 0.5, stableSuccess: 0.999, kind: 'bad' as const };
+    const modes = MODES.filter((m) => m.id === 'sequential');
+    const cells = [good, { ...good, load: LOAD_RPS }, { ...bad, load: LOAD_RPS }];
+    const report = runDecisionBench({ runs: 50, seed: 13, cells, modes });
+    const [quiet, loaded, loadedBad] = report.results;
+    expect(quiet?.handedOver).toBeGreaterThanOrEqual(45);
+    expect(loaded).toMatchObject({ handedOver: 0, rolledBack: 0, timedOut: 0, promoted: 50 });
+    expect(loadedBad).toMatchObject({ promoted: 0, rolledBack: 50 });
+    // Users' requests only: at 0.2 rps and weight 10, about 1.2 requests an interval, half of them bad.
+    expect(loadedBad?.harm).toBeLessThan(3);
+    expect(computeBounds(cells).promotion.map((b) => b.rps)).toEqual([0.2]);
+    const goals = goalSummary(report).join('\n');
+    expect(goals).toContain('good 99.8% @ 0.2 rps + load source 5 rps: promoted 100.0%');
+    expect(formatMarkdown(report, modes)).toContain('| good 99.8% @ 0.2 rps + load source 5 rps | sequential |');
   });
 
   it('the baseline mode counts an hour of stable requests once, and rolls the 97% canary at 5 rps back sooner', () => {

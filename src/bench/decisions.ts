@@ -104,6 +104,11 @@ export interface Cell {
    * sequential tolerance but by more than its rollback margin, where either outcome is acceptable.
    */
   kind: 'good' | 'bad' | 'edge';
+  /**
+   * Requests per second the load source adds, all to the canary (a hey hook aimed at the canary Service) whatever
+   * its weight; they fail at the canary's rate but reach no user, so they count as evidence and not as harm.
+   */
+  load?: number;
 }
 
 export type ModeId = 'flagger' | 'threshold' | 'sequential' | 'sequential-rollback' | 'sequential-baseline';
@@ -157,7 +162,10 @@ export const MODES: readonly Mode[] = [
   },
 ];
 
-const cell = (rps: number, canarySuccess: number, kind: Cell['kind']): Cell => ({ rps, canarySuccess, stableSuccess: 0.999, kind });
+const cell = (rps: number, canarySuccess: number, kind: Cell['kind'], load?: number): Cell => ({ rps, canarySuccess, stableSuccess: 0.999, kind, ...(load ? { load } : {}) });
+
+/** The load source of the quiet-service recipe (docs/webhooks.md): `hey -z 2m -q 5 -c 1 <canary Service>`. */
+export const LOAD_RPS = 5;
 
 export const CELLS: readonly Cell[] = [
   ...[0.2, 1, 5, 20].map((rps) => cell(rps, 0.97, 'bad')),
@@ -166,6 +174,8 @@ export const CELLS: readonly Cell[] = [
   cell(2, 0.92, 'bad'),
   ...[0.2, 1, 5, 20].map((rps) => cell(rps, 0.5, 'bad')),
   ...[0.2, 1, 5, 20].map((rps) => cell(rps, 0.998, 'good')),
+  // Quiet services with the load source (issue 16, goal 4).
+  ...[0.2, 1].flatMap((rps) => [cell(rps, 0.97, 'bad', LOAD_RPS), cell(rps, 0.5, 'bad', LOAD_RPS), cell(rps, 0.998, 'good', LOAD_RPS)]),
 ];
 
 // ---------------------------------------------------------------------------------------------------------
@@ -197,18 +207,24 @@ export function simulateRun(mode: Mode, cell: Cell, rand: () => number, maxTicks
   const sequential = metric.mode === 'sequential';
   const status: CanaryStatus = { stepIndex: 0, canaryWeight: 10, failedChecks: 0, inconclusiveChecks: 0, errorStreaks: {}, stepStartTime: new Date(0).toISOString(), rolloutStartTime: new Date(0).toISOString() };
   const perInterval = cell.rps * (INTERVAL_MS / 1000);
+  const loadPerInterval = (cell.load ?? 0) * (INTERVAL_MS / 1000);
   const excess = cell.stableSuccess - cell.canarySuccess;
   let harm = 0;
   let highestWeight = 10;
   for (let tick = 1; tick <= maxTicks; tick++) {
     const w = (status.canaryWeight as number) / 100;
-    const canaryBad = poisson(perInterval * w * (1 - cell.canarySuccess), rand);
-    const canaryGood = poisson(perInterval * w * cell.canarySuccess, rand);
+    const userBad = poisson(perInterval * w * (1 - cell.canarySuccess), rand);
+    const userGood = poisson(perInterval * w * cell.canarySuccess, rand);
+    const loadBad = loadPerInterval > 0 ? poisson(loadPerInterval * (1 - cell.canarySuccess), rand) : 0;
+    const loadGood = loadPerInterval > 0 ? poisson(loadPerInterval * cell.canarySuccess, rand) : 0;
+    const canaryBad = userBad + loadBad;
+    const canaryGood = userGood + loadGood;
     const stableBad = poisson(perInterval * (1 - w) * (1 - cell.stableSuccess), rand);
     const stableGood = poisson(perInterval * (1 - w) * cell.stableSuccess, rand);
     const canaryTotal = canaryBad + canaryGood;
     const stableTotal = stableBad + stableGood;
-    harm += canaryTotal * excess;
+    // Harm counts users' requests only: the load source's reach no one.
+    harm += (userBad + userGood) * excess;
     let m: Measurement;
     if (sequential) {
       m = {
@@ -374,7 +390,7 @@ function dist(d: Distribution | undefined): string {
 function cellLabel(c: Cell): string {
   const canary = `${+(c.canarySuccess * 100).toFixed(2)}%`;
   const stable = c.stableSuccess === 0.999 ? '' : `, stable ${+(c.stableSuccess * 100).toFixed(2)}%`;
-  return `${c.kind} ${canary}${stable} @ ${c.rps} rps`;
+  return `${c.kind} ${canary}${stable} @ ${c.rps} rps${c.load ? ` + load source ${c.load} rps` : ''}`;
 }
 
 export function formatMarkdown(report: BenchReport, modes: readonly Mode[] = MODES): string {
@@ -402,7 +418,8 @@ export interface Bounds {
 
 export function computeBounds(all: readonly Cell[]): Bounds {
   // A report lists each cell once per mode.
-  const cells = [...new Set(all)];
+  // The exact bounds model users' traffic only; the load source's cells are read against the table instead.
+  const cells = [...new Set(all)].filter((c) => !c.load);
   const rates = [...new Set(cells.filter((c) => c.kind === 'good').map((c) => c.rps))].sort((a, b) => a - b);
   return { rollback: rollbackBounds(cells), promotion: promotionBounds(rates) };
 }
@@ -437,6 +454,8 @@ function withinGoal(r: CellResult, k: number, bounds: Bounds): string {
 
 /** The sequential mode's goals (issue 8), measured on this report: each line says whether it was reached. */
 export function goalSummary(report: BenchReport, bounds: Bounds = computeBounds(report.results.map((r) => r.cell))): string[] {
+  const withLoad = report.results.filter((r) => r.cell.load);
+  report = { ...report, results: report.results.filter((r) => !r.cell.load) };
   const seq = report.results.filter((r) => r.mode === 'sequential');
   const thr = report.results.filter((r) => r.mode === 'threshold');
   const share = (n: number, of: number): string => pct(n, of);
@@ -533,10 +552,23 @@ export function goalSummary(report: BenchReport, bounds: Bounds = computeBounds(
         slow
           .map((b) => `at ${b.rps} rps expected by interval ${b.idealCleanInterval ?? '-'} (a 99.8% canary promoted at the median after ${b.idealMedian ?? '-'} at best; the sequential mode after ${b.oursInterval ?? '-'})`)
           .join(', ') +
-        '. The default time-out (10 inconclusive intervals in a row) waits while the forecast says the answer is coming within three times the time spent at the weight, and hands the rest to a person; traffic for quiet services (a load source) is what would promote them.',
+        '. The default time-out (10 inconclusive intervals in a row) waits while the forecast says the answer is coming within three times the time spent at the weight, and hands the rest to a person; the load source (last line) is what promotes them.',
     );
   }
+  lines.push(...loadSummary(withLoad));
   return lines;
+}
+
+/** What the load source changes for quiet services (sequential mode, its defaults), next to the same cells without it. */
+function loadSummary(rows: CellResult[]): string[] {
+  const seq = rows.filter((r) => r.mode === 'sequential');
+  if (seq.length === 0) return [];
+  const share = (n: number, of: number): string => pct(n, of);
+  const parts = seq.map((r) => {
+    const outcome = r.cell.kind === 'good' ? `promoted ${share(r.promoted, r.runs)} (median ${r.toPromotion?.median ?? '-'} intervals), handed to a person ${share(r.handedOver, r.runs)}, rolled back ${share(r.rolledBack + r.timedOut, r.runs)}` : `rolled back ${share(r.rolledBack + r.timedOut, r.runs)} (median ${r.toRollback?.median ?? '-'} intervals), promoted ${share(r.promoted, r.runs)}, harm ${r.harm.toFixed(2)}`;
+    return `${cellLabel(r.cell)}: ${outcome}`;
+  });
+  return [`- Quiet services with the load source (\`sequential\`): ${parts.join('; ')}.`];
 }
 
 export const START_MARKER = '<!-- bench:decisions:start -->';
@@ -572,7 +604,9 @@ function section(report: BenchReport, command: string, bounds: Bounds): string {
       '"highest weight" = the highest weight any run reached before its decision (100: some run was promoted), with the share of runs past weight 30. ' +
       '"edge" is 1.4 pp worse than stable: inside the sequential tolerance (2 pp) but beyond its rollback margin (0.25 pp), where either outcome is acceptable. ' +
       'Bold: the wrong outcome for the cell (a promoted bad canary, a rolled-back or timed-out good one). ' +
-      'Intervals count analysis ticks from the first step (weight 10) to the decision; the fastest promotion is 5 (10, 20, 30, 40, 50, then 100).',
+      'Intervals count analysis ticks from the first step (weight 10) to the decision; the fastest promotion is 5 (10, 20, 30, 40, 50, then 100). ' +
+      `"+ load source ${LOAD_RPS} rps": the quiet-service recipe of [webhooks.md](webhooks.md#traffic-for-quiet-services), a hey hook sending ${LOAD_RPS} requests per second to the canary Service whatever its weight; ` +
+      'they fail at the canary\'s rate and count as canary evidence, but reach no user, so they add nothing to harm. The exact bounds below model users\' traffic alone and leave these cells out.',
     '',
     formatMarkdown(report),
     '',

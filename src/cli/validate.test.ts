@@ -54,6 +54,19 @@ describe('routeshift validate', () => {
     expect(c.text()).toContain('spec.analysis.webhooks[0].url');
   });
 
+  it('reports a load hook whose hey command routeshift cannot run, and accepts a good one', async () => {
+    const base = threeMistakes.replace('stepWeights: [10, 5]', 'stepWeights: [10]').replace('max: 1}\n    - name: custom', '}\n    - name: custom').replace('[{{ interval }}])', '[{{ interval }}]))');
+    const bad = join(dir, 'load-bad.yaml');
+    writeFileSync(bad, base.replace('stepWeights: [10]', 'stepWeights: [10]\n    webhooks: [{name: load-test, type: rollout, metadata: {cmd: "hey -z 1m -k http://app-canary/"}}]'));
+    const c = capture();
+    expect(await runValidate([bad], [], c.out)).toBe(1);
+    expect(c.text()).toContain('spec.analysis.webhooks[0].metadata.cmd: unknown hey flag -k');
+    const good = join(dir, 'load-good.yaml');
+    writeFileSync(good, base.replace('stepWeights: [10]', 'stepWeights: [10]\n    webhooks: [{name: load-test, type: rollout, metadata: {cmd: "hey -z 1m -q 5 -c 1 http://app-canary/"}}]'));
+    const g = capture();
+    expect(await runValidate([good], [], g.out)).toBe(0);
+  });
+
   it('passes every example in analysis/examples and the seed bundle (other kinds are not judged)', async () => {
     const files = readdirSync(fromRoot('analysis/examples')).map((n) => fromRoot('analysis/examples', n));
     const c = capture();

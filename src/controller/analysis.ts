@@ -11,6 +11,7 @@ import { parseDuration } from '../core/duration.js';
 import { errorMessage } from '../core/errors.js';
 import { LruMap } from '../core/lru.js';
 import { isConfirmType } from '../hooks/index.js';
+import { isNativeLoadHook, nativeLoadProblems } from '../load/hook.js';
 import type { ControllerConfig } from './config.js';
 
 export interface Analysis {
@@ -73,7 +74,8 @@ export class ValidationCache {
  * What the reconciler and decide() rely on beyond validateCanary (found by e2e faults-malformed: each
  * of these otherwise started a rollout and shifted traffic before failing): decide()'s own settings
  * (steps 1..99, sequential settings), an interval that parses and is above zero (the delay between ticks), and
- * webhooks that can be called (a url on every non-confirm hook, http or https). One problem per path,
+ * webhooks that can be called (a url on every non-confirm hook, http or https, except a native load hook,
+ * whose hey command must parse). One problem per path,
  * the metrics layer's first.
  */
 export function withControllerChecks(canary: Canary, problems: Problem[]): Problem[] {
@@ -93,7 +95,7 @@ export function withControllerChecks(canary: Canary, problems: Problem[]): Probl
   (analysis.webhooks ?? []).forEach((h, i) => {
     const path = `spec.analysis.webhooks[${i}].url`;
     if (!h.url) {
-      if (!isConfirmType(h.type)) add({ path, message: `a ${h.type} hook needs a url (only confirm-* hooks may omit it, as manual gates)` });
+      if (!isConfirmType(h.type) && !isNativeLoadHook(h)) add({ path, message: `a ${h.type} hook needs a url (only confirm-* hooks may omit it, as manual gates, and rollout hooks with a hey command in metadata.cmd, run by routeshift's load source)` });
       return;
     }
     let scheme: string;
@@ -105,5 +107,6 @@ export function withControllerChecks(canary: Canary, problems: Problem[]): Probl
     }
     if (scheme !== 'http:' && scheme !== 'https:') add({ path, message: `unsupported url scheme "${scheme}" (http or https)` });
   });
+  nativeLoadProblems(analysis).forEach(add);
   return out;
 }

@@ -36,6 +36,8 @@ export interface ControllerConfig {
   outbound: OutboundSpec;
   /** `grant`: a Canary may name objects in other namespaces that grant it (ReferenceGrant); `forbid`: never. */
   references: { crossNamespace: CrossNamespacePolicy };
+  /** The native load source (docs/webhooks.md#traffic-for-quiet-services): requests per second it may send. */
+  load: { maxRpsPerCanary: number; maxRps: number };
 }
 
 export const DEFAULT_CONFIG: ControllerConfig = {
@@ -51,6 +53,7 @@ export const DEFAULT_CONFIG: ControllerConfig = {
   alerts: [],
   outbound: DEFAULT_OUTBOUND,
   references: { crossNamespace: 'grant' },
+  load: { maxRpsPerCanary: 50, maxRps: 200 },
 };
 
 const ENV: Array<[string, (c: ControllerConfig, v: string) => void]> = [
@@ -146,5 +149,16 @@ export function validateConfig(c: ControllerConfig): Array<{ path: string; messa
   const label = c.prometheus.enforceNamespaceLabel;
   if (label !== undefined && (typeof label !== 'string' || !/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(label))) problems.push({ path: 'prometheus.enforceNamespaceLabel', message: `"${String(label)}" is not a Prometheus label name` });
   if (!['grant', 'forbid'].includes(c.references.crossNamespace)) problems.push({ path: 'references.crossNamespace', message: 'must be grant or forbid' });
+  problems.push(...loadProblems(c.load));
+  return problems;
+}
+
+/** The load source's caps: positive rates, the per-canary one within the controller-wide one. */
+export function loadProblems(load: ControllerConfig['load']): Array<{ path: string; message: string }> {
+  const problems: Array<{ path: string; message: string }> = [];
+  const rate = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v) && v > 0;
+  if (!rate(load.maxRps)) problems.push({ path: 'load.maxRps', message: 'must be a number of requests per second above 0' });
+  if (!rate(load.maxRpsPerCanary)) problems.push({ path: 'load.maxRpsPerCanary', message: 'must be a number of requests per second above 0' });
+  else if (rate(load.maxRps) && load.maxRpsPerCanary > load.maxRps) problems.push({ path: 'load.maxRpsPerCanary', message: `must not exceed load.maxRps (${load.maxRps})` });
   return problems;
 }

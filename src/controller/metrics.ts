@@ -24,6 +24,8 @@ export class ControllerMetrics {
   readonly info = new Gauge({ name: 'routeshift_canary_info', help: 'Always 1: which Services and route a canary works on (join on namespace, name)', labelNames: ['namespace', 'name', 'stable', 'canary', 'route'], registers: [this.registry] });
   private readonly infoLabels = new Map<string, { stable: string; canary: string; route: string }>();
   readonly liveWorkloadChanges = new Counter({ name: 'routeshift_live_workload_changes_total', help: 'Changes to the live slot\'s workload, which reach every client without analysis (spec.workloads)', labelNames: ['namespace', 'name'], registers: [this.registry] });
+  readonly loadRequests = new Counter({ name: 'routeshift_load_requests_total', help: 'Requests sent by the native load source, by result (2xx..5xx, error: no answer)', labelNames: ['namespace', 'name', 'result'], registers: [this.registry] });
+  readonly loadRate = new Gauge({ name: 'routeshift_load_rate', help: 'Requests per second the native load source sends for a canary now (0: none)', labelNames: ['namespace', 'name'], registers: [this.registry] });
   readonly leader = new Gauge({ name: 'routeshift_leader', help: '1 while this replica holds the lease', registers: [this.registry] });
 
   constructor(withDefaults = true) {
@@ -53,6 +55,8 @@ export class ControllerMetrics {
     this.weight.remove({ namespace, name });
     this.failedChecks.remove({ namespace, name });
     this.liveWorkloadChanges.remove({ namespace, name });
+    this.loadRate.remove({ namespace, name });
+    for (const result of ['2xx', '3xx', '4xx', '5xx', 'error']) this.loadRequests.remove({ namespace, name, result });
     for (const metric of metricNames) this.metricValue.remove({ namespace, name, metric });
   }
 }

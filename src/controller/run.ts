@@ -12,6 +12,7 @@ import { Recorder } from '../events/recorder.js';
 import { kubeEventSink } from '../events/kube-sink.js';
 import { createHookRunner, createOutboundPolicy } from '../hooks/index.js';
 import { withKeepAlive } from '../kube/keep-alive.js';
+import { buildLoadSource } from './load-source.js';
 import { KubeRouteClient } from '../routing/index.js';
 import type { ControllerConfig } from './config.js';
 import { Controller, type ControllerOptions } from './controller.js';
@@ -79,6 +80,9 @@ export async function startControllerRuntime(o: RuntimeOptions): Promise<{ port:
   const identity = o.identity ?? `${hostname()}-${process.pid}`;
   const store = instrumentStore(kubeCanaryStore(kc), metrics);
   const workloads = new WorkloadRelease({ reader: kubeWorkloadReader(kc), store, recorder, clock, logger, metrics });
+  // The load source asks the controller (built next) whether a rollout still analyses.
+  const built: { controller?: Controller } = {};
+  const load = buildLoadSource({ config, outbound, recorder, metrics, logger, clock, signal, canary: (ns, name) => (built.controller?.isLeader ? built.controller.canary(ns, name) : undefined) });
   const controller = new Controller({
     kubeConfig: kc,
     clock,
@@ -98,16 +102,18 @@ export async function startControllerRuntime(o: RuntimeOptions): Promise<{ port:
       // Controller-wide defaults fill what a Canary's metrics leave unset.
       decide: (input) => decide({ ...input, spec: withMetricDefaults(input.spec, config) }),
       stepsOf: (c) => stepsOf(c.spec.analysis),
-      gates: buildGates(hooks),
+      gates: buildGates(hooks, load),
       workloads,
       references: referenceCheck(kubeGrantLister(kc), config.references.crossNamespace),
       ...(config.route.controllerName ? { controllerName: config.route.controllerName } : {}),
     },
   });
+  built.controller = controller;
   const notifier = buildNotifications({ config, kubeConfig: kc, recorder, hooks, outbound, metrics, logger, clock, signal, canary: (ns, name) => controller.canary(ns, name) });
   const health = await startReadiness({ config, controller, prometheus: providers.main, metrics, logger, clock, signal });
   logger.info({ port: health.port, prometheus: config.prometheus.address, identity }, 'routeshift controller starting');
   const done = controller.run(signal).finally(async () => {
+    await load.stopAll();
     await Promise.race([notifier.flush(), clock.sleep(2_000).catch(() => undefined)]);
     notifier.stop();
     providers.close();

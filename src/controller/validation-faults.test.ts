@@ -97,6 +97,22 @@ describe('controller validation of malformed Canaries', () => {
     ]);
   });
 
+  it('accepts a rollout hook with a hey command and no url (the native load source), and reports a bad command at its path', () => {
+    const c = canary((x) => {
+      x.spec.analysis.webhooks = [
+        { name: 'load-test', type: 'rollout', metadata: { cmd: 'hey -z 1m -q 10 -c 2 http://podinfo-canary.test:9898/' } },
+        { name: 'bad-load', type: 'rollout', metadata: { cmd: 'hey -z 1m -k http://podinfo-canary.test:9898/' } },
+        { name: 'shell', type: 'rollout', metadata: { type: 'bash', cmd: 'curl -sf http://x/' } },
+        { name: 'not-rollout', type: 'pre-rollout', metadata: { cmd: 'hey -z 1m http://x/' } },
+      ];
+    });
+    expect(analysis.validate(c)).toEqual([
+      expect.objectContaining({ path: 'spec.analysis.webhooks[2].url', message: expect.stringContaining('needs a url') }),
+      expect.objectContaining({ path: 'spec.analysis.webhooks[3].url', message: expect.stringContaining('needs a url') }),
+      { path: 'spec.analysis.webhooks[1].metadata.cmd', message: 'unknown hey flag -k' },
+    ]);
+  });
+
   it('reports a problem both layers find once', () => {
     const problems = analysis.validate(canary((c) => (c.spec.analysis.stepWeights = [40, 20])));
     expect(problems.filter((p) => p.path === 'spec.analysis.stepWeights[1]')).toHaveLength(1);

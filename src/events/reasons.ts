@@ -29,6 +29,9 @@ export const Reason = {
   LiveWorkloadChanged: 'LiveWorkloadChanged',
   RefNotPermitted: 'RefNotPermitted',
   DecisionForecast: 'DecisionForecast',
+  // The native load source (rollout hooks with a hey command and no url)
+  LoadStarted: 'LoadStarted',
+  LoadStopped: 'LoadStopped',
 } as const;
 
 export type Reason = (typeof Reason)[keyof typeof Reason];
