@@ -12,4 +12,11 @@ describe('header filters', () => {
     ]);
     expect(out).toEqual({ 'my-header': 'foo,bar', 'x-set': 'S', 'x-new': 'n', 'x-keep': 'k' });
   });
+
+  it('adds Set-Cookie as a line of its own, keeping the upstream cookies, and ignores repeated names in one list', () => {
+    const out = applyHeaderFilters({ 'set-cookie': ['session=1'] }, [{ add: [{ name: 'Set-Cookie', value: 'canary=always; Path=/' }] }]);
+    expect(out['set-cookie']).toEqual(['session=1', 'canary=always; Path=/']);
+    expect(applyHeaderFilters({}, [{ add: [{ name: 'Set-Cookie', value: 'a=1' }] }])['set-cookie']).toEqual(['a=1']);
+    expect(applyHeaderFilters({}, [{ set: [{ name: 'x', value: 'first' }, { name: 'X', value: 'second' }] }])).toEqual({ x: 'first' });
+  });
 });

@@ -10,6 +10,7 @@ import { MeshMetrics } from './metrics.js';
 import { createProxyHandler } from './proxy.js';
 import { RouteStatusWriter } from './status-writer.js';
 import { ConfigPropagation } from './config-propagation.js';
+import { MirrorTracker } from './mirror.js';
 
 export { BACKEND_HEADER, FLAGS_HEADER, SOURCE_WORKLOAD_HEADER, SOURCE_NAMESPACE_HEADER } from './proxy.js';
 export { parseServiceHost, serviceHost, serviceFqdn } from './host.js';
@@ -49,6 +50,11 @@ export interface Mesh {
   metrics: MeshMetrics;
   /** Resolves when all pending route status writes for the live config are done. */
   statusIdle(): Promise<void>;
+  /**
+   * Resolves when no mirrored copy (RequestMirror filter) is in flight, so its metrics are recorded.
+   * Copies start before the primary answer is sent: await this after the answers to count them all.
+   */
+  mirrorsIdle(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -85,6 +91,7 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
 
   const metrics = new MeshMetrics();
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+  const mirrors = new MirrorTracker();
   const proxy = http.createServer(
     createProxyHandler({
       config: () => live,
@@ -92,6 +99,7 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
       metrics,
       logger,
       agent,
+      mirrors,
     }),
   );
   const metricsServer = http.createServer((req, res) => {
@@ -135,6 +143,7 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
       metricsUrl: `http://${host}:${metricsPort}/metrics`,
       metrics,
       statusIdle: () => statusWriter.idle(),
+      mirrorsIdle: () => mirrors.idle(),
       stop: stopAll,
     };
   } catch (err) {

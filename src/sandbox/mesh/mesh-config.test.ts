@@ -142,4 +142,73 @@ describe('MeshConfig.resolve', () => {
     const d = new MeshConfig(seedSnapshot({ routes: [r] })).resolve(addr(), GET, pickers());
     expect(d).toMatchObject({ kind: 'forward', requestFilters: [{ set: [{ name: 'x-rule', value: '1' }] }], responseFilters: [{ add: [{ name: 'x-b', value: '2' }] }] });
   });
+
+  it('orders backendRef header filters before rule ones, so the rule wins a clash as in Envoy', () => {
+    const set = (v: string) => ({ set: [{ name: 'x-who', value: v }] });
+    const r = route('r', [
+      {
+        filters: [{ type: 'RequestHeaderModifier', requestHeaderModifier: set('rule') }],
+        backendRefs: [{ name: 'backend-v1', port: 80, filters: [{ type: 'RequestHeaderModifier', requestHeaderModifier: set('backend') }] }],
+      },
+    ]);
+    const d = new MeshConfig(seedSnapshot({ routes: [r] })).resolve(addr(), GET, pickers());
+    expect(d).toMatchObject({ kind: 'forward', requestFilters: [set('backend'), set('rule')] });
+  });
+
+  it('routes by a header match, a cookie regex match and a query match, else by the catch-all rule', () => {
+    const r = route('r', [
+      { name: 'header', matches: [{ headers: [{ name: 'x-canary', value: 'always' }] }], backendRefs: backends(['backend-v2', 1]) },
+      { name: 'cookie', matches: [{ headers: [{ type: 'RegularExpression', name: 'Cookie', value: '(.*;\\s*)?canary=always(;.*)?' }] }], backendRefs: backends(['backend-v2', 1]) },
+      { name: 'query', matches: [{ queryParams: [{ name: 'canary', value: 'always' }] }], backendRefs: backends(['backend-v2', 1]) },
+      { backendRefs: backends(['backend-v1', 1]) },
+    ]);
+    const cfg = new MeshConfig(seedSnapshot({ routes: [r] }));
+    const to = (req: Partial<RequestFacts>) => {
+      const d = cfg.resolve(addr(), { ...GET, ...req }, pickers());
+      return d.kind === 'forward' ? d.destination.name : d.kind;
+    };
+    expect(to({ headers: { 'x-canary': 'always' } })).toBe('backend-v2');
+    expect(to({ headers: { cookie: 'session=1; canary=always; theme=dark' } })).toBe('backend-v2');
+    expect(to({ headers: { cookie: 'session=1; canary=never' } })).toBe('backend-v1');
+    expect(to({ query: new URLSearchParams('canary=always') })).toBe('backend-v2');
+    expect(to({})).toBe('backend-v1');
+  });
+
+  it('samples each RequestMirror filter on its own and resolves the mirror to an endpoint', () => {
+    const r = route('r', [
+      {
+        filters: [
+          { type: 'RequestMirror', requestMirror: { backendRef: { name: 'backend-v2', port: 80 }, percent: 30 } },
+          { type: 'RequestMirror', requestMirror: { backendRef: { name: 'backend-v1', port: 80 } } },
+          { type: 'RequestMirror', requestMirror: { backendRef: { name: 'backend-v3', port: 80 } } },
+        ],
+        backendRefs: backends(['backend-v1', 1]),
+      },
+    ]);
+    const cfg = new MeshConfig(seedSnapshot({ routes: [r] }));
+    const p = pickers(7);
+    let toV2 = 0;
+    for (let i = 0; i < 5000; i++) {
+      const d = cfg.resolve(addr(), GET, p);
+      if (d.kind !== 'forward') throw new Error(`unexpected ${d.kind}`);
+      // backend-v3 does not exist: that mirror goes nowhere; the 100% one is always there.
+      expect(d.mirrors.map((m) => m.destination.name).filter((n) => n !== 'backend-v2')).toEqual(['backend-v1']);
+      if (d.mirrors.some((m) => m.destination.name === 'backend-v2')) toV2++;
+    }
+    expect(Math.abs(toV2 / 5000 - 0.3)).toBeLessThan(5 * Math.sqrt((0.3 * 0.7) / 5000));
+    const once = cfg.resolve(addr(), GET, { random: () => 0.1, roundRobin: () => 0 });
+    expect(once).toMatchObject({ mirrors: [{ destination: { name: 'backend-v2', namespace: NS }, endpoint: { port: 40003, workload: { name: 'backend-v2' } } }, { destination: { name: 'backend-v1' } }] });
+  });
+
+  it('answers 500 for a rule it cannot program and keeps the other rules working', () => {
+    const r = route('r', [
+      { matches: [{ path: { type: 'PathPrefix', value: '/rewrite' } }], filters: [{ type: 'URLRewrite' }], backendRefs: backends(['backend-v2', 1]) },
+      { backendRefs: backends(['backend-v1', 1]) },
+    ]);
+    const cfg = new MeshConfig(seedSnapshot({ routes: [r] }));
+    const bad = cfg.resolve(addr(), { ...GET, path: '/rewrite/x' }, pickers());
+    expect(bad).toMatchObject({ kind: 'reject', status: 500, route: `${NS}/r` });
+    expect(bad.kind === 'reject' && bad.message).toContain('URLRewrite');
+    expect(cfg.resolve(addr(), GET, pickers())).toMatchObject({ kind: 'forward', destination: { name: 'backend-v1' }, mirrors: [] });
+  });
 });

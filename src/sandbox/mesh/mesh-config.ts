@@ -2,14 +2,17 @@ import type {
   Deployment,
   EndpointSlice,
   HTTPHeaderFilter,
+  HTTPRequestMirrorFilter,
   HTTPRoute,
   HTTPRouteFilter,
+  HTTPRouteRule,
   Service,
   ServicePort,
 } from './kube/types.js';
 import { backendNamespace, isServiceBackendRef, producerRouteBinds } from './gamma.js';
 import { orderCandidates, selectMatch, type CandidateMatch, type RequestFacts } from './route-match.js';
 import { pickWeighted } from './weighted-pick.js';
+import { mirrorFilters, mirrorShare, ruleProblems } from './route-support.js';
 import type { ServiceAddress } from './host.js';
 
 /** Label the workloads put on their EndpointSlices so the mesh knows which Deployment serves an endpoint. */
@@ -51,6 +54,12 @@ export interface ServiceRef {
   namespace: string;
 }
 
+/** Where one mirrored copy of a request goes (RequestMirror filter); its answer is discarded. */
+export interface MirrorTarget {
+  destination: ServiceRef;
+  endpoint: ResolvedEndpoint;
+}
+
 /** Envoy response flags the sandbox reproduces. */
 export type ResponseFlag = '-' | 'NR' | 'UH' | 'NC' | 'UF' | 'DC';
 
@@ -62,6 +71,8 @@ export type RouteDecision =
       endpoint: ResolvedEndpoint;
       requestFilters: HTTPHeaderFilter[];
       responseFilters: HTTPHeaderFilter[];
+      /** Copies to send, already sampled by each filter's percent/fraction. */
+      mirrors: MirrorTarget[];
       /** "ns/name" of the HTTPRoute used, if any. */
       route: string | undefined;
     }
@@ -122,6 +133,7 @@ export class MeshConfig {
   private readonly deployments: Map<string, Deployment>;
   private readonly routes: readonly HTTPRoute[];
   private readonly orderedCache = new Map<string, CandidateMatch[]>();
+  private readonly problemCache = new WeakMap<HTTPRouteRule, string[]>();
 
   constructor(
     readonly snapshot: MeshSnapshot,
@@ -203,6 +215,8 @@ export class MeshConfig {
     const chosen = selectMatch(boundRoutes, req);
     if (!chosen) return reject(404, 'NR', addressed, 'no HTTPRoute rule matches the request', undefined);
     const routeName = key(chosen.route.metadata.namespace ?? 'default', chosen.route.metadata.name);
+    const problems = this.problemsOf(chosen.rule);
+    if (problems.length > 0) return reject(500, 'NC', undefined, `rule ${chosen.ruleIndex} of ${routeName} cannot be programmed: ${problems.join('; ')}`, routeName);
     const backend = pickWeighted(chosen.rule.backendRefs ?? [], pick.random);
     if (!backend) return reject(500, 'NC', undefined, `rule ${chosen.ruleIndex} of ${routeName} has no backend with weight > 0`, routeName);
     const backendRef = { name: backend.name, namespace: backendNamespace(chosen.route, backend) };
@@ -215,14 +229,53 @@ export class MeshConfig {
     if (!backendPort) {
       return reject(500, 'NC', backendRef, `backend Service ${backendRef.namespace}/${backendRef.name} has no port ${backend.port}`, routeName);
     }
-    return this.toService(
+    // Envoy applies weighted-cluster (backendRef) header mutations first and route (rule) ones
+    // after, so on a clash the rule's value wins; Istio puts the filters at those two levels.
+    const decision = this.toService(
       backendRef,
       backendPort.port,
       pick,
-      [...headerFilters(chosen.rule.filters, 'request'), ...headerFilters(backend.filters, 'request')],
-      [...headerFilters(chosen.rule.filters, 'response'), ...headerFilters(backend.filters, 'response')],
+      [...headerFilters(backend.filters, 'request'), ...headerFilters(chosen.rule.filters, 'request')],
+      [...headerFilters(backend.filters, 'response'), ...headerFilters(chosen.rule.filters, 'response')],
       routeName,
     );
+    if (decision.kind === 'forward') decision.mirrors = this.sampleMirrors(chosen.route, chosen.rule, pick);
+    return decision;
+  }
+
+  private problemsOf(rule: HTTPRouteRule): string[] {
+    let problems = this.problemCache.get(rule);
+    if (!problems) {
+      problems = ruleProblems(rule);
+      this.problemCache.set(rule, problems);
+    }
+    return problems;
+  }
+
+  /** The mirrors this request is copied to: each filter samples on its own; unresolvable mirrors are skipped. */
+  private sampleMirrors(route: HTTPRoute, rule: HTTPRouteRule, pick: Pickers): MirrorTarget[] {
+    const out: MirrorTarget[] = [];
+    for (const f of mirrorFilters(rule)) {
+      const share = mirrorShare(f);
+      if (share <= 0 || (share < 1 && pick.random() >= share)) continue;
+      const target = this.mirrorTarget(route, f, pick);
+      if (target) out.push(target);
+    }
+    return out;
+  }
+
+  /** A mirror to a missing Service or port goes nowhere (Istio: the shadow cluster does not exist); status says why. */
+  mirrorTarget(route: HTTPRoute, f: HTTPRequestMirrorFilter, pick: Pickers): MirrorTarget | undefined {
+    const ref = f.backendRef;
+    if (!isServiceBackendRef(ref)) return undefined;
+    const destination = { name: ref.name, namespace: ref.namespace ?? route.metadata.namespace ?? 'default' };
+    const svc = this.service(destination.namespace, destination.name);
+    const port = svc && this.servicePort(svc, ref.port);
+    if (!port) return undefined;
+    const eps = this.endpoints(destination.namespace, destination.name, port.port);
+    if (eps.length === 0) return undefined;
+    const endpoint = eps[pick.roundRobin(`${destination.namespace}/${destination.name}:${port.port}`, eps.length) % eps.length] as ResolvedEndpoint;
+    return { destination, endpoint };
   }
 
   private toService(
@@ -236,7 +289,7 @@ export class MeshConfig {
     const eps = this.endpoints(dest.namespace, dest.name, port);
     if (eps.length === 0) return reject(503, 'UH', dest, `no healthy upstream for ${dest.namespace}/${dest.name}:${port}`, route);
     const endpoint = eps[pick.roundRobin(`${dest.namespace}/${dest.name}:${port}`, eps.length) % eps.length] as ResolvedEndpoint;
-    return { kind: 'forward', destination: dest, endpoint, requestFilters, responseFilters, route };
+    return { kind: 'forward', destination: dest, endpoint, requestFilters, responseFilters, mirrors: [], route };
   }
 }
 

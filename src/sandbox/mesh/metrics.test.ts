@@ -39,6 +39,15 @@ describe('MeshMetrics', () => {
     expect(sampleLine(text, 'istio_requests_total', { reporter: 'destination' })).toBeUndefined();
   });
 
+  it('records a mirrored copy only as reporter="destination", labelled with the mirror Service and workload', async () => {
+    const m = new MeshMetrics();
+    m.record({ source: { workload: 'e2e', namespace: 'x' }, destination: { name: 'backend-v2', namespace: 'istio-test' }, workload: wl, responseCode: 500, flag: '-', durationMs: 4, mirrored: true });
+    const text = await m.text();
+    expect(sampleLine(text, 'istio_requests_total', { reporter: 'destination', destination_service_name: 'backend-v2', destination_workload: 'backend-v2', response_code: '500' })).toMatch(/ 1$/);
+    expect(sampleLine(text, 'istio_request_duration_milliseconds_count', { reporter: 'destination', destination_workload: 'backend-v2' })).toMatch(/ 1$/);
+    expect(sampleLine(text, 'istio_requests_total', { reporter: 'source' })).toBeUndefined();
+  });
+
   it('uses its own registry, so two meshes do not share counters', async () => {
     const a = new MeshMetrics();
     const b = new MeshMetrics();

@@ -35,6 +35,12 @@ export interface RequestRecord {
   responseCode: number;
   flag: ResponseFlag;
   durationMs: number;
+  /**
+   * A copy sent by a RequestMirror filter. Envoy sends shadow requests from the router, past the
+   * client sidecar's stats filter, so Istio records them only at the mirror workload's sidecar
+   * (reporter="destination"; istio/istio#23496); the sandbox does the same.
+   */
+  mirrored?: boolean;
 }
 
 const UNKNOWN = 'unknown';
@@ -44,6 +50,7 @@ const UNKNOWN = 'unknown';
  * Every request gives a `reporter="source"` sample (the client sidecar's view, including answers the
  * proxy made up itself); requests a workload answered also give a `reporter="destination"` sample,
  * as the server sidecar would. Both carry the backend Service as destination_service_name.
+ * Mirrored copies give only the destination sample (see RequestRecord.mirrored).
  */
 export class MeshMetrics {
   readonly registry = new Registry();
@@ -68,8 +75,10 @@ export class MeshMetrics {
 
   record(r: RequestRecord): void {
     const base = labelsFor(r);
-    this.requests.inc({ ...base, reporter: 'source' });
-    this.duration.observe({ ...base, reporter: 'source' }, r.durationMs);
+    if (!r.mirrored) {
+      this.requests.inc({ ...base, reporter: 'source' });
+      this.duration.observe({ ...base, reporter: 'source' }, r.durationMs);
+    }
     if (r.workload) {
       this.requests.inc({ ...base, reporter: 'destination' });
       this.duration.observe({ ...base, reporter: 'destination' }, r.durationMs);

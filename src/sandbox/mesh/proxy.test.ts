@@ -4,6 +4,7 @@ import { silentLogger } from '../../core/logger.js';
 import { EchoServer } from '../workloads/echo-server.js';
 import { MeshConfig, roundRobinCounters, type MeshSnapshot } from './mesh-config.js';
 import { MeshMetrics } from './metrics.js';
+import { MirrorTracker } from './mirror.js';
 import { BACKEND_HEADER, createProxyHandler, FLAGS_HEADER, SOURCE_WORKLOAD_HEADER } from './proxy.js';
 import { backends, deployment, NS, route, service, slice } from './test-fixtures.js';
 
@@ -13,8 +14,22 @@ function startInspector(): Promise<http.Server> {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      res.writeHead(201, { 'content-type': 'application/json', 'x-upstream': 'yes' });
+      res.writeHead(201, { 'content-type': 'application/json', 'x-upstream': 'yes', 'set-cookie': 'session=1' });
       res.end(JSON.stringify({ method: req.method, url: req.url, headers: req.headers, body: Buffer.concat(chunks).toString() }));
+    });
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+/** A mirror target that keeps what it received and answers 500, which no client may see. */
+function startShadow(seen: Array<{ method?: string; url?: string; host?: string; body: string; env?: string }>): Promise<http.Server> {
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      seen.push({ method: req.method, url: req.url, host: req.headers.host, body: Buffer.concat(chunks).toString(), env: req.headers['x-env'] as string | undefined });
+      res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end('shadow failure\n');
     });
   });
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
@@ -35,24 +50,35 @@ function request(port: number, host: string, opts: { method?: string; path?: str
 describe('mesh proxy', () => {
   let v1: EchoServer;
   let inspector: http.Server;
+  let shadow: http.Server;
+  const shadowSeen: Array<{ method?: string; url?: string; host?: string; body: string; env?: string }> = [];
   let proxy: http.Server;
   let proxyPort: number;
   let deadPort: number;
   const metrics = new MeshMetrics();
   const agent = new http.Agent({ keepAlive: true });
+  const mirrors = new MirrorTracker();
   let config: MeshConfig | undefined;
 
   beforeAll(async () => {
     v1 = new EchoServer({ deployment: 'backend-v1', namespace: NS, replica: 0 }, { text: 'hello from backend v1', statusCode: 200, faults: { errorRate: 0, latency: { min: 0, max: 0 } } });
     await v1.start();
     inspector = await startInspector();
+    shadow = await startShadow(shadowSeen);
     const dead = http.createServer();
     await new Promise<void>((r) => dead.listen(0, '127.0.0.1', () => r()));
     deadPort = (dead.address() as AddressInfo).port;
     await new Promise<void>((r) => dead.close(() => r()));
 
     const snapshot: MeshSnapshot = {
-      services: [service('backend', { app: 'backend' }), service('backend-v1', { app: 'backend', version: 'v1' }), service('inspect', { app: 'inspect' }), service('dead', { app: 'dead' })],
+      services: [
+        service('backend', { app: 'backend' }),
+        service('backend-v1', { app: 'backend', version: 'v1' }),
+        service('inspect', { app: 'inspect' }),
+        service('dead', { app: 'dead' }),
+        service('mirrored', { app: 'mirrored' }),
+        service('shadow', { app: 'shadow' }),
+      ],
       routes: [
         route('split', [{ backendRefs: backends(['backend-v1', 1]) }], { parent: 'backend' }),
         route('inspect', [
@@ -61,16 +87,26 @@ describe('mesh proxy', () => {
             backendRefs: [{ name: 'inspect', port: 80, filters: [{ type: 'ResponseHeaderModifier', responseHeaderModifier: { set: [{ name: 'x-resp', value: 'r' }] } }] }],
           },
         ], { parent: 'inspect' }),
+        route('mirrored', [
+          {
+            filters: [
+              { type: 'RequestHeaderModifier', requestHeaderModifier: { set: [{ name: 'x-env', value: 'mirror-test' }] } },
+              { type: 'RequestMirror', requestMirror: { backendRef: { name: 'shadow', port: 80 } } },
+            ],
+            backendRefs: [{ name: 'inspect', port: 80, filters: [{ type: 'ResponseHeaderModifier', responseHeaderModifier: { add: [{ name: 'Set-Cookie', value: 'canary=always; Path=/' }] } }] }],
+          },
+        ], { parent: 'mirrored' }),
       ],
       endpointSlices: [
         slice('backend-v1', 'backend-v1', 0, v1.port),
         slice('inspect', 'inspect', 0, (inspector.address() as AddressInfo).port),
         slice('dead', 'dead', 0, deadPort),
+        slice('shadow', 'shadow-v2', 0, (shadow.address() as AddressInfo).port),
       ],
-      deployments: [deployment('backend-v1', { app: 'backend', version: 'v1' })],
+      deployments: [deployment('backend-v1', { app: 'backend', version: 'v1' }), deployment('shadow-v2', { app: 'shadow', version: 'v2' })],
     };
     config = new MeshConfig(snapshot);
-    proxy = http.createServer(createProxyHandler({ config: () => config, pickers: { random: Math.random, roundRobin: roundRobinCounters() }, metrics, logger: silentLogger(), agent }));
+    proxy = http.createServer(createProxyHandler({ config: () => config, pickers: { random: Math.random, roundRobin: roundRobinCounters() }, metrics, logger: silentLogger(), agent, mirrors }));
     await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', () => r()));
     proxyPort = (proxy.address() as AddressInfo).port;
   });
@@ -80,7 +116,8 @@ describe('mesh proxy', () => {
     await v1.stop();
     proxy.closeAllConnections();
     inspector.closeAllConnections();
-    await Promise.all([new Promise((r) => proxy.close(r)), new Promise((r) => inspector.close(r))]);
+    shadow.closeAllConnections();
+    await Promise.all([new Promise((r) => proxy.close(r)), new Promise((r) => inspector.close(r)), new Promise((r) => shadow.close(r))]);
   });
 
   it('routes by the HTTPRoute and streams the answer back with the backend header', async () => {
@@ -124,5 +161,21 @@ describe('mesh proxy', () => {
     expect(noSvc.status).toBe(404);
     expect(noSvc.headers[FLAGS_HEADER]).toBe('NR');
     expect(await metrics.text()).toMatch(/istio_requests_total\{[^}]*destination_service_name="nothing"[^}]*response_code="404"[^}]*response_flags="NR"[^}]*\} 1/);
+  });
+
+  it('mirrors a copy (body and route headers, host with -shadow) and answers only from the primary, adding Set-Cookie', async () => {
+    const res = await request(proxyPort, `mirrored.${NS}:80`, { method: 'PUT', path: '/items/7?x=1', body: 'payload', headers: { [SOURCE_WORKLOAD_HEADER]: 'sandbox-load' } });
+    expect(res.status).toBe(201);
+    expect(res.headers[BACKEND_HEADER]).toBe('inspect');
+    expect(res.headers['set-cookie']).toEqual(['session=1', 'canary=always; Path=/']);
+    await mirrors.idle();
+    expect(shadowSeen).toEqual([{ method: 'PUT', url: '/items/7?x=1', host: `mirrored.${NS}-shadow:80`, body: 'payload', env: 'mirror-test' }]);
+    const text = await metrics.text();
+    const shadowLines = text.split('\n').filter((l) => l.startsWith('istio_requests_total{') && l.includes('destination_service_name="shadow"'));
+    expect(shadowLines).toHaveLength(1);
+    expect(shadowLines[0]).toContain('reporter="destination"');
+    expect(shadowLines[0]).toContain('destination_workload="shadow-v2"');
+    expect(shadowLines[0]).toContain('source_workload="sandbox-load"');
+    expect(shadowLines[0]).toMatch(/response_code="500".* 1$/);
   });
 });

@@ -6,6 +6,7 @@ import { parseServiceHost } from './host.js';
 import { applyHeaderFilters, forwardableHeaders, type HeaderMap } from './header-filters.js';
 import type { MeshConfig, Pickers, ResponseFlag, RouteDecision, ServiceRef, WorkloadIdentity } from './mesh-config.js';
 import type { MeshMetrics } from './metrics.js';
+import { startMirror, type MirrorTracker } from './mirror.js';
 
 /** Response header naming the Service that served (or failed) the request, for tests and the load generator. */
 export const BACKEND_HEADER = 'x-routeshift-backend';
@@ -27,6 +28,8 @@ export interface ProxyDeps {
   metrics: MeshMetrics;
   logger: Logger;
   agent: http.Agent;
+  /** Counts mirrored copies in flight; one per proxy. */
+  mirrors: MirrorTracker;
 }
 
 function sourceOf(headers: http.IncomingHttpHeaders): { workload: string; namespace: string } {
@@ -81,6 +84,22 @@ export function createProxyHandler(deps: ProxyDeps): http.RequestListener {
     const outHeaders = applyHeaderFilters(forwardableHeaders(req.headers as HeaderMap), decision.requestFilters);
     delete outHeaders[SOURCE_WORKLOAD_HEADER];
     delete outHeaders[SOURCE_NAMESPACE_HEADER];
+    // Copies carry the headers the primary gets (route-level mutations included), as Envoy's shadows do.
+    const mirrors = decision.mirrors.map((target) =>
+      startMirror({ agent: deps.agent, metrics: deps.metrics, tracker: deps.mirrors }, target, {
+        method: req.method ?? 'GET',
+        path: req.url ?? '/',
+        headers: outHeaders,
+        source,
+      }),
+    );
+    if (mirrors.length > 0) {
+      req.on('data', (chunk: Buffer) => mirrors.forEach((m) => m.write(chunk)));
+      req.on('end', () => mirrors.forEach((m) => m.end()));
+      req.on('close', () => {
+        if (!req.complete) mirrors.forEach((m) => m.destroy());
+      });
+    }
     const upstream = http.request({
       host: endpoint.address,
       port: endpoint.port,

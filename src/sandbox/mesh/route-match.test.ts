@@ -36,6 +36,24 @@ describe('path matching', () => {
   });
 });
 
+describe('header and query matches', () => {
+  it('matches a cookie with a RegularExpression match on the Cookie header', () => {
+    const m: HTTPRouteMatch = { headers: [{ type: 'RegularExpression', name: 'Cookie', value: '(.*;\\s*)?canary=always(;.*)?' }] };
+    expect(matchApplies(m, req('/', { headers: { cookie: 'a=1; canary=always' } }))).toBe(true);
+    expect(matchApplies(m, req('/', { headers: { cookie: 'a=1; canary=sometimes' } }))).toBe(false);
+    expect(matchApplies(m, req('/'))).toBe(false);
+  });
+
+  it('considers only the first entry of a repeated header name (case-insensitive) or query name, and the first query value', () => {
+    const h: HTTPRouteMatch = { headers: [{ name: 'X-Env', value: 'a' }, { name: 'x-env', value: 'b' }] };
+    expect(matchApplies(h, req('/', { headers: { 'x-env': 'a' } }))).toBe(true);
+    const q: HTTPRouteMatch = { queryParams: [{ name: 'v', value: '1' }, { name: 'v', value: '2' }, { name: 'V', type: 'RegularExpression', value: 'x.*' }] };
+    expect(matchApplies(q, req('/', { query: 'v=1&v=2&V=xyz' }))).toBe(true);
+    expect(matchApplies(q, req('/', { query: 'v=2&v=1&V=xyz' }))).toBe(false);
+    expect(matchApplies(q, req('/', { query: 'v=1&V=yx' }))).toBe(false);
+  });
+});
+
 describe('rule precedence', () => {
   const r = route('r', [
     { name: 'catch-all', backendRefs: backends(['all', 1]) },

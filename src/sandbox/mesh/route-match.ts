@@ -1,4 +1,5 @@
 import type { HTTPRoute, HTTPRouteMatch, HTTPRouteRule } from './kube/types.js';
+import { fullMatch } from './re2-regex.js';
 
 /** The parts of an HTTP request that HTTPRoute matches look at. Header names are lower case. */
 export interface RequestFacts {
@@ -36,25 +37,26 @@ export function pathPrefixMatches(prefix: string, path: string): boolean {
   return path.length === p.length || path[p.length] === '/';
 }
 
-const regexCache = new Map<string, RegExp | null>();
-/** Envoy (RE2) regex matches are full matches; an invalid expression matches nothing. */
-function fullRegex(source: string): RegExp | null {
-  let re = regexCache.get(source);
-  if (re === undefined) {
-    try {
-      re = new RegExp(`^(?:${source})$`);
-    } catch {
-      re = null;
-    }
-    if (regexCache.size > 1000) regexCache.clear();
-    regexCache.set(source, re);
-  }
-  return re;
-}
-
 function headerValue(headers: RequestFacts['headers'], name: string): string | undefined {
   const v = headers[name.toLowerCase()];
   return Array.isArray(v) ? v.join(',') : v;
+}
+
+/** "Subsequent entries with an equivalent name MUST be ignored" (header names compare case-insensitively). */
+function firstByName<T extends { name: string }>(items: readonly T[] | undefined, fold: boolean): T[] {
+  const seen = new Set<string>();
+  const out: T[] = [];
+  for (const item of items ?? []) {
+    const k = fold ? item.name.toLowerCase() : item.name;
+    if (seen.has(k)) continue;
+    seen.add(k);
+    out.push(item);
+  }
+  return out;
+}
+
+function valueMatches(type: string | undefined, expected: string, actual: string): boolean {
+  return (type ?? 'Exact') === 'Exact' ? actual === expected : fullMatch(expected, actual);
 }
 
 export function matchApplies(match: HTTPRouteMatch, req: RequestFacts): boolean {
@@ -67,21 +69,22 @@ export function matchApplies(match: HTTPRouteMatch, req: RequestFacts): boolean 
       if (!pathPrefixMatches(path.value, req.path)) return false;
       break;
     case 'RegularExpression':
-      if (!fullRegex(path.value)?.test(req.path)) return false;
+      if (!fullMatch(path.value, req.path)) return false;
       break;
     default:
       return false;
   }
   if (match.method && match.method.toUpperCase() !== req.method.toUpperCase()) return false;
-  for (const h of match.headers ?? []) {
+  // A Cookie header is one header like any other: cookie matches are RegularExpression header
+  // matches on `cookie` (Node joins repeated Cookie lines with "; ", as HTTP/2 prescribes).
+  for (const h of firstByName(match.headers, true)) {
     const v = headerValue(req.headers, h.name);
-    if (v === undefined) return false;
-    if ((h.type ?? 'Exact') === 'Exact' ? v !== h.value : !fullRegex(h.value)?.test(v)) return false;
+    if (v === undefined || !valueMatches(h.type, h.value, v)) return false;
   }
-  for (const q of match.queryParams ?? []) {
+  // The first value of a repeated query parameter counts, as Envoy does; names are case-sensitive.
+  for (const q of firstByName(match.queryParams, false)) {
     const v = req.query.get(q.name);
-    if (v === null) return false;
-    if ((q.type ?? 'Exact') === 'Exact' ? v !== q.value : !fullRegex(q.value)?.test(v)) return false;
+    if (v === null || !valueMatches(q.type, q.value, v)) return false;
   }
   return true;
 }

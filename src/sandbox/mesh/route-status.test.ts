@@ -13,6 +13,20 @@ function cond(status: RouteParentStatus | undefined, type: string) {
 }
 
 describe('desiredParentStatuses', () => {
+  it('reports Accepted=False UnsupportedValue for what the mesh cannot program, and a missing mirror Service as BackendNotFound', () => {
+    const r = route('r', [
+      {
+        filters: [{ type: 'URLRewrite' }, { type: 'RequestMirror', requestMirror: { backendRef: { name: 'backend-v9', port: 80 } } }],
+        backendRefs: backends(['backend-v1', 1]),
+      },
+    ]);
+    const [entry] = desiredParentStatuses(r, lookup, CTRL, T0);
+    expect(cond(entry, 'Accepted')).toMatchObject({ status: 'False', reason: 'UnsupportedValue', message: 'rule 0: filter type "URLRewrite" is not implemented by the sandbox mesh' });
+    expect(cond(entry, 'ResolvedRefs')).toMatchObject({ status: 'False', reason: 'BackendNotFound', message: `backend Service ${NS}/backend-v9 not found` });
+    const fine = route('r', [{ filters: [{ type: 'RequestMirror', requestMirror: { backendRef: { name: 'backend-v2', port: 80 }, percent: 5 } }], backendRefs: backends(['backend-v1', 1]) }]);
+    expect(desiredParentStatuses(fine, lookup, CTRL, T0)[0]?.conditions.map((c) => c.status)).toEqual(['True', 'True']);
+  });
+
   it('accepts a route whose parent and backends exist, with the route generation', () => {
     const r = route('split', [{ backendRefs: backends(['backend-v1', 90], ['backend-v2', 10]) }], { port: 80, generation: 4 });
     const [entry, ...rest] = desiredParentStatuses(r, lookup, CTRL, T0);

@@ -1,5 +1,6 @@
 import type { Condition, HTTPRoute, ParentReference, RouteParentStatus, Service } from './kube/types.js';
 import { backendNamespace, isServiceBackendRef, serviceParents } from './gamma.js';
+import { mirrorFilters, routeProblems, UNSUPPORTED_REASON } from './route-support.js';
 
 export type ServiceLookup = (namespace: string, name: string) => Service | undefined;
 
@@ -22,11 +23,14 @@ interface Problem {
   message: string;
 }
 
-/** Why the route's backendRefs do not all resolve, InvalidKind before BackendNotFound (first found wins the reason). */
+/**
+ * Why the route's backendRefs (and RequestMirror backendRefs, which Istio resolves the same way)
+ * do not all resolve, InvalidKind before BackendNotFound (first found wins the reason).
+ */
 export function backendProblems(route: HTTPRoute, lookup: ServiceLookup): Problem[] {
   const problems: Problem[] = [];
   for (const rule of route.spec?.rules ?? []) {
-    for (const ref of rule.backendRefs ?? []) {
+    for (const ref of [...(rule.backendRefs ?? []), ...mirrorFilters(rule).map((m) => m.backendRef)]) {
       const ns = backendNamespace(route, ref);
       if (!isServiceBackendRef(ref)) {
         problems.push({ reason: 'InvalidKind', message: `backendRef ${ref.name}: kind ${ref.group ?? ''}/${ref.kind ?? ''} is not supported` });
@@ -47,6 +51,7 @@ export function backendProblems(route: HTTPRoute, lookup: ServiceLookup): Proble
 export function desiredParentStatuses(route: HTTPRoute, lookup: ServiceLookup, controllerName: string, now: string): RouteParentStatus[] {
   const generation = route.metadata.generation;
   const problems = backendProblems(route, lookup);
+  const unsupported = routeProblems(route);
   return serviceParents(route).map(({ ref, namespace }) => {
     const parent = lookup(namespace, ref.name);
     let accepted: Condition;
@@ -54,6 +59,8 @@ export function desiredParentStatuses(route: HTTPRoute, lookup: ServiceLookup, c
       accepted = cond('Accepted', 'False', 'NoMatchingParent', `parent Service ${namespace}/${ref.name} not found`);
     } else if (ref.port !== undefined && !(parent.spec?.ports ?? []).some((p) => p.port === ref.port)) {
       accepted = cond('Accepted', 'False', 'NoMatchingParent', `parent Service ${namespace}/${ref.name} has no port ${ref.port}`);
+    } else if (unsupported.length > 0) {
+      accepted = cond('Accepted', 'False', UNSUPPORTED_REASON, unsupported.join('; '));
     } else {
       accepted = cond('Accepted', 'True', 'Accepted', 'Route was valid');
     }

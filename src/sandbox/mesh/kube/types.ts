@@ -155,10 +155,24 @@ export interface HTTPHeaderFilter {
   remove?: string[];
 }
 
+export interface Fraction {
+  numerator: number;
+  /** The CRD defaults it to 100. */
+  denominator?: number;
+}
+
+export interface HTTPRequestMirrorFilter {
+  backendRef: { group?: string; kind?: string; name: string; namespace?: string; port?: number };
+  /** 0..100; at most one of percent and fraction; neither means 100%. */
+  percent?: number;
+  fraction?: Fraction;
+}
+
 export interface HTTPRouteFilter {
   type: string;
   requestHeaderModifier?: HTTPHeaderFilter;
   responseHeaderModifier?: HTTPHeaderFilter;
+  requestMirror?: HTTPRequestMirrorFilter;
 }
 
 export interface HTTPBackendRef {
@@ -200,6 +214,11 @@ export interface HTTPRouteRule {
   matches?: HTTPRouteMatch[];
   filters?: HTTPRouteFilter[];
   backendRefs?: HTTPBackendRef[];
+  /**
+   * Experimental channel only (pruned by the v1.4.1 standard CRDs); read so that a server that
+   * keeps it gets a clear "not implemented" status instead of silently ignored affinity.
+   */
+  sessionPersistence?: unknown;
 }
 
 export interface RouteParentStatus {
