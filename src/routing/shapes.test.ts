@@ -29,7 +29,7 @@ function route(over: { mainFilters?: unknown[]; canaryFilters?: unknown[]; extra
 }
 
 const testers = { name: 'testers', matches: [{ headers: [{ name: 'X-Canary', value: 'insider' }] }], backendRefs: pair(0) };
-const sticky = { name: 'sticky', matches: [{ headers: [{ name: 'Cookie', type: 'RegularExpression', value: '(^|;\\s*)canary=' }] }], backendRefs: pair(0) };
+const sticky = { name: 'sticky', matches: [{ headers: [{ name: 'Cookie', type: 'RegularExpression', value: '(.*;\\s*)?canary=.*' }] }], backendRefs: pair(0) };
 const setCookie = [{ type: 'ResponseHeaderModifier', responseHeaderModifier: { set: [{ name: 'Set-Cookie', value: 'canary=1; Max-Age=3600; Path=/' }] } }];
 const mirrorTo = (percent?: number) => [{ type: 'RequestMirror', requestMirror: { backendRef: { name: 'app-v2', port: 80 }, ...(percent === undefined ? {} : { percent }) } }];
 

@@ -166,7 +166,7 @@ function locateAffinity(route: Route, input: ShapeInput, main: OwnedBackends): O
   if (!onCookie) {
     throw missing(
       `${ruleText(rule, owned.ruleIndex, label)} must match the cookie in every match: a header match on Cookie naming "${sa.cookieName}" ` +
-        `(e.g. type RegularExpression, value "(^|;\\\\s*)${sa.cookieName}=")`,
+        `(e.g. type RegularExpression, value "(.*;\\\\s*)?${sa.cookieName}=.*": meshes match the whole header value)`,
       'spec.analysis.sessionAffinity.rule',
     );
   }
