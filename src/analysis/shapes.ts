@@ -140,3 +140,12 @@ export function describePlan(analysis: AnalysisSpec, weightSteps: readonly numbe
   const mirror = analysis.mirror ? `${n} mirror iteration${n === 1 ? '' : 's'}, then ` : '';
   return isABTest(analysis) ? `${mirror}${n} A/B iteration${n === 1 ? '' : 's'} then 100` : `${mirror}steps ${weightSteps.join(', ')} then 100`;
 }
+
+/** "canary 0, A/B rule canary 100, mirror 50%": the target in words, for Events. */
+export function describeTarget(target: TrafficTarget): string {
+  const parts = [`canary ${target.canary}`];
+  if (target.matchRule !== undefined) parts.push(`A/B rule canary ${target.matchRule}`);
+  if (target.affinityRule !== undefined) parts.push(`cookie rule canary ${target.affinityRule}`);
+  if (target.mirrorPercent !== undefined) parts.push(`mirror ${target.mirrorPercent}%`);
+  return parts.join(', ');
+}

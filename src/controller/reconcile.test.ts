@@ -630,6 +630,21 @@ describe('Reconciler with a traffic shape', () => {
     ]);
   });
 
+  it('restores an A/B rule someone reset during the test, and says it was the shape', async () => {
+    const t = abSetup();
+    await t.run(50, (s) => s.stepIndex === 0 && s.phase === 'Progressing');
+    t.routes.update(ROUTE, (r) => {
+      const refs = r.spec.rules?.[0]?.backendRefs ?? [];
+      (refs[0] as { weight: number }).weight = 100;
+      (refs[1] as { weight: number }).weight = 0;
+    });
+    await t.reconciler.reconcile(structuredClone(t.store.canary), t.signal);
+    expect(ruleWeights(t, 'testers')).toEqual([0, 100]);
+    expect(t.sink.events.find((e) => e.reason === 'WeightRestored')?.message).toBe(
+      'HTTPRoute istio-test/backend-split: restored the traffic shape this rollout is at (canary 0, A/B rule canary 100)',
+    );
+  });
+
   it('reports a route without the A/B rule and writes nothing', async () => {
     const c = canary({ stepWeights: undefined, iterations: 2, matchRule: 'testers' });
     const t = setup(c);

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { ANNOTATIONS, type Canary, type CanaryStatus, type HookType, type Phase } from '../api/canary.js';
 import { planTick } from '../analysis/plan.js';
 import { handedOver } from '../analysis/policy.js';
-import { describePlan, trafficFor } from '../analysis/shapes.js';
+import { describePlan, describeTarget, trafficFor } from '../analysis/shapes.js';
 import { weightStepsOf } from '../analysis/steps.js';
 import type { DecisionInput, DecisionResult, GateResult, HoldReason, Measurement } from '../analysis/types.js';
 import type { Clock } from '../core/clock.js';
@@ -470,7 +470,9 @@ export class Reconciler {
         await this.event(
           t,
           Reason.WeightRestored,
-          `${describeRouteKey(this.routeKey(t))} had stable=${res.before.stable} canary=${res.before.canary}; restored the weights this rollout is at (canary ${weight})`,
+          res.before.canaryPercent === weight && res.before.stable + res.before.canary === 100
+            ? `${describeRouteKey(this.routeKey(t))}: restored the traffic shape this rollout is at (${describeTarget(target)})`
+            : `${describeRouteKey(this.routeKey(t))} had stable=${res.before.stable} canary=${res.before.canary}; restored the weights this rollout is at (canary ${weight})`,
         );
       }
       if (t.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'False' && c.reason === 'RouteMismatch')) {
