@@ -2,7 +2,8 @@
  * The sandbox data plane against the sandbox API server: the blog's GAMMA canary (3×v1, 2×v2,
  * root Service `backend`, HTTPRoute 90/10) run as local http-echo workloads behind the mesh proxy.
  * Covers the weighted split, a weight change going live before its status, a failing canary seen
- * in Istio metrics, route status conditions, a backendRef to a missing Service, and the load generator.
+ * in Istio metrics, route status conditions, a backendRef to a missing Service, the load generator,
+ * and the traffic shapes of issue 21 (header and cookie matches, a Set-Cookie filter, a mirror percent).
  */
 import http from 'node:http';
 import { jest } from '@jest/globals';
@@ -55,6 +56,33 @@ function send(host = HOST): Promise<Answer> {
     req.on('error', reject);
     req.end();
   });
+}
+
+/** One request with extra headers; answers with the backend and the Set-Cookie lines. */
+function sendWith(headers: Record<string, string>): Promise<Answer & { setCookie: string[] }> {
+  const url = new URL(mesh.url);
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: url.hostname, port: url.port, path: '/', agent, headers: { host: HOST, 'x-routeshift-source-workload': 'e2e', ...headers } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => {
+        const b = res.headers[BACKEND_HEADER];
+        resolve({ status: res.statusCode ?? 0, backend: typeof b === 'string' ? b : undefined, body, setCookie: res.headers['set-cookie'] ?? [] });
+      });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Sum of istio_requests_total samples carrying all the given labels. */
+async function requestsTotal(labels: string[]): Promise<number> {
+  const text = await mesh.metrics.text();
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith('istio_requests_total{') && labels.every((p) => l.includes(p)))
+    .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
 }
 
 /** n requests, at most `concurrency` in flight. */
@@ -230,5 +258,34 @@ describe('sandbox mesh with the seed canary', () => {
     const text = await mesh.metrics.text();
     const line = text.split('\n').find((l) => l.startsWith('istio_requests_total{') && ['reporter="source"', 'source_workload="sandbox-load"', 'destination_service_name="backend-v1"'].every((p) => l.includes(p)));
     expect(Number(line?.split(' ').pop())).toBeGreaterThanOrEqual(50);
+  });
+
+  // v2 still answers 503 (from the test above): the header and cookie rules show it is chosen, and
+  // the mirror shows its failures reach the metrics but never a client.
+  it('routes by a header and a cookie match, adds Set-Cookie on the v2 backendRef, and mirrors 30% to v2', async () => {
+    await patchRoute([
+      {
+        matches: [{ headers: [{ name: 'x-canary', value: 'always' }] }],
+        backendRefs: [{ name: 'backend-v2', port: 80, filters: [{ type: 'ResponseHeaderModifier', responseHeaderModifier: { add: [{ name: 'Set-Cookie', value: 'canary=always; Path=/' }] } }] }],
+      },
+      { matches: [{ headers: [{ type: 'RegularExpression', name: 'Cookie', value: '(.*;\\s*)?canary=always(;.*)?' }] }], backendRefs: [{ name: 'backend-v2', port: 80 }] },
+      { filters: [{ type: 'RequestMirror', requestMirror: { backendRef: { name: 'backend-v2', port: 80 }, percent: 30 } }], backendRefs: [{ name: 'backend-v1', port: 80 }] },
+    ]);
+    await statusCurrent((s) => s.conditions.every((c) => c.status === 'True'));
+
+    const byHeader = await sendWith({ 'x-canary': 'always' });
+    expect(byHeader).toMatchObject({ backend: 'backend-v2', status: 503, setCookie: ['canary=always; Path=/'] });
+    expect(await sendWith({ cookie: 'session=1; canary=always; theme=dark' })).toMatchObject({ backend: 'backend-v2', setCookie: [] });
+    expect(await sendWith({ cookie: 'session=1; canary=never' })).toMatchObject({ backend: 'backend-v1', status: 200 });
+
+    const v2 = ['destination_service_name="backend-v2"', 'destination_workload="backend-v2"'];
+    const [destBefore, sourceBefore] = [await requestsTotal(['reporter="destination"', ...v2]), await requestsTotal(['reporter="source"', ...v2])];
+    const answers = await sendMany(600);
+    expect(answers.filter((a) => a.status !== 200 || a.backend !== 'backend-v1')).toEqual([]);
+    await mesh.mirrorsIdle();
+    const mirrored = (await requestsTotal(['reporter="destination"', ...v2])) - destBefore;
+    expect(withinBound(mirrored, 600, 0.3)).toBe(true);
+    expect(await requestsTotal(['reporter="destination"', ...v2, 'response_code="503"'])).toBeGreaterThanOrEqual(mirrored);
+    expect(await requestsTotal(['reporter="source"', ...v2])).toBe(sourceBefore);
   });
 });
