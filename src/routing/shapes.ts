@@ -52,7 +52,7 @@ function ruleText(rule: RouteRule | undefined, index: number, label: string): st
 
 function describeMatch(m: TrafficMatch): string {
   const one = (kind: string) => (v: ValueMatch) => `${kind} ${v.name} ${v.type === 'RegularExpression' ? '~' : '='} ${JSON.stringify(v.value)}`;
-  return [...(m.headers ?? []).map(one('header')), ...(m.queryParams ?? []).map(one('query')).map((t) => t.replace('query', 'query parameter'))].join(' and ');
+  return [...(m.headers ?? []).map(one('header')), ...(m.queryParams ?? []).map(one('query parameter'))].join(' and ');
 }
 
 function sameValueMatch(a: ValueMatch, b: unknown, header: boolean): boolean {
@@ -90,10 +90,11 @@ function locateMatchRule(route: Route, input: ShapeInput, main: OwnedBackends): 
   if (index === undefined) {
     const found = rules.map((r, i) => (i !== main.ruleIndex && match.every((m) => ruleHasMatch(r, m)) ? i : -1)).filter((i) => i >= 0);
     if (found.length === 0) {
+      const ns = routeNamespace(route, input);
+      const backends = [input.stable, input.canary].map((svc) => describeBackend(serviceIdentity(svc, ns), ns)).join(' and ');
       throw missing(
         `no rule of ${label} matches ${match.map(describeMatch).join(', or ')} (spec.analysis.match); add a rule with these matches ` +
-          `and backendRefs ${describeBackend(serviceIdentity(input.stable, routeNamespace(route, input)), routeNamespace(route, input))} and ` +
-          `${describeBackend(serviceIdentity(input.canary, routeNamespace(route, input)), routeNamespace(route, input))}, or set spec.analysis.matchRule`,
+          `and backendRefs ${backends}, or set spec.analysis.matchRule`,
         'spec.analysis.match',
       );
     }
