@@ -96,7 +96,7 @@ describe('routeshift validate', () => {
   it('passes every example in analysis/examples and the seed bundle (other kinds are not judged)', async () => {
     const files = readdirSync(fromRoot('analysis/examples')).map((n) => fromRoot('analysis/examples', n));
     const c = capture();
-    expect(await runValidate([...files, fromRoot('deploy/examples/seed.yaml')], [], c.out)).toBe(0);
+    expect(await runValidate([...files, fromRoot('deploy/examples/seed.yaml'), fromRoot('deploy/examples/traffic-shapes.yaml')], [], c.out)).toBe(0);
     expect(c.text()).toMatch(/valid/);
   });
 });
