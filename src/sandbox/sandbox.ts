@@ -10,7 +10,7 @@ import { startWorkloads, type Workloads } from './workloads/index.js';
 import { startPodAgent } from './workloads/pod-agent.js';
 import { startRealApi } from './controlplane/real-api.js';
 import type { EndpointResolver } from './mesh/mesh-config.js';
-import { startLoad, type Load } from './load/index.js';
+import { startLoad, type Load, type LoadOptions } from './load/index.js';
 import { startPrometheus, type PrometheusServer } from './prometheus.js';
 
 export interface SandboxOptions {
@@ -25,6 +25,8 @@ export interface SandboxOptions {
   prometheusPort?: number;
   /** Total requests per second of the built-in load; 0 disables it. Default 20. */
   rps?: number;
+  /** A/B users for the built-in load: a header mix and simulated users with cookie jars (startLoad). */
+  loadUsers?: Pick<LoadOptions, 'mix' | 'users'>;
   /** Prometheus scrape interval. Default 1s. */
   scrapeIntervalMs?: number;
   /** Delay before the mesh applies (and reports) a route change. */
@@ -122,7 +124,7 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
     stops.push(() => prometheus.stop());
     await prometheus.waitForTarget('mesh');
     const rps = opts.rps ?? 20;
-    const load = rps > 0 ? await startLoad({ kubeConfig: backend.partsKubeConfig ?? kubeConfig, meshUrl: mesh.url, rps, logger: opts.logger }) : undefined;
+    const load = rps > 0 ? await startLoad({ kubeConfig: backend.partsKubeConfig ?? kubeConfig, meshUrl: mesh.url, rps, logger: opts.logger, ...opts.loadUsers }) : undefined;
     if (load) stops.push(() => load.stop());
     return {
       api,

@@ -288,4 +288,21 @@ describe('sandbox mesh with the seed canary', () => {
     expect(await requestsTotal(['reporter="destination"', ...v2, 'response_code="503"'])).toBeGreaterThanOrEqual(mirrored);
     expect(await requestsTotal(['reporter="source"', ...v2])).toBe(sourceBefore);
   });
+
+  it('keeps simulated users with a cookie jar on v2 once its Set-Cookie reached them (cookie affinity)', async () => {
+    const kubeConfig = new KubeConfig();
+    kubeConfig.loadFromString(api.kubeconfig());
+    const users = 10;
+    const load = await startLoad({ kubeConfig, meshUrl: mesh.url, rps: 200, users, mix: [{ share: 0.25, headers: { 'x-canary': 'always' } }], logger: silentLogger() });
+    try {
+      await eventually(() => (load.stats()[`${NS}/backend`]?.responses ?? 0) >= 200, 20_000, '200 load responses');
+    } finally {
+      await load.stop();
+    }
+    const s = load.stats()[`${NS}/backend`];
+    // Without the jar every x-canary request would flip its user to v2 and back (about 100 switches).
+    expect(s?.userSwitches).toBeGreaterThan(0);
+    expect(s?.userSwitches).toBeLessThanOrEqual(users);
+    expect(s?.byBackend['backend-v2'] ?? 0).toBeGreaterThan((s?.responses ?? 0) / 2);
+  });
 });

@@ -10,8 +10,11 @@ import { BACKEND_HEADER, SOURCE_NAMESPACE_HEADER, SOURCE_WORKLOAD_HEADER } from 
 import { Pacer } from './pacer.js';
 import { copyStats, countResponse, emptyStats, type TargetStats } from './stats.js';
 import { loadTargets, type LoadTarget } from './targets.js';
+import { CookieJar } from './cookie-jar.js';
+import { pickHeaders, validateHeaderMix, type HeaderMixEntry } from './header-mix.js';
 
 export type { TargetStats } from './stats.js';
+export type { HeaderMixEntry } from './header-mix.js';
 
 /** source_workload the mesh records for this traffic. */
 export const LOAD_WORKLOAD = 'sandbox-load';
@@ -30,6 +33,18 @@ export interface LoadOptions {
   /** Request path. Default "/". */
   path?: string;
   clock?: Clock;
+  /**
+   * A share of the requests carrying extra headers (A/B traffic by header or cookie), e.g.
+   * `[{ share: 0.2, headers: { 'x-canary': 'always' } }]`. Default none.
+   */
+  mix?: readonly HeaderMixEntry[];
+  /**
+   * Simulated users taking turns, each with a cookie jar: Set-Cookie answers are kept and sent back
+   * in Cookie, so cookie-based session affinity can be seen (stats.userSwitches). Default 0: no jars.
+   */
+  users?: number;
+  /** Random source for the header mix; default Math.random. */
+  random?: () => number;
   /** Aborting it stops the load (as stop() does). */
   signal?: AbortSignal;
 }
@@ -49,6 +64,11 @@ export interface Load {
  */
 export async function startLoad(opts: LoadOptions): Promise<Load> {
   const logger = opts.logger.child({ component: 'sandbox-load' });
+  const mix = opts.mix ?? [];
+  validateHeaderMix(mix);
+  const random = opts.random ?? Math.random;
+  const users = Array.from({ length: Math.max(0, Math.floor(opts.users ?? 0)) }, () => ({ jar: new CookieJar(), last: new Map<string, string>() }));
+  let userCursor = 0;
   const rest = httpKubeRest(opts.kubeConfig);
   const routes = new ResourceCache<HTTPRoute>(opts.kubeConfig, rest, '/apis/gateway.networking.k8s.io/v1/httproutes', logger);
   const mesh = new URL(opts.meshUrl);
@@ -74,6 +94,12 @@ export async function startLoad(opts: LoadOptions): Promise<Load> {
   const send = (target: LoadTarget, s: TargetStats): void => {
     s.sent++;
     inFlight++;
+    const user = users.length > 0 ? users[userCursor++ % users.length] : undefined;
+    const extra = Object.entries(pickHeaders(mix, random) ?? {}).map(([k, v]) => [k.toLowerCase(), v]);
+    const headers: http.OutgoingHttpHeaders = { ...Object.fromEntries(extra), host: target.host, [SOURCE_WORKLOAD_HEADER]: LOAD_WORKLOAD, [SOURCE_NAMESPACE_HEADER]: 'sandbox' };
+    const cookie = user?.jar.header();
+    // A mix entry's own Cookie comes first; the user's jar adds what the answers set.
+    if (cookie) headers['cookie'] = typeof headers['cookie'] === 'string' ? `${headers['cookie']}; ${cookie}` : cookie;
     const req = http.request({
       protocol: mesh.protocol,
       hostname: mesh.hostname,
@@ -82,7 +108,7 @@ export async function startLoad(opts: LoadOptions): Promise<Load> {
       path: opts.path ?? '/',
       agent,
       timeout: opts.timeoutMs ?? 10_000,
-      headers: { host: target.host, [SOURCE_WORKLOAD_HEADER]: LOAD_WORKLOAD, [SOURCE_NAMESPACE_HEADER]: 'sandbox' },
+      headers,
     });
     let settled = false;
     const settle = (): void => {
@@ -93,6 +119,13 @@ export async function startLoad(opts: LoadOptions): Promise<Load> {
     req.on('response', (res) => {
       const backend = res.headers[BACKEND_HEADER];
       countResponse(s, res.statusCode ?? 0, typeof backend === 'string' ? backend : undefined);
+      if (user) {
+        user.jar.store(res.headers['set-cookie']);
+        const b = typeof backend === 'string' ? backend : '-';
+        const previous = user.last.get(target.id);
+        if (previous !== undefined && previous !== b) s.userSwitches++;
+        user.last.set(target.id, b);
+      }
       res.resume();
       res.on('end', settle);
       res.on('error', settle);

@@ -17,10 +17,12 @@ export interface TargetStats {
   byBackend: Record<string, number>;
   /** Answers by backend, then status: {"backend-v2": {"503": 12}}. */
   byBackendStatus: Record<string, Record<string, number>>;
+  /** With simulated users: answers from another backend than the same user's previous answer (0 = sticky). */
+  userSwitches: number;
 }
 
 export function emptyStats(target: string, host: string): TargetStats {
-  return { target, host, sent: 0, responses: 0, errors: 0, dropped: 0, byStatus: {}, byBackend: {}, byBackendStatus: {} };
+  return { target, host, sent: 0, responses: 0, errors: 0, dropped: 0, byStatus: {}, byBackend: {}, byBackendStatus: {}, userSwitches: 0 };
 }
 
 export function countResponse(s: TargetStats, status: number, backend: string | undefined): void {

@@ -22,6 +22,7 @@ describe('RE2-style regular expressions', () => {
     expect(compileRe2('(?=a)a')).toMatchObject({ ok: false, error: expect.stringContaining('lookaround') });
     expect(compileRe2('(?<!x)a')).toMatchObject({ ok: false });
     expect(compileRe2('(a)\\1')).toMatchObject({ ok: false, error: expect.stringContaining('backreferences') });
+    expect(fullMatch('a\\\\1', 'a\\1')).toBe(true);
     expect(compileRe2('([')).toMatchObject({ ok: false });
     expect(fullMatch('([', '([')).toBe(false);
   });

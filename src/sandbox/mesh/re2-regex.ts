@@ -9,7 +9,8 @@ export type CompiledRegex = { ok: true; re: RegExp } | { ok: false; error: strin
 
 const NOT_RE2: Array<[RegExp, string]> = [
   [/\(\?<?[=!]/, 'lookaround assertions are not supported by RE2'],
-  [/\\[1-9]|\\k</, 'backreferences are not supported by RE2'],
+  // An escape not itself escaped: an odd run of backslashes before the digit or `k<`.
+  [/(^|[^\\])(\\\\)*\\([1-9]|k<)/, 'backreferences are not supported by RE2'],
 ];
 
 const cache = new Map<string, CompiledRegex>();

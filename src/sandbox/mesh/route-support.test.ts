@@ -1,4 +1,4 @@
-import { mirrorShare, routeProblems, ruleProblems } from './route-support.js';
+import { mirrorFilters, mirrorShare, routeProblems, ruleProblems } from './route-support.js';
 import { backends, route } from './test-fixtures.js';
 
 const mirror = { backendRef: { name: 'backend-v2', port: 80 } };
@@ -36,6 +36,7 @@ describe('what the sandbox mesh can program', () => {
 
   it('reads the mirrored share from fraction, percent, or 100% when neither is set', () => {
     expect(mirrorShare(mirror)).toBe(1);
+    expect(mirrorFilters({ filters: [{ type: 'RequestMirror', requestMirror: {} as typeof mirror }, { type: 'RequestMirror', requestMirror: mirror }] })).toEqual([mirror]);
     expect(mirrorShare({ ...mirror, percent: 25 })).toBe(0.25);
     expect(mirrorShare({ ...mirror, percent: 0 })).toBe(0);
     expect(mirrorShare({ ...mirror, fraction: { numerator: 1, denominator: 3 } })).toBeCloseTo(1 / 3);

@@ -59,7 +59,8 @@ export function routeProblems(route: HTTPRoute): string[] {
 }
 
 export function mirrorFilters(rule: HTTPRouteRule): HTTPRequestMirrorFilter[] {
-  return (rule.filters ?? []).flatMap((f) => (f.type === 'RequestMirror' && f.requestMirror ? [f.requestMirror] : []));
+  // The CRD requires backendRef; a server that skips validation could still send a mirror without one.
+  return (rule.filters ?? []).flatMap((f) => (f.type === 'RequestMirror' && f.requestMirror?.backendRef ? [f.requestMirror] : []));
 }
 
 /**
