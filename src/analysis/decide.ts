@@ -5,7 +5,8 @@ import { closedGates, gateSummary } from './gates.js';
 import { failureThreshold, handedOver, inconclusiveLimit, onInconclusiveLimit, PATIENCE, type MetricOutcome } from './policy.js';
 import { evaluateSequentialMetric, requestsNeeded, sequentialParams, type Forecast, type Stage } from './sequential.js';
 import { formatNumber } from './report.js';
-import { isLastStep, nextStep, stepsOf } from './steps.js';
+import { describeStage, stagesOf, type TrafficStage } from './shapes.js';
+import { isLastStep, nextStep, stepsOf, weightStepsOf } from './steps.js';
 import type { Decision, DecisionInput, DecisionResult, GateResult } from './types.js';
 
 /**
@@ -161,20 +162,29 @@ export function decide(input: DecisionInput): DecisionResult {
 
   // 7. Everything passed: the next step, or promotion after the last one, each behind its confirm gate.
   const passed = outcomes.length > 0 ? summaries(outcomes) : 'no metrics to check';
+  const stages = stagesOf(analysis, weightStepsOf(analysis));
+  const here = stages[Math.min(stepIndex, stages.length - 1)];
   if (next === undefined || promoteNext) {
     const closed = closedGates(gates, 'confirm-promotion');
     if (closed.length > 0) return gateHold(result, at, closed);
-    return result({ action: 'promote', fromWeight: weight, message: `Promoting canary from weight ${weight}: ${passed}` }, { inconclusiveChecks: 0 });
+    const from = here && here.kind !== 'weight' ? `after ${describeStage(here)}` : `from weight ${weight}`;
+    return result({ action: 'promote', fromWeight: weight, message: `Promoting canary ${from}: ${passed}` }, { inconclusiveChecks: 0 });
   }
   const closed = closedGates(gates, 'confirm-traffic-increase');
   if (closed.length > 0) return gateHold(result, at, closed);
   const advanced = result(
-    { action: 'advance', fromWeight: weight, toWeight: next.weight, stepIndex: next.stepIndex, message: `Advanced canary weight ${weight} -> ${next.weight}: ${passed}` },
+    { action: 'advance', fromWeight: weight, toWeight: next.weight, stepIndex: next.stepIndex, message: `${advanceText(weight, next.weight, stages[next.stepIndex])}: ${passed}` },
     { inconclusiveChecks: 0 },
   );
   const forecast = promotionForecasts(outcomes, steps[lastIndex] as number);
   if (forecast) advanced.forecast = forecast;
   return advanced;
+}
+
+/** "Advanced canary weight 10 -> 20", or the stage a mirror or A/B iteration moves to. */
+function advanceText(from: number, to: number, stage: TrafficStage | undefined): string {
+  if (stage === undefined || stage.kind === 'weight') return `Advanced canary weight ${from} -> ${to}`;
+  return stage.kind === 'mirror' ? `Mirroring to the canary, ${describeStage(stage)}` : `Matched traffic on the canary, ${describeStage(stage)}`;
 }
 
 type ResultFn = (decision: Decision, counters?: { failedChecks?: number; inconclusiveChecks?: number }) => DecisionResult;
@@ -294,8 +304,13 @@ function beforeFirstStep(input: DecisionInput, result: ResultFn, weight: number,
   const increase = closedGates(gates, 'confirm-traffic-increase');
   if (increase.length > 0) return gateHold(result, `at weight ${weight}`, increase);
   const first = steps[0] as number;
+  const stage = stagesOf(spec.analysis, weightStepsOf(spec.analysis))[0];
   const message =
-    weight === first ? `Canary weight is at the first step, ${first} (step 1/${steps.length})` : `Shifted canary weight ${weight} -> ${first} (step 1/${steps.length})`;
+    stage && stage.kind !== 'weight'
+      ? `${advanceText(weight, first, stage)} (the weighted rule stays at canary ${first})`
+      : weight === first
+        ? `Canary weight is at the first step, ${first} (step 1/${steps.length})`
+        : `Shifted canary weight ${weight} -> ${first} (step 1/${steps.length})`;
   const started = result({ action: 'advance', fromWeight: weight, toWeight: first, stepIndex: 0, message }, { inconclusiveChecks: 0 });
   const needs = (spec.analysis.metrics ?? [])
     .filter((m) => m.mode === 'sequential')

@@ -34,6 +34,8 @@ export function planTick(spec: CanarySpec, status: CanaryStatus, requests: Opera
   const interval = parseDuration(spec.analysis.interval, 'spec.analysis.interval');
   const stepStart = Date.parse(status.stepStartTime ?? '') || now;
   const last = Math.max(stepStart, Date.parse(status.lastAnalysisTime ?? '') || 0);
-  const confirm: HookType = isLastStep(steps, stepIndex) ? 'confirm-promotion' : 'confirm-traffic-increase';
-  return { dueInMs: Math.max(0, last + interval - now), measure: true, gates: [['rollout', confirm]] };
+  // A mirror or A/B iteration that leads to another at the same weight sends no more traffic: no confirm gate.
+  const last_ = isLastStep(steps, stepIndex);
+  const confirm: HookType[] = last_ ? ['confirm-promotion'] : (steps[stepIndex + 1] as number) > (steps[stepIndex] as number) ? ['confirm-traffic-increase'] : [];
+  return { dueInMs: Math.max(0, last + interval - now), measure: true, gates: [['rollout', ...confirm]] };
 }

@@ -1,4 +1,5 @@
 import type { AnalysisSpec } from '../api/canary.js';
+import { stageWeight, stagesOf } from './shapes.js';
 
 /** A problem found in a spec, located by its path (same shape as InvalidSpecError's problems). */
 export interface Problem {
@@ -17,7 +18,7 @@ export const DEFAULT_MAX_WEIGHT = 50;
  * step clamped to maxWeight (stepWeight 30, maxWeight 50 gives 30, 50). Assumes a spec that passed
  * validateSteps; on a broken one it still returns something sane (never an empty list).
  */
-export function stepsOf(analysis: Pick<AnalysisSpec, 'stepWeights' | 'stepWeight' | 'maxWeight'>): number[] {
+export function weightStepsOf(analysis: Pick<AnalysisSpec, 'stepWeights' | 'stepWeight' | 'maxWeight'>): number[] {
   if (analysis.stepWeights && analysis.stepWeights.length > 0) return [...analysis.stepWeights];
   const step = analysis.stepWeight ?? DEFAULT_STEP_WEIGHT;
   const max = Math.min(analysis.maxWeight ?? DEFAULT_MAX_WEIGHT, 99);
@@ -26,6 +27,16 @@ export function stepsOf(analysis: Pick<AnalysisSpec, 'stepWeights' | 'stepWeight
   for (let w = step; w < max; w += step) steps.push(w);
   steps.push(max);
   return steps;
+}
+
+/**
+ * The weighted rule's canary weight at each stage of the rollout (docs/traffic-shapes.md): 0 for each mirror and
+ * A/B iteration, then the weight steps (none in an A/B test). decide() walks these stages one analysis at a time.
+ */
+export function stepsOf(analysis: Partial<AnalysisSpec>): number[] {
+  const weights = weightStepsOf(analysis);
+  if (!analysis.mirror && analysis.matchRule === undefined && !(analysis.match?.length ?? 0)) return weights;
+  return stagesOf(analysis, weights).map(stageWeight);
 }
 
 /** The step after `stepIndex` (-1: before the first step), or undefined when the next move is promotion. */

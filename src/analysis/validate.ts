@@ -1,6 +1,7 @@
 import type { AnalysisSpec } from '../api/canary.js';
 import { errorMessage } from '../core/errors.js';
 import { parseDuration } from '../core/duration.js';
+import { validateShapes } from './shapes.js';
 import { validateSteps, type Problem } from './steps.js';
 
 /** Longest stableBaseline window. */
@@ -11,7 +12,7 @@ export const MAX_BASELINE_MS = 24 * 3_600_000;
  * problems belong to the measuring half. An empty list means decide() will do what the spec says.
  */
 export function validateDecisionSettings(analysis: AnalysisSpec, path = 'spec.analysis'): Problem[] {
-  const problems: Problem[] = [...validateSteps(analysis, path)];
+  const problems: Problem[] = [...validateSteps(analysis, path), ...validateShapes(analysis, path)];
   if (!(Number.isInteger(analysis.threshold) && analysis.threshold >= 1)) {
     problems.push({ path: `${path}.threshold`, message: `${analysis.threshold} must be a whole number of failed checks, at least 1` });
   }

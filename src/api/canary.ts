@@ -144,6 +144,36 @@ export interface AlertSpec {
   severity?: 'info' | 'warn' | 'error';
 }
 
+/** A header or query parameter match in Gateway API's form (HTTPHeaderMatch / HTTPQueryParamMatch). */
+export interface ValueMatch {
+  name: string;
+  value: string;
+  type?: 'Exact' | 'RegularExpression'; // default Exact
+}
+
+/**
+ * One entry of `analysis.match`: what the A/B rule of the user's route must match. routeshift checks that the
+ * rule has it; it never writes matches (a cookie is matched as the `Cookie` header, Gateway API has no cookie match).
+ */
+export interface TrafficMatch {
+  headers?: ValueMatch[];
+  queryParams?: ValueMatch[];
+}
+
+/**
+ * Keeps a user who once reached the canary on it while the weight grows (Flagger's sessionAffinity). With `rule`:
+ * the canary's backendRef in the weighted rule sets the cookie (a ResponseHeaderModifier filter) and `rule` matches
+ * it; routeshift sets that rule to canary 100 while the canary takes traffic. Without `rule`: the weighted rule's
+ * own Gateway API `sessionPersistence` (where the mesh supports it), checked to name `cookieName`.
+ */
+export interface SessionAffinitySpec {
+  cookieName: string;
+  /** Seconds the cookie lives, checked against the Set-Cookie value's Max-Age. */
+  maxAge?: number;
+  /** The user's rule matching the cookie: its `name`, or its index. */
+  rule?: string | number;
+}
+
 export interface AnalysisSpec {
   interval: string;
   threshold: number;
@@ -158,6 +188,20 @@ export interface AnalysisSpec {
    * AwaitingDecision) until a person runs `routeshift resume` (analyse again), `promote` or `abort`.
    */
   onInconclusiveLimit?: InconclusiveLimitAction;
+  /**
+   * Analyses of a phase that does not move the weights: the A/B test (with `matchRule` or `match`), or the
+   * mirroring (with `mirror`). Flagger's name.
+   */
+  iterations?: number;
+  /** A/B: the user's rule (name or index) with matches, holding the stable and canary backendRefs; flipped to canary 100. */
+  matchRule?: string | number;
+  /** A/B: the matches the A/B rule must have (checked, never written); finds the rule when `matchRule` is absent. */
+  match?: TrafficMatch[];
+  sessionAffinity?: SessionAffinitySpec;
+  /** Mirror first: `iterations` analyses of copies of the weighted rule's traffic (its RequestMirror filter) before the weights move. */
+  mirror?: boolean;
+  /** Percent of requests mirrored in the mirror phase (the filter's `percent`). Default 100. */
+  mirrorWeight?: number;
   metrics?: MetricSpec[];
   webhooks?: WebhookSpec[];
   alerts?: AlertSpec[];

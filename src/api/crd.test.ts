@@ -27,6 +27,12 @@ const full: DeepRequired<CanarySpec> = {
     progressDeadline: '10m',
     inconclusiveLimit: 10,
     onInconclusiveLimit: 'pause',
+    iterations: 5,
+    matchRule: 'testers',
+    match: [{ headers: [{ name: 'x-canary', value: 'insider', type: 'Exact' }], queryParams: [{ name: 'canary', value: 'yes', type: 'Exact' }] }],
+    sessionAffinity: { cookieName: 'canary', maxAge: 3600, rule: 'sticky' },
+    mirror: true,
+    mirrorWeight: 50,
     metrics: [
       {
         name: 'request-success-rate',

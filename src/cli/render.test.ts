@@ -146,6 +146,13 @@ describe('renderStatus', () => {
     expect(text).toMatch(/^Started: +2026-01-01T11:50:00.000Z \(10m ago\)$/m);
   });
 
+  it('names an A/B test by its iterations, not by weight steps of 0', () => {
+    const c = progressing();
+    c.spec.analysis = { ...c.spec.analysis, stepWeights: undefined, stepWeight: undefined, maxWeight: undefined, iterations: 3, matchRule: 'testers' };
+    c.status = { ...c.status, stepIndex: 1, canaryWeight: 0 };
+    expect(renderStatus(statusView(c, []), T0, plain)).toMatch(/^Step: +2\/3 +\(3 A\/B iterations then 100\)$/m);
+  });
+
   it('lists each metric against its threshold with its verdict', () => {
     expect(text).toMatch(/^ {2}request-success-rate +99\.87 +>= 99 +✔ pass$/m);
     expect(text).toMatch(/^ {2}latency-p99 +612\.4 +<= 500 +✘ fail +612\.4 above 500$/m);

@@ -1,6 +1,7 @@
 import type { Canary, Condition, MetricReport, Phase, SequentialEvidence, Verdict } from '../api/canary.js';
 import { formatPoints, formatShare } from '../analysis/report.js';
-import { stepsOf } from '../analysis/steps.js';
+import { describePlan, isABTest } from '../analysis/shapes.js';
+import { stepsOf, weightStepsOf } from '../analysis/steps.js';
 import { revisionOf } from '../controller/revision.js';
 import { orient } from '../controller/workload-slots.js';
 
@@ -166,7 +167,7 @@ export interface StatusView {
   slots?: string;
   weights: { stable: number; canary: number };
   /** `current` counts from 1; 0 before the first step. */
-  step: { current: number; total: number; weights: number[] };
+  step: { current: number; total: number; weights: number[]; plan?: string };
   failedChecks: number;
   threshold: number;
   inconclusiveChecks: number;
@@ -201,7 +202,7 @@ export function statusView(canary: Canary, events: EventSummary[] = []): StatusV
     services: { stable: `${stable.name}:${stable.port}`, canary: `${canarySvc.name}:${canarySvc.port}` },
     ...(canary.spec.workloads ? { slots: slotsText(orient(canary)) } : {}),
     weights: { stable: 100 - canaryWeight, canary: canaryWeight },
-    step: { current: Math.min(steps.length, Math.max(0, stepIndex + 1)), total: steps.length, weights: steps },
+    step: { current: Math.min(steps.length, Math.max(0, stepIndex + 1)), total: steps.length, weights: steps, ...shapePlan(canary) },
     failedChecks: s.failedChecks ?? 0,
     threshold: canary.spec.analysis?.threshold ?? 0,
     inconclusiveChecks: s.inconclusiveChecks ?? 0,
@@ -230,6 +231,12 @@ export function phaseText(phase: Phase | undefined, style: Style): string {
   if (phase === 'TimedOut') return style.yellow(phase);
   if (phase === 'Waiting' || phase === 'Paused') return style.yellow(phase);
   return style.cyan(phase);
+}
+
+/** A Canary with mirror or A/B iterations says so ("2 mirror iterations, then steps 10, 50 then 100"), not "steps 0, 0, 10, 50". */
+function shapePlan(canary: Canary): { plan?: string } {
+  const a = canary.spec.analysis;
+  return a && (a.mirror || isABTest(a)) ? { plan: describePlan(a, weightStepsOf(a)) } : {};
 }
 
 function stepText(v: StatusView): string {
@@ -282,7 +289,7 @@ export function renderStatus(v: StatusView, now: number, style: Style = makeStyl
     ['Phase:', phase],
     ...(v.message ? [['Message:', v.message]] : []),
     ['Weights:', weightBar(v.weights.canary, style)],
-    ['Step:', `${stepText(v)}  (steps ${v.step.weights.join(', ')}, then 100)`],
+    ['Step:', `${stepText(v)}  (${v.step.plan ?? `steps ${v.step.weights.join(', ')}, then 100`})`],
     ['Failed checks:', `${checksText(v, style)}  (failed / threshold; ${v.inconclusiveChecks} inconclusive in a row)`],
     ['Revision:', revision],
     ['Started:', when(v.rolloutStartTime, now)],

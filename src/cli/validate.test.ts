@@ -31,7 +31,46 @@ spec:
       thresholdRange: {max: 1}
 `;
 
+const abBundle = (ruleMatches: string) => `apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: app, namespace: a}
+spec:
+  rules:
+  - name: testers
+    matches: ${ruleMatches}
+    backendRefs: [{name: app-v1, port: 80, weight: 100}, {name: app-v2, port: 80, weight: 0}]
+  - name: main
+    backendRefs: [{name: app-v1, port: 80, weight: 100}, {name: app-v2, port: 80, weight: 0}]
+---
+apiVersion: routeshift.io/v1alpha1
+kind: Canary
+metadata: {name: app, namespace: a}
+spec:
+  routeRef: {name: app, rule: main}
+  stable: {name: app-v1, port: 80}
+  canary: {name: app-v2, port: 80}
+  analysis:
+    interval: 1m
+    threshold: 2
+    iterations: 3
+    match: [{headers: [{name: x-canary, value: insider}]}]
+`;
+
 describe('routeshift validate', () => {
+  it('checks the route in the same files for what the traffic shape needs', async () => {
+    const good = join(dir, 'ab-good.yaml');
+    writeFileSync(good, abBundle('[{headers: [{name: X-Canary, value: insider}]}]'));
+    const ok = capture();
+    const code = await runValidate([good], [], ok.out);
+    expect(ok.text()).toBe('1 file(s) valid\n');
+    expect(code).toBe(0);
+    const bad = join(dir, 'ab-bad.yaml');
+    writeFileSync(bad, abBundle('[{headers: [{name: x-canary, value: always}]}]'));
+    const c = capture();
+    expect(await runValidate([bad], [], c.out)).toBe(1);
+    expect(c.text()).toMatch(/document 2: Canary\/app: spec\.analysis\.match: RouteMismatch \(ShapeMismatch\): no rule of HTTPRoute a\/app matches header x-canary = "insider"/);
+  });
+
   it('prints all three mistakes of one file with their paths and exits 1', async () => {
     const f = join(dir, 'bad.yaml');
     writeFileSync(f, threeMistakes);
@@ -70,7 +109,7 @@ describe('routeshift validate', () => {
   it('passes every example in analysis/examples and the seed bundle (other kinds are not judged)', async () => {
     const files = readdirSync(fromRoot('analysis/examples')).map((n) => fromRoot('analysis/examples', n));
     const c = capture();
-    expect(await runValidate([...files, fromRoot('deploy/examples/seed.yaml')], [], c.out)).toBe(0);
+    expect(await runValidate([...files, fromRoot('deploy/examples/seed.yaml'), fromRoot('deploy/examples/traffic-shapes.yaml')], [], c.out)).toBe(0);
     expect(c.text()).toMatch(/valid/);
   });
 });

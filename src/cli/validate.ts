@@ -5,6 +5,8 @@ import { withControllerChecks } from '../controller/analysis.js';
 import { crossNamespaceRefs, GRANT_GROUP, refusal, type ReferenceGrant } from '../controller/reference-grants.js';
 import { loadTemplates, type TemplateSet } from '../metrics/templates.js';
 import { PrometheusProvider } from '../metrics/prometheus-provider.js';
+import { locateShape, type Route } from '../routing/index.js';
+import { errorCode, errorMessage } from '../core/errors.js';
 import { trafficWarnings } from './traffic-check.js';
 import { validateDocuments, type Problem } from '../metrics/validate.js';
 
@@ -32,8 +34,32 @@ function allProblems(text: string, templates: Awaited<ReturnType<typeof loadTemp
     // Offline, only the grants in these files count; the controller reads the cluster's.
     const refused = refusal(obj, crossNamespaceRefs(obj), (ns) => grants.filter((g) => g.metadata?.namespace === ns), 'grant', ' (none in these files)');
     for (const p of refused?.problems ?? []) problems.push({ path: p.path, message: `RefNotPermitted: ${p.message}`, document: i + 1, object });
+    const route = routeIn(docs, obj);
+    if (route) for (const p of routeShapeProblems(route, obj)) problems.push({ ...p, document: i + 1, object });
   });
   return problems;
+}
+
+/** The Canary's route when the files hold it (a manifest bundle), so its shape is checked as the controller will. */
+function routeIn(docs: ReturnType<typeof parseAllDocuments>, canary: Canary): Route | undefined {
+  const ref = canary.spec.routeRef;
+  const ns = ref.namespace ?? canary.metadata?.namespace ?? 'default';
+  for (const doc of docs) {
+    if (doc.errors.length) continue;
+    const obj = doc.toJS() as (Route & { apiVersion?: string }) | null;
+    if (obj?.kind === (ref.kind ?? 'HTTPRoute') && obj.metadata?.name === ref.name && (obj.metadata.namespace ?? canary.metadata?.namespace ?? 'default') === ns) return obj;
+  }
+  return undefined;
+}
+
+/** What the route lacks for the Canary: its backendRefs, or the rules and filters its traffic shape needs. */
+export function routeShapeProblems(route: Route, canary: Canary): Array<{ path: string; message: string }> {
+  try {
+    locateShape(route, { routeRef: canary.spec.routeRef, stable: canary.spec.stable, canary: canary.spec.canary, canaryNamespace: canary.metadata?.namespace ?? 'default', shape: canary.spec.analysis });
+    return [];
+  } catch (err) {
+    return [{ path: (err as { path?: string }).path ?? 'spec.routeRef', message: `RouteMismatch (${errorCode(err)}): ${errorMessage(err)}` }];
+  }
 }
 
 function referenceGrantsIn(docs: ReturnType<typeof parseAllDocuments>): ReferenceGrant[] {

@@ -580,6 +580,82 @@ describe('Reconciler phase machine', () => {
   });
 });
 
+describe('Reconciler with a traffic shape', () => {
+  /** The seed route with a named weighted rule and an A/B rule holding the same two backendRefs. */
+  function abSetup(): ReturnType<typeof setup> {
+    const c = canary({ stepWeights: undefined, iterations: 2, matchRule: 'testers' });
+    c.spec.routeRef.rule = 'main';
+    const t = setup(c);
+    t.routes.update(ROUTE, (r) => {
+      const main = r.spec.rules?.[0];
+      if (main) main.name = 'main';
+      r.spec.rules?.unshift({
+        name: 'testers',
+        matches: [{ headers: [{ name: 'x-canary', value: 'insider' }] }],
+        backendRefs: [{ name: 'backend-v1', port: 80, weight: 100 }, { name: 'backend-v2', port: 80, weight: 0 }],
+      });
+    });
+    return t;
+  }
+  const ruleWeights = (t: ReturnType<typeof setup>, name: string): Array<number | undefined> =>
+    (t.routes.peek(ROUTE)?.spec.rules?.find((r) => r.name === name)?.backendRefs ?? []).map((b) => b.weight);
+
+  it('flips the A/B rule for the iterations and promotes the weighted rule after them', async () => {
+    const t = abSetup();
+    await t.run(50, (s) => s.stepIndex === 0 && s.phase === 'Progressing');
+    expect(ruleWeights(t, 'testers')).toEqual([0, 100]);
+    // The seed's 90/10 went to canary 0 with the flip: during the test only the testers reach the canary.
+    expect(ruleWeights(t, 'main')).toEqual([100, 0]);
+    expect(t.routes.calls.filter((c) => c.verb === 'patch')).toHaveLength(1);
+    await t.run();
+    expect(t.store.canary.status?.phase).toBe('Succeeded');
+    expect(ruleWeights(t, 'testers')).toEqual([0, 100]);
+    expect(ruleWeights(t, 'main')).toEqual([0, 100]);
+    const advanced = t.sink.events.filter((e) => e.reason === 'WeightAdvanced').map((e) => e.message);
+    expect(advanced).toEqual([expect.stringMatching(/A\/B iteration 1\/2/), expect.stringMatching(/A\/B iteration 2\/2: request-success-rate/)]);
+  });
+
+  it('flips the A/B rule back on a failed test, touching only that rule', async () => {
+    const t = abSetup();
+    await t.run(50, (s) => s.stepIndex === 0 && s.phase === 'Progressing');
+    t.setOutcome(value(50));
+    await t.run();
+    expect(t.store.canary.status?.phase).toBe('Failed');
+    expect(ruleWeights(t, 'testers')).toEqual([100, 0]);
+    expect(ruleWeights(t, 'main')).toEqual([100, 0]);
+    const last = t.routes.calls.filter((c) => c.verb === 'patch').at(-1);
+    expect(last?.ops?.filter((o) => o.op === 'replace').map((o) => o.path)).toEqual([
+      '/spec/rules/0/backendRefs/0/weight',
+      '/spec/rules/0/backendRefs/1/weight',
+    ]);
+  });
+
+  it('restores an A/B rule someone reset during the test, and says it was the shape', async () => {
+    const t = abSetup();
+    await t.run(50, (s) => s.stepIndex === 0 && s.phase === 'Progressing');
+    t.routes.update(ROUTE, (r) => {
+      const refs = r.spec.rules?.[0]?.backendRefs ?? [];
+      (refs[0] as { weight: number }).weight = 100;
+      (refs[1] as { weight: number }).weight = 0;
+    });
+    await t.reconciler.reconcile(structuredClone(t.store.canary), t.signal);
+    expect(ruleWeights(t, 'testers')).toEqual([0, 100]);
+    expect(t.sink.events.find((e) => e.reason === 'WeightRestored')?.message).toBe(
+      'HTTPRoute istio-test/backend-split: restored the traffic shape this rollout is at (canary 0, A/B rule canary 100)',
+    );
+  });
+
+  it('reports a route without the A/B rule and writes nothing', async () => {
+    const c = canary({ stepWeights: undefined, iterations: 2, matchRule: 'testers' });
+    const t = setup(c);
+    const before = t.routes.peek(ROUTE);
+    await t.run(3);
+    expect(t.store.canary.status?.conditions?.find((k) => k.type === 'Ready')).toMatchObject({ status: 'False', reason: 'RouteMismatch' });
+    expect(t.sink.events.find((e) => e.reason === 'RouteMismatch')?.message).toMatch(/has no rule named "testers".*\(weights left untouched\)/);
+    expect(t.routes.peek(ROUTE)?.spec).toEqual(before?.spec);
+  });
+});
+
 describe('Reconciler on a stale informer copy', () => {
   it('announces RolloutStarted once when the next tick still sees the Canary from before its own status write', async () => {
     const t = setup();

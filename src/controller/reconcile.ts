@@ -2,6 +2,8 @@ import type { Logger } from 'pino';
 import { ANNOTATIONS, type Canary, type CanaryStatus, type HookType, type Phase } from '../api/canary.js';
 import { planTick } from '../analysis/plan.js';
 import { handedOver } from '../analysis/policy.js';
+import { describePlan, describeTarget, trafficFor } from '../analysis/shapes.js';
+import { weightStepsOf } from '../analysis/steps.js';
 import type { DecisionInput, DecisionResult, GateResult, HoldReason, Measurement } from '../analysis/types.js';
 import type { Clock } from '../core/clock.js';
 import { parseDuration } from '../core/duration.js';
@@ -10,11 +12,11 @@ import { Reason } from '../events/reasons.js';
 import type { Recorder } from '../events/recorder.js';
 import {
   describeRouteKey,
-  locateOwnedBackends,
+  locateShape,
   readWeights,
   routeKeyFor,
   routeProgrammed,
-  setWeights,
+  setTraffic,
   type RouteClient,
   type RouteKey,
   type SetWeightsResult,
@@ -174,11 +176,11 @@ export class Reconciler {
     let current = 0;
     try {
       const route = await this.deps.routes.get(ref, t.signal);
-      current = readWeights(route, locateOwnedBackends(route, this.locateInput(t))).canaryPercent;
+      // locateShape: a route missing what the Canary's traffic shape needs is reported before anything moves.
+      current = readWeights(route, locateShape(route, this.locateInput(t)).main).canaryPercent;
     } catch (err) {
       return this.routeProblem(t, err);
     }
-    const steps = this.deps.stepsOf(t.canary);
     const previous = t.status.revision;
     // Requests made before this rollout existed (e.g. an abort left on an idle Canary) must not act on it.
     const stale: Record<string, string> = {};
@@ -189,7 +191,7 @@ export class Reconciler {
     const { stable, canary } = t.canary.spec;
     const announce =
       `Rollout started${previous ? ' (new revision)' : ''}: stable ${stable.name}:${stable.port}, canary ${canary.name}:${canary.port}, ` +
-      `canary weight now ${current}, steps ${steps.join(', ')} then 100`;
+      `canary weight now ${current}, ${describePlan(t.canary.spec.analysis, weightStepsOf(t.canary.spec.analysis))}`;
     await this.ledger.transition(t, Reason.RolloutStarted, announce, ({ rollbackEnd: _ended, ...s }) => ({
       ...s,
       phase: 'Initializing',
@@ -450,6 +452,7 @@ export class Reconciler {
       stable: t.canary.spec.stable,
       canary: t.canary.spec.canary,
       canaryNamespace: t.canary.metadata.namespace ?? 'default',
+      shape: t.canary.spec.analysis,
     };
   }
 
@@ -460,12 +463,16 @@ export class Reconciler {
    */
   private async ensureRoute(t: Tick, weight: number, planned = false): Promise<RouteOutcome> {
     try {
-      const res = await setWeights(this.deps.routes, this.routeKey(t), this.locateInput(t), weight, t.signal);
+      // The shapes' rules and mirror filter follow the weight and the stage status names (analysis/shapes.ts).
+      const target = trafficFor(t.canary.spec, t.status, weight);
+      const res = await setTraffic(this.deps.routes, this.routeKey(t), this.locateInput(t), target, t.signal);
       if (res.changed && !planned && !t.resuming) {
         await this.event(
           t,
           Reason.WeightRestored,
-          `${describeRouteKey(this.routeKey(t))} had stable=${res.before.stable} canary=${res.before.canary}; restored the weights this rollout is at (canary ${weight})`,
+          res.before.canaryPercent === weight && res.before.stable + res.before.canary === 100
+            ? `${describeRouteKey(this.routeKey(t))}: restored the traffic shape this rollout is at (${describeTarget(target)})`
+            : `${describeRouteKey(this.routeKey(t))} had stable=${res.before.stable} canary=${res.before.canary}; restored the weights this rollout is at (canary ${weight})`,
         );
       }
       if (t.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'False' && c.reason === 'RouteMismatch')) {

@@ -37,6 +37,8 @@ export const BUILTIN_VARIABLES = [
   /** sequential.latencyBoundMs in ms, and in seconds, as histogram `le` values. */
   'latencyBound',
   'latencyBoundSeconds',
+  /** A/B: the A/B rule (spec.analysis.matchRule, its name or index), for data planes that label requests by route rule. */
+  'matchRule',
 ] as const;
 
 export type BuiltinVariable = (typeof BUILTIN_VARIABLES)[number];

@@ -106,6 +106,13 @@ describe('built-in templates', () => {
     expect(r.canary.query).toContain('reporter="destination",destination_service_namespace="shop",destination_service_name="backend-v2"');
   });
 
+  it('gives an A/B test its rule as {{ matchRule }}, and refuses the variable without one', () => {
+    const query = 'sum(rate(requests_total{route_rule="{{ matchRule }}",service="{{ target }}"}[{{ interval }}]))';
+    const ab = makeCanary([{ name: 'testers', query, thresholdRange: { max: 1 } }], { analysis: { interval: '1m', threshold: 2, iterations: 3, matchRule: 'testers' } });
+    expect(resolveMetric(ab, 0, 'istio', builtins).stable.query).toBe('sum(rate(requests_total{route_rule="testers",service="backend-v1"}[1m]))');
+    expect(() => resolveMetric(makeCanary([{ name: 'testers', query, thresholdRange: { max: 1 } }]), 0, 'istio', builtins)).toThrow(/matchRule/);
+  });
+
   it('traefik addresses each side by the service name Traefik gives a Gateway API backendRef', () => {
     const r = resolveMetric(makeCanary([{ name: 'request-success-rate', thresholdRange: { min: 99 } }], { provider: 'traefik' }), 0, 'istio', builtins);
     expect(r.canary.query).toContain('service=~"shop-backend-v2-http-[0-9]+@kubernetesgateway"');

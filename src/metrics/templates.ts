@@ -262,6 +262,7 @@ export function sideVariables(
     parent: opts.parent ?? (opts.offline ? 'parent' : undefined),
     latencyBound: boundMs !== undefined ? String(boundMs) : undefined,
     latencyBoundSeconds: boundMs !== undefined ? String(boundMs / 1000) : undefined,
+    matchRule: spec.analysis?.matchRule !== undefined ? String(spec.analysis.matchRule) : undefined,
   };
   return vars;
 }

@@ -72,7 +72,8 @@ function stepProblems(analysis: Record<string, unknown>): Problem[] {
   const hasStep = stepWeight !== undefined;
   if (hasList && hasStep) {
     out.push({ path: 'spec.analysis.stepWeight', message: 'set either stepWeights or stepWeight, not both' });
-  } else if (!hasList && !hasStep) {
+  } else if (!hasList && !hasStep && analysis.matchRule === undefined && analysis.match === undefined) {
+    // An A/B test (matchRule or match) has iterations instead of weight steps.
     out.push({ path: 'spec.analysis', message: 'set stepWeights (e.g. [5, 10, 25, 50]) or stepWeight (with maxWeight, default 50)' });
   }
   if (Array.isArray(stepWeights)) {

@@ -6,6 +6,8 @@ export type RouteMismatchCode =
   | 'BackendNotFound'
   | 'DuplicateBackend'
   | 'UnsupportedRoute'
+  /** The route lacks a rule or filter the Canary's traffic shape needs (A/B rule, cookie rule, mirror filter). */
+  | 'ShapeMismatch'
   /** The route changed between our read and our write (failed `test` op, 409); the next read will see it. */
   | 'RouteChanged'
   /** The API server accepted the patch but the stored weights are not what we wrote (e.g. a mutating webhook). */

@@ -19,6 +19,7 @@ export { KubeRouteClient, type KubeRouteClientOptions } from './kube-route-clien
 export { CachedRouteClient, type RouteLookup } from './cached-route-client.js';
 export {
   setWeights,
+  setTraffic,
   routeKeyFor,
   describeRouteKey,
   mapRouteApiError,
@@ -26,3 +27,4 @@ export {
   type RouteClient,
   type SetWeightsResult,
 } from './route-client.js';
+export { locateShape, buildShapePatch, type OwnedShape, type OwnedMirror, type ShapeInput, type ShapeSettings, type ShapeTarget } from './shapes.js';

@@ -9,8 +9,8 @@ import { AbortedError, throwIfAborted } from '../core/errors.js';
 import { apiFailure, statusText, type ApiFailure } from '../kube/errors.js';
 import { RouteApiError, RouteMismatchError, RouteNotFoundError } from './errors.js';
 import type { JsonPatchOp } from './json-patch.js';
-import { locateOwnedBackends, type LocateInput } from './locate.js';
-import { buildWeightPatch } from './patch.js';
+import type { LocateInput } from './locate.js';
+import { buildShapePatch, locateShape, shapeMismatches, type ShapeInput, type ShapeTarget } from './shapes.js';
 import { GATEWAY_GROUP, type OwnedBackends, type Route, type RouteKey, type Weights } from './types.js';
 import { readWeights, weightsFor } from './weights.js';
 
@@ -125,23 +125,35 @@ export async function setWeights(
   targetPercent: number,
   signal: AbortSignal,
 ): Promise<SetWeightsResult> {
-  const target = weightsFor(targetPercent);
+  return setTraffic(client, ref, input, { canary: targetPercent }, signal);
+}
+
+/**
+ * setWeights for a Canary with a traffic shape: the weighted pair, the A/B and cookie rules and the mirror's percent,
+ * all in one JSON Patch (so the route is never half-written), checked on the stored route afterwards.
+ */
+export async function setTraffic(client: RouteClient, ref: RouteKey, input: ShapeInput, target: ShapeTarget, signal: AbortSignal): Promise<SetWeightsResult> {
+  const main = weightsFor(target.canary);
   throwIfAborted(signal, `set weights on ${describeRouteKey(ref)}`);
   const route = await client.get(ref, signal);
-  const owned = locateOwnedBackends(route, input);
-  const before = readWeights(route, owned);
-  const ops = buildWeightPatch(route, owned, target);
-  if (ops.length === 0) return { before, after: before, route, changed: false, owned, ops };
+  const shape = locateShape(route, input);
+  const before = readWeights(route, shape.main);
+  const ops = buildShapePatch(route, shape, target);
+  if (ops.length === 0) return { before, after: before, route, changed: false, owned: shape.main, ops };
   const updated = await client.patchWeights(ref, ops, signal);
   // Re-locate on what the server stored: verifies the write landed where we meant, with what we meant.
-  const ownedAfter = locateOwnedBackends(updated, input);
-  const after = readWeights(updated, ownedAfter);
-  if (after.stable !== target.stable || after.canary !== target.canary) {
+  const shapeAfter = locateShape(updated, input);
+  const after = readWeights(updated, shapeAfter.main);
+  if (after.stable !== main.stable || after.canary !== main.canary) {
     throw new RouteMismatchError(
       'WeightNotApplied',
-      `${describeRouteKey(ref)}: wrote stable=${target.stable} canary=${target.canary} but the stored route has ` +
+      `${describeRouteKey(ref)}: wrote stable=${main.stable} canary=${main.canary} but the stored route has ` +
         `stable=${after.stable} canary=${after.canary} (a webhook or another controller is rewriting it)`,
     );
   }
-  return { before, after, route: updated, changed: true, owned: ownedAfter, ops };
+  const off = shapeMismatches(updated, shapeAfter, target);
+  if (off.length > 0) {
+    throw new RouteMismatchError('WeightNotApplied', `${describeRouteKey(ref)}: the stored route does not hold what was written (${off.join('; ')}); a webhook or another controller is rewriting it`);
+  }
+  return { before, after, route: updated, changed: true, owned: shapeAfter.main, ops };
 }
