@@ -109,6 +109,11 @@ export interface Cell {
    * its weight; they fail at the canary's rate but reach no user, so they count as evidence and not as harm.
    */
   load?: number;
+  /**
+   * The recipe's second hook: the same rate aimed at the stable Service too, so the stable's share is as well
+   * measured as the canary's (what the sequential test compares).
+   */
+  loadStable?: boolean;
 }
 
 export type ModeId = 'flagger' | 'threshold' | 'sequential' | 'sequential-rollback' | 'sequential-baseline';
@@ -162,7 +167,14 @@ export const MODES: readonly Mode[] = [
   },
 ];
 
-const cell = (rps: number, canarySuccess: number, kind: Cell['kind'], load?: number): Cell => ({ rps, canarySuccess, stableSuccess: 0.999, kind, ...(load ? { load } : {}) });
+const cell = (rps: number, canarySuccess: number, kind: Cell['kind'], load?: number, loadStable?: boolean): Cell => ({
+  rps,
+  canarySuccess,
+  stableSuccess: 0.999,
+  kind,
+  ...(load ? { load } : {}),
+  ...(loadStable ? { loadStable } : {}),
+});
 
 /** The load source of the quiet-service recipe (docs/webhooks.md): `hey -z 2m -q 5 -c 1 <canary Service>`. */
 export const LOAD_RPS = 5;
@@ -176,6 +188,7 @@ export const CELLS: readonly Cell[] = [
   ...[0.2, 1, 5, 20].map((rps) => cell(rps, 0.998, 'good')),
   // Quiet services with the load source (issue 16, goal 4).
   ...[0.2, 1].flatMap((rps) => [cell(rps, 0.97, 'bad', LOAD_RPS), cell(rps, 0.5, 'bad', LOAD_RPS), cell(rps, 0.998, 'good', LOAD_RPS)]),
+  ...[0.2, 1].flatMap((rps) => [cell(rps, 0.97, 'bad', LOAD_RPS, true), cell(rps, 0.998, 'good', LOAD_RPS, true)]),
 ];
 
 // ---------------------------------------------------------------------------------------------------------
@@ -219,8 +232,9 @@ export function simulateRun(mode: Mode, cell: Cell, rand: () => number, maxTicks
     const loadGood = loadPerInterval > 0 ? poisson(loadPerInterval * cell.canarySuccess, rand) : 0;
     const canaryBad = userBad + loadBad;
     const canaryGood = userGood + loadGood;
-    const stableBad = poisson(perInterval * (1 - w) * (1 - cell.stableSuccess), rand);
-    const stableGood = poisson(perInterval * (1 - w) * cell.stableSuccess, rand);
+    const stableLoad = cell.loadStable ? loadPerInterval : 0;
+    const stableBad = poisson((perInterval * (1 - w) + stableLoad) * (1 - cell.stableSuccess), rand);
+    const stableGood = poisson((perInterval * (1 - w) + stableLoad) * cell.stableSuccess, rand);
     const canaryTotal = canaryBad + canaryGood;
     const stableTotal = stableBad + stableGood;
     // Harm counts users' requests only: the load source's reach no one.
@@ -390,7 +404,8 @@ function dist(d: Distribution | undefined): string {
 function cellLabel(c: Cell): string {
   const canary = `${+(c.canarySuccess * 100).toFixed(2)}%`;
   const stable = c.stableSuccess === 0.999 ? '' : `, stable ${+(c.stableSuccess * 100).toFixed(2)}%`;
-  return `${c.kind} ${canary}${stable} @ ${c.rps} rps${c.load ? ` + load source ${c.load} rps` : ''}`;
+  const load = c.load ? ` + load source ${c.load} rps${c.loadStable ? ' to each Service' : ''}` : '';
+  return `${c.kind} ${canary}${stable} @ ${c.rps} rps${load}`;
 }
 
 export function formatMarkdown(report: BenchReport, modes: readonly Mode[] = MODES): string {
@@ -606,7 +621,8 @@ function section(report: BenchReport, command: string, bounds: Bounds): string {
       'Bold: the wrong outcome for the cell (a promoted bad canary, a rolled-back or timed-out good one). ' +
       'Intervals count analysis ticks from the first step (weight 10) to the decision; the fastest promotion is 5 (10, 20, 30, 40, 50, then 100). ' +
       `"+ load source ${LOAD_RPS} rps": the quiet-service recipe of [webhooks.md](webhooks.md#traffic-for-quiet-services), a hey hook sending ${LOAD_RPS} requests per second to the canary Service whatever its weight; ` +
-      'they fail at the canary\'s rate and count as canary evidence, but reach no user, so they add nothing to harm. The exact bounds below model users\' traffic alone and leave these cells out.',
+      'they fail at the canary\'s rate and count as canary evidence, but reach no user, so they add nothing to harm. "to each Service": a second hook at the same rate aimed at the stable Service, whose requests count as stable evidence. ' +
+      'The exact bounds below model users\' traffic alone and leave these cells out.',
     '',
     formatMarkdown(report),
     '',
@@ -654,6 +670,9 @@ function parseArgs(argv: string[]): { runs?: number; seed?: number; write: boole
       i++;
     } else if (a === '--no-write') {
       out.write = false;
+    } else {
+      // An unknown flag (even --help) would otherwise run the whole bench and rewrite the docs under its name.
+      throw new Error(`unknown argument ${a}; usage: node dist/bench/decisions.js [--runs N] [--seed N] [--out FILE] [--no-write]`);
     }
   }
   if (out.runs !== undefined && !(Number.isInteger(out.runs) && out.runs > 0)) throw new Error('--runs needs a positive whole number');
@@ -661,7 +680,14 @@ function parseArgs(argv: string[]): { runs?: number; seed?: number; write: boole
 }
 
 export function main(argv: string[]): void {
-  const args = parseArgs(argv);
+  let args: ReturnType<typeof parseArgs>;
+  try {
+    args = parseArgs(argv);
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n`);
+    process.exitCode = 2;
+    return;
+  }
   const opts: BenchOptions = {};
   if (args.runs !== undefined) opts.runs = args.runs;
   if (args.seed !== undefined) opts.seed = args.seed;
