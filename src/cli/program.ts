@@ -42,14 +42,16 @@ export function buildProgram(): Command {
     .option('--namespace <ns...>', 'watch only these namespaces')
     .option('--no-leader-elect', 'act without a Lease (single replica)')
     .option('--identity <id>', 'leader-election identity (default: hostname-pid)')
+    .option('--shards <n>', 'hash canaries over n shard Leases spread over the replicas (0: one leader; overrides sharding.shards)', (v) => Number(v))
     .option('--allow-outbound <list>', 'hosts, addresses or CIDRs (comma-separated) webhooks and alerts may reach despite the deny list; adds to outbound.allow')
     .addOption(new Option('--log-level <level>').choices(['trace', 'debug', 'info', 'warn', 'error', 'silent']))
-    .action(async (o: { config?: string; kubeconfig?: string; prometheus?: string; metricsPort?: number; namespace?: string[]; leaderElect: boolean; identity?: string; logLevel?: string; allowOutbound?: string }) => {
+    .action(async (o: { config?: string; kubeconfig?: string; prometheus?: string; metricsPort?: number; namespace?: string[]; leaderElect: boolean; identity?: string; shards?: number; logLevel?: string; allowOutbound?: string }) => {
       const { loadConfig, splitList } = await import('../controller/config.js');
       const { runController } = await import('../controller/run.js');
       let config;
       try {
-        config = loadConfig(o.config, process.env, {}, o.allowOutbound ? splitList(o.allowOutbound) : []);
+        const flags = o.shards !== undefined ? { ROUTESHIFT_SHARDS: String(o.shards) } : {};
+        config = loadConfig(o.config, { ...process.env, ...flags }, {}, o.allowOutbound ? splitList(o.allowOutbound) : []);
       } catch (err) {
         if (err instanceof InvalidSpecError) {
           process.stderr.write(`error: invalid controller configuration:\n${err.problems.map((p) => `  ${p.path}: ${p.message}`).join('\n')}\n`);

@@ -25,6 +25,8 @@ export class ControllerMetrics {
   private readonly infoLabels = new Map<string, { stable: string; canary: string; route: string }>();
   readonly liveWorkloadChanges = new Counter({ name: 'routeshift_live_workload_changes_total', help: 'Changes to the live slot\'s workload, which reach every client without analysis (spec.workloads)', labelNames: ['namespace', 'name'], registers: [this.registry] });
   readonly leader = new Gauge({ name: 'routeshift_leader', help: '1 while this replica holds the lease', registers: [this.registry] });
+  readonly shardsHeld = new Gauge({ name: 'routeshift_shards_held', help: 'Shard Leases this replica holds (sharding on)', registers: [this.registry] });
+  readonly canariesOwned = new Gauge({ name: 'routeshift_canaries_owned', help: 'Canaries in the shards this replica holds (sharding on)', registers: [this.registry] });
 
   constructor(withDefaults = true) {
     if (withDefaults) collectDefaultMetrics({ register: this.registry });

@@ -105,7 +105,10 @@ describe('shard hashing', () => {
   it('puts a canary in the same shard on every replica and spreads keys over all shards', () => {
     expect(shardOf('prod/checkout', 32)).toBe(shardOf('prod/checkout', 32));
     const counts = new Array<number>(32).fill(0);
-    for (let i = 0; i < 3200; i++) counts[shardOf(`team-${i % 7}/canary-${i}`, 32)]++;
+    for (let i = 0; i < 3200; i++) {
+      const s = shardOf(`team-${i % 7}/canary-${i}`, 32);
+      counts[s] = (counts[s] ?? 0) + 1;
+    }
     expect(Math.min(...counts)).toBeGreaterThan(50);
     expect(Math.max(...counts)).toBeLessThan(150);
   });
