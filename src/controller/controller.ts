@@ -9,7 +9,7 @@ import { listCustomObjects, type ListResult } from '../kube/list.js';
 import { CachedRouteClient, GATEWAY_GROUP, GATEWAY_VERSION, type Route } from '../routing/index.js';
 import { kubeCanaryStore, type CanaryStore } from './canary-store.js';
 import { kubeLeaseStore, LeaderElector } from './leader.js';
-import { fencedStore } from './shard-fence.js';
+import { fencedStore, ShardNotHeldError } from './shard-fence.js';
 import { kubeShardLeaseStore, ShardCoordinator } from './shards.js';
 import type { ControllerMetrics } from './metrics.js';
 import { Reconciler, type ReconcilerDeps } from './reconcile.js';
@@ -45,6 +45,8 @@ const SHUTDOWN_GRACE_MS = 10_000;
  * the first two waves ran seconds late (docs/benchmarks.md). One canary alone is not delayed.
  */
 const ADMIT_PER_SECOND = 50;
+/** A tick held back by the fence (its shard's renewal is late) is tried again this soon. */
+const FENCED_RETRY_MS = 1_000;
 
 const key = (o: { metadata?: { namespace?: string; name?: string } }): string => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
 
@@ -118,7 +120,7 @@ export class Controller {
             // Canaries naming it (by templateRef) are re-checked now rather than at their next interval.
             for (const c of this.canaries.list()) {
               const uses = (c.spec?.analysis?.metrics ?? []).some((m) => m.templateRef?.name === t.metadata.name && (m.templateRef.namespace ?? c.metadata.namespace) === t.metadata.namespace);
-              if (uses && this.acts(key(c))) this.scheduler.schedule(key(c), 0);
+              if (uses && this.mine(key(c))) this.scheduler.schedule(key(c), 0);
             }
           },
         })
@@ -162,7 +164,7 @@ export class Controller {
 
   /** Canaries in scope this replica acts on now. */
   get ownedCanaries(): number {
-    return this.canaries.list().filter((c) => this.inScope(c.metadata.namespace) && this.acts(key(c))).length;
+    return this.canaries.list().filter((c) => this.inScope(c.metadata.namespace) && this.mine(key(c))).length;
   }
 
   /** Runs until the signal aborts; rejects when leader election cannot work at all (LeaseUnavailableError). */
@@ -224,12 +226,17 @@ export class Controller {
     this.schedulerAbort = new AbortController();
     this.tickAbort = new AbortController();
     this.schedulerDone = this.scheduler.run(this.schedulerAbort.signal, this.tickAbort.signal);
-    for (const c of this.canaries.list()) if (this.inScope(c.metadata.namespace) && this.acts(key(c))) this.scheduler.schedule(key(c), this.admission.delay());
+    for (const c of this.canaries.list()) if (this.inScope(c.metadata.namespace) && this.mine(key(c))) this.scheduler.schedule(key(c), this.admission.delay());
   }
 
-  /** Whether this replica acts on the canary now: it leads, and (sharded) holds the canary's shard unexpired. */
+  /** The fence: whether this replica may write for the canary now (it leads; sharded: holds the canary's shard, renewed in time). */
   private acts(k: string): boolean {
     return this.leading && (this.shards?.owns(k) ?? true);
+  }
+
+  /** Whether the canary is this replica's to schedule: it leads and (sharded) holds the canary's shard. */
+  private mine(k: string): boolean {
+    return this.leading && (this.shards?.assigned(k) ?? true);
   }
 
   private shardCoordinator(le: NonNullable<ControllerOptions['leaderElection']>, shards: number): ShardCoordinator {
@@ -261,7 +268,10 @@ export class Controller {
 
   private shardAcquired(s: number): void {
     this.shardAborts.get(s)?.abort();
-    this.shardAborts.set(s, new AbortController());
+    const abort = new AbortController();
+    // Every tick of the shard's canaries listens on it.
+    setMaxListeners(0, abort.signal);
+    this.shardAborts.set(s, abort);
     for (const k of this.canariesOfShard(s)) this.scheduler.schedule(k, this.admission.delay());
   }
 
@@ -299,7 +309,9 @@ export class Controller {
   }
 
   private async tick(k: string, outer: AbortSignal): Promise<number | undefined> {
-    if (!this.acts(k)) return undefined;
+    if (!this.mine(k)) return undefined;
+    // Held, but the last renewal is late: no write now; the renewal (or the loss of the shard) decides.
+    if (!this.acts(k)) return FENCED_RETRY_MS;
     const [namespace, name] = k.split('/') as [string, string];
     const canary = this.canaries.get(namespace, name);
     if (!canary || !this.inScope(namespace)) return undefined;
@@ -310,9 +322,10 @@ export class Controller {
     try {
       const next = await run;
       // A shard drained meanwhile: its new owner schedules the canary from now on.
-      return this.acts(k) ? next : undefined;
+      return this.mine(k) ? next : undefined;
     } catch (err) {
-      if (signal.aborted || !this.acts(k)) return undefined;
+      if (signal.aborted || !this.mine(k)) return undefined;
+      if (err instanceof ShardNotHeldError) return FENCED_RETRY_MS;
       this.opts.logger.error({ namespace, name, err: errorMessage(err) }, 'reconcile failed; retrying');
       return 5_000;
     } finally {
@@ -332,7 +345,7 @@ export class Controller {
       this.opts.metrics.forgetCanary(obj.metadata.namespace ?? '', obj.metadata.name, (obj.status?.lastAnalysis ?? []).map((r) => r.name));
       return;
     }
-    if (!this.acts(k)) return;
+    if (!this.mine(k)) return;
     // Our own status writes come back as updates; only a spec or annotation change needs a tick now.
     // A new Canary or spec is paced with the others arriving at once; an operator's request (an
     // annotation) is acted on at once.
@@ -349,7 +362,7 @@ export class Controller {
       if (c.spec?.routeRef?.name !== route.metadata.name || refNs !== ns) continue;
       // A route change matters now only while we wait on it (a new status from the mesh, or a fix of a mismatch).
       const phase = c.status?.phase;
-      if (!this.acts(key(c))) continue;
+      if (!this.mine(key(c))) continue;
       if (type === 'delete' || phase === 'Promoting' || phase === 'RollingBack' || phase === 'Invalid' || c.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'False')) {
         this.scheduler.schedule(key(c), 0);
       }

@@ -105,6 +105,14 @@ export class ShardCoordinator {
     return s !== undefined && s.state === 'held' && this.o.clock.now() - s.lastRenew < this.o.renewDeadlineMs;
   }
 
+  /**
+   * Whether the shard is this replica's to schedule: held, even when the last renewal is late. A late
+   * renewal pauses writes (holds() is false) but keeps the canaries; only losing the shard drops them.
+   */
+  assigned(key: string): boolean {
+    return this.state[shardOf(key, this.o.shards)]?.state === 'held';
+  }
+
   /** The fence: whether this replica may act on (write for) the Canary `namespace/name` now. */
   owns(key: string): boolean {
     return this.holds(shardOf(key, this.o.shards));
@@ -150,21 +158,26 @@ export class ShardCoordinator {
 
   /** One round: renew membership, read the group's Leases, then act on every shard. Exposed for tests. */
   async round(signal: AbortSignal): Promise<void> {
-    await this.renewMember(signal);
-    const leases = await this.o.store.list(this.o.namespace, `${SHARD_GROUP_LABEL}=${this.o.group}`, signal);
+    // Renewals go out together with the list: a round's latency is one round trip, not three.
+    const held = this.held;
+    const [, leases] = await Promise.all([
+      this.renewMember(signal),
+      this.o.store.list(this.o.namespace, `${SHARD_GROUP_LABEL}=${this.o.group}`, signal),
+      ...held.map((i) => this.renew(i, signal)),
+    ]);
     const byName = new Map(leases.map((l) => [l.metadata?.name ?? '', l]));
     this.members = this.liveMemberIds(leases);
     await this.collectDeadMembers(leases, signal);
     const owners = assignShards(this.o.shards, this.members);
-    await Promise.all(owners.map((owner, i) => this.step(i, owner === this.o.identity, byName.get(this.shardLeaseName(i)), signal)));
+    await Promise.all(owners.map((owner, i) => this.step(i, owner === this.o.identity, byName.get(this.shardLeaseName(i)), held.includes(i), signal)));
   }
 
-  private async step(i: number, mine: boolean, listed: V1Lease | undefined, signal: AbortSignal): Promise<void> {
+  private async step(i: number, mine: boolean, listed: V1Lease | undefined, renewed: boolean, signal: AbortSignal): Promise<void> {
     const s = this.state[i] as Shard;
     if (listed) this.observe(listed);
     if (s.state === 'releasing') return;
     if (s.state === 'held' && !mine) return this.startRelease(i);
-    if (s.state === 'held') return this.renew(i, signal);
+    if (s.state === 'held') return renewed ? undefined : this.renew(i, signal);
     if (mine) await this.tryAcquire(i, listed, signal);
   }
 
