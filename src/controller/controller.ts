@@ -178,6 +178,8 @@ export class Controller {
     if (this.templates) informers.push(this.templates.run(signal));
     const le = this.opts.leaderElection;
     const electorAbort = new AbortController();
+    // Shard renewals go out together, each request listening on it.
+    setMaxListeners(0, electorAbort.signal);
     let electorDone: Promise<void> = Promise.resolve();
     if (le && this.opts.sharding) {
       this.shards = this.shardCoordinator(le, this.opts.sharding.shards);

@@ -99,10 +99,13 @@ export class ShardCoordinator {
     this.state = Array.from({ length: o.shards }, () => ({ state: 'free', lease: undefined, lastRenew: 0 }));
   }
 
-  /** Whether this replica may act on the shard now: held, and renewed within the renew deadline. */
+  /**
+   * Whether this replica may write for the shard's canaries now: its Lease renewed within the renew
+   * deadline, held or being drained (ticks in flight finish their writes before the Lease is released).
+   */
   holds(shard: number): boolean {
     const s = this.state[shard];
-    return s !== undefined && s.state === 'held' && this.o.clock.now() - s.lastRenew < this.o.renewDeadlineMs;
+    return s !== undefined && s.state !== 'free' && this.o.clock.now() - s.lastRenew < this.o.renewDeadlineMs;
   }
 
   /**
