@@ -38,6 +38,8 @@ export interface ControllerChildOptions {
   env?: NodeJS.ProcessEnv;
   /** Node flags before the script (e.g. --cpu-prof, which NODE_OPTIONS does not take). */
   nodeArgs?: string[];
+  /** Arguments after `controller` in place of `--no-leader-elect` (e.g. sharding: `--shards 32 --identity a`). */
+  leaderArgs?: string[];
 }
 
 export interface ControllerChild {
@@ -58,24 +60,26 @@ function nodeOptionsEnv(): NodeJS.ProcessEnv {
 
 export async function startControllerChild(o: ControllerChildOptions): Promise<ControllerChild> {
   const metricsPort = await freeLoopbackPort();
-  const configFile = join(o.workDir, 'controller.yaml');
+  // Replicas of one run each get their own file (their metrics ports differ).
+  const suffix = o.leaderArgs ? `-${metricsPort}` : '';
+  const configFile = join(o.workDir, `controller${suffix}.yaml`);
   // JSON is YAML.
   writeFileSync(
     configFile,
     JSON.stringify({
       prometheus: { address: o.prometheusUrl, timeout: '5s', retries: 2, ...(o.batchWindow ? { batchWindow: o.batchWindow } : {}) },
       watch: { namespaces: [o.namespace] },
-      leaderElection: { enabled: false },
+      leaderElection: { enabled: o.leaderArgs !== undefined },
       server: { host: '127.0.0.1', port: metricsPort },
       logLevel: o.logLevel ?? 'info',
       concurrency: o.concurrency ?? 16,
       ...(o.config ?? {}),
     }),
   );
-  const logFile = join(o.workDir, 'controller.log');
+  const logFile = join(o.workDir, `controller${suffix}.log`);
   const fd = openSync(logFile, 'a');
   const startedAt = Date.now();
-  const child = spawn(process.execPath, [...(o.nodeArgs ?? []), fromRoot('dist/cli/main.js'), 'controller', '--config', configFile, '--kubeconfig', o.kubeconfigPath, '--no-leader-elect'], {
+  const child = spawn(process.execPath, [...(o.nodeArgs ?? []), fromRoot('dist/cli/main.js'), 'controller', '--config', configFile, '--kubeconfig', o.kubeconfigPath, ...(o.leaderArgs ?? ['--no-leader-elect'])], {
     stdio: ['ignore', fd, fd],
     env: { ...process.env, ...nodeOptionsEnv(), ...(o.env ?? {}) },
   });

@@ -42,16 +42,18 @@ export function buildProgram(): Command {
     .option('--namespace <ns...>', 'watch only these namespaces')
     .option('--no-leader-elect', 'act without a Lease (single replica)')
     .option('--identity <id>', 'leader-election identity (default: hostname-pid)')
+    .option('--shards <n>', 'hash canaries over n shard Leases spread over the replicas (0: one leader; overrides sharding.shards)', (v) => Number(v))
     .option('--allow-outbound <list>', 'hosts, addresses or CIDRs (comma-separated) webhooks and alerts may reach despite the deny list; adds to outbound.allow')
     .option('--load-max-rps <rps>', 'requests per second the native load source may send in all (load.maxRps, default 200)', (v) => Number(v))
     .option('--load-max-rps-per-canary <rps>', 'requests per second the load hooks of one Canary may send together (load.maxRpsPerCanary, default 50)', (v) => Number(v))
     .addOption(new Option('--log-level <level>').choices(['trace', 'debug', 'info', 'warn', 'error', 'silent']))
-    .action(async (o: { config?: string; kubeconfig?: string; prometheus?: string; metricsPort?: number; namespace?: string[]; leaderElect: boolean; identity?: string; logLevel?: string; allowOutbound?: string; loadMaxRps?: number; loadMaxRpsPerCanary?: number }) => {
+    .action(async (o: { config?: string; kubeconfig?: string; prometheus?: string; metricsPort?: number; namespace?: string[]; leaderElect: boolean; identity?: string; shards?: number; logLevel?: string; allowOutbound?: string; loadMaxRps?: number; loadMaxRpsPerCanary?: number }) => {
       const { loadConfig, loadProblems, splitList } = await import('../controller/config.js');
       const { runController } = await import('../controller/run.js');
       let config;
       try {
-        config = loadConfig(o.config, process.env, {}, o.allowOutbound ? splitList(o.allowOutbound) : []);
+        const flags = o.shards !== undefined ? { ROUTESHIFT_SHARDS: String(o.shards) } : {};
+        config = loadConfig(o.config, { ...process.env, ...flags }, {}, o.allowOutbound ? splitList(o.allowOutbound) : []);
         if (o.loadMaxRps !== undefined || o.loadMaxRpsPerCanary !== undefined) {
           config.load = { maxRps: o.loadMaxRps ?? config.load.maxRps, maxRpsPerCanary: o.loadMaxRpsPerCanary ?? config.load.maxRpsPerCanary };
           const problems = loadProblems(config.load);

@@ -27,6 +27,8 @@ export interface ControllerConfig {
   templates: { dirs: string[] };
   watch: { namespaces: string[]; labelSelector?: string };
   leaderElection: { enabled: boolean; namespace: string; name: string; leaseDuration: string; renewDeadline: string; retryPeriod: string };
+  /** 0: one leader acts on every canary. N > 0 (with leader election): canaries hashed over N shards, one Lease each, spread over the replicas. */
+  sharding: { shards: number };
   route: { controllerName?: string };
   server: { port: number; host: string };
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent';
@@ -46,6 +48,7 @@ export const DEFAULT_CONFIG: ControllerConfig = {
   templates: { dirs: [] },
   watch: { namespaces: [] },
   leaderElection: { enabled: true, namespace: 'routeshift-system', name: 'routeshift-leader', leaseDuration: '15s', renewDeadline: '10s', retryPeriod: '2s' },
+  sharding: { shards: 0 },
   route: {},
   server: { port: 8080, host: '0.0.0.0' },
   logLevel: 'info',
@@ -65,6 +68,7 @@ const ENV: Array<[string, (c: ControllerConfig, v: string) => void]> = [
   ['ROUTESHIFT_LABEL_SELECTOR', (c, v) => (c.watch.labelSelector = v)],
   ['ROUTESHIFT_METRICS_PORT', (c, v) => (c.server.port = Number(v))],
   ['ROUTESHIFT_LEADER_ELECTION', (c, v) => (c.leaderElection.enabled = v !== 'false')],
+  ['ROUTESHIFT_SHARDS', (c, v) => (c.sharding.shards = Number(v))],
   ['ROUTESHIFT_OUTBOUND_ALLOW', (c, v) => (c.outbound.allow = [...c.outbound.allow, ...splitList(v)])],
   ['POD_NAMESPACE', (c, v) => (c.leaderElection.namespace = v)],
 ];
@@ -148,6 +152,8 @@ export function validateConfig(c: ControllerConfig): Array<{ path: string; messa
   problems.push(...outboundProblems(c.outbound));
   const label = c.prometheus.enforceNamespaceLabel;
   if (label !== undefined && (typeof label !== 'string' || !/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(label))) problems.push({ path: 'prometheus.enforceNamespaceLabel', message: `"${String(label)}" is not a Prometheus label name` });
+  const shards = c.sharding.shards;
+  if (!Number.isInteger(shards) || shards < 0 || shards > 1024) problems.push({ path: 'sharding.shards', message: 'must be a whole number, 0..1024 (0: no sharding)' });
   if (!['grant', 'forbid'].includes(c.references.crossNamespace)) problems.push({ path: 'references.crossNamespace', message: 'must be grant or forbid' });
   problems.push(...loadProblems(c.load));
   return problems;

@@ -9,6 +9,8 @@ import { listCustomObjects, type ListResult } from '../kube/list.js';
 import { CachedRouteClient, GATEWAY_GROUP, GATEWAY_VERSION, type Route } from '../routing/index.js';
 import { kubeCanaryStore, type CanaryStore } from './canary-store.js';
 import { kubeLeaseStore, LeaderElector } from './leader.js';
+import { fencedStore, ShardNotHeldError } from './shard-fence.js';
+import { kubeShardLeaseStore, ShardCoordinator } from './shards.js';
 import type { ControllerMetrics } from './metrics.js';
 import { Reconciler, type ReconcilerDeps } from './reconcile.js';
 import { orientedStore } from './workload-slots.js';
@@ -30,6 +32,8 @@ export interface ControllerOptions {
   /** MetricTemplate objects from the cluster are added to (and removed from) this set as they change. */
   templates?: TemplateSet;
   leaderElection?: { namespace: string; name: string; identity: string; leaseDurationMs: number; renewDeadlineMs: number; retryPeriodMs: number };
+  /** With leaderElection: every replica acts, each on the canaries of the shards whose Leases it holds. */
+  sharding?: { shards: number };
 }
 
 /** How long a stopping controller lets the ticks in flight finish their writes. */
@@ -41,6 +45,8 @@ const SHUTDOWN_GRACE_MS = 10_000;
  * the first two waves ran seconds late (docs/benchmarks.md). One canary alone is not delayed.
  */
 const ADMIT_PER_SECOND = 50;
+/** A tick held back by the fence (its shard's renewal is late) is tried again this soon. */
+const FENCED_RETRY_MS = 1_000;
 
 const key = (o: { metadata?: { namespace?: string; name?: string } }): string => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
 
@@ -71,6 +77,11 @@ export class Controller {
   private schedulerAbort: AbortController | undefined;
   private schedulerDone: Promise<void> | undefined;
   private tickAbort: AbortController | undefined;
+  private shards: ShardCoordinator | undefined;
+  /** Per held shard: aborts the ticks of its canaries when the shard is lost or drained past its grace. */
+  private readonly shardAborts = new Map<number, AbortController>();
+  /** Ticks running now, by canary key, so a shard's can be awaited before its Lease is released. */
+  private readonly running = new Map<string, Promise<unknown>>();
 
   constructor(private readonly opts: ControllerOptions) {
     const kc = opts.kubeConfig;
@@ -109,7 +120,7 @@ export class Controller {
             // Canaries naming it (by templateRef) are re-checked now rather than at their next interval.
             for (const c of this.canaries.list()) {
               const uses = (c.spec?.analysis?.metrics ?? []).some((m) => m.templateRef?.name === t.metadata.name && (m.templateRef.namespace ?? c.metadata.namespace) === t.metadata.namespace);
-              if (uses && this.leading) this.scheduler.schedule(key(c), 0);
+              if (uses && this.mine(key(c))) this.scheduler.schedule(key(c), 0);
             }
           },
         })
@@ -123,7 +134,9 @@ export class Controller {
     });
     // Ticks read routes from the informer; patches still go to the API with their `test` ops.
     this.routeClient = new CachedRouteClient(opts.deps.routes, (ref) => (ref.kind === 'HTTPRoute' ? this.routes.get(ref.namespace, ref.name) : undefined));
-    this.reconciler = new Reconciler({ ...opts.deps, routes: this.routeClient, store: orientedStore(this.store), clock: opts.clock, logger: opts.logger, metrics: opts.metrics });
+    // The fence: a status write or patch for a canary this replica does not own now is refused before it is sent.
+    const fenced = fencedStore(this.store, (k) => this.acts(k));
+    this.reconciler = new Reconciler({ ...opts.deps, routes: this.routeClient, store: orientedStore(fenced), clock: opts.clock, logger: opts.logger, metrics: opts.metrics });
   }
 
   /** The cached Canary (as last seen by the informer), for notification routing. */
@@ -144,6 +157,16 @@ export class Controller {
     return this.scheduler.size;
   }
 
+  /** Shards this replica holds (undefined without sharding). */
+  get heldShards(): number[] | undefined {
+    return this.shards?.held;
+  }
+
+  /** Canaries in scope this replica acts on now. */
+  get ownedCanaries(): number {
+    return this.canaries.list().filter((c) => this.inScope(c.metadata.namespace) && this.mine(key(c))).length;
+  }
+
   /** Runs until the signal aborts; rejects when leader election cannot work at all (LeaseUnavailableError). */
   async run(outer: AbortSignal): Promise<void> {
     // A fatal election error stops everything else too, so the process can exit and say why.
@@ -155,8 +178,17 @@ export class Controller {
     if (this.templates) informers.push(this.templates.run(signal));
     const le = this.opts.leaderElection;
     const electorAbort = new AbortController();
+    // Shard renewals go out together, each request listening on it.
+    setMaxListeners(0, electorAbort.signal);
     let electorDone: Promise<void> = Promise.resolve();
-    if (le) {
+    if (le && this.opts.sharding) {
+      this.shards = this.shardCoordinator(le, this.opts.sharding.shards);
+      this.startLeading();
+      electorDone = this.shards.run(electorAbort.signal).catch((err: unknown) => {
+        fatal = err;
+        failed.abort();
+      });
+    } else if (le) {
       const elector = new LeaderElector({
         store: kubeLeaseStore(this.opts.kubeConfig),
         namespace: le.namespace,
@@ -192,11 +224,72 @@ export class Controller {
   private startLeading(): void {
     if (this.leading) return;
     this.leading = true;
-    this.opts.metrics.leader.set(1);
+    if (!this.shards) this.opts.metrics.leader.set(1);
     this.schedulerAbort = new AbortController();
     this.tickAbort = new AbortController();
     this.schedulerDone = this.scheduler.run(this.schedulerAbort.signal, this.tickAbort.signal);
-    for (const c of this.canaries.list()) if (this.inScope(c.metadata.namespace)) this.scheduler.schedule(key(c), this.admission.delay());
+    for (const c of this.canaries.list()) if (this.inScope(c.metadata.namespace) && this.mine(key(c))) this.scheduler.schedule(key(c), this.admission.delay());
+  }
+
+  /** The fence: whether this replica may write for the canary now (it leads; sharded: holds the canary's shard, renewed in time). */
+  private acts(k: string): boolean {
+    return this.leading && (this.shards?.owns(k) ?? true);
+  }
+
+  /** Whether the canary is this replica's to schedule: it leads and (sharded) holds the canary's shard. */
+  private mine(k: string): boolean {
+    return this.leading && (this.shards?.assigned(k) ?? true);
+  }
+
+  private shardCoordinator(le: NonNullable<ControllerOptions['leaderElection']>, shards: number): ShardCoordinator {
+    return new ShardCoordinator({
+      store: kubeShardLeaseStore(this.opts.kubeConfig),
+      namespace: le.namespace,
+      group: le.name,
+      identity: le.identity,
+      shards,
+      clock: this.opts.clock,
+      logger: this.opts.logger,
+      leaseDurationMs: le.leaseDurationMs,
+      renewDeadlineMs: le.renewDeadlineMs,
+      retryPeriodMs: le.retryPeriodMs,
+      onAcquired: (s) => this.shardAcquired(s),
+      // Drained within the renew deadline less one retry period, so the release lands before the Lease could expire.
+      onReleasing: (s) => this.shardDrain(s, Math.max(0, le.renewDeadlineMs - le.retryPeriodMs)),
+      onLost: (s) => void this.shardDrain(s, 0),
+      onRound: (held) => {
+        this.opts.metrics.shardsHeld.set(held);
+        this.opts.metrics.canariesOwned.set(this.ownedCanaries);
+      },
+    });
+  }
+
+  private canariesOfShard(s: number): string[] {
+    return this.canaries.list().flatMap((c) => (this.inScope(c.metadata.namespace) && this.shards?.shardOf(key(c)) === s ? [key(c)] : []));
+  }
+
+  private shardAcquired(s: number): void {
+    this.shardAborts.get(s)?.abort();
+    const abort = new AbortController();
+    // Every tick of the shard's canaries listens on it.
+    setMaxListeners(0, abort.signal);
+    this.shardAborts.set(s, abort);
+    for (const k of this.canariesOfShard(s)) this.scheduler.schedule(k, this.admission.delay());
+  }
+
+  /** Stops a shard's canaries: no new tick, the running ones get `graceMs` to finish their writes, then are aborted. */
+  private async shardDrain(s: number, graceMs: number): Promise<void> {
+    const keys = this.canariesOfShard(s);
+    for (const k of keys) this.scheduler.cancel(k);
+    const inFlight = keys.flatMap((k) => this.running.get(k) ?? []);
+    if (inFlight.length && graceMs > 0) {
+      const timer = new AbortController();
+      await Promise.race([Promise.allSettled(inFlight), this.opts.clock.sleep(graceMs, timer.signal).catch(() => undefined)]);
+      timer.abort();
+    }
+    this.shardAborts.get(s)?.abort();
+    this.shardAborts.delete(s);
+    await Promise.allSettled(inFlight);
   }
 
   /** Stops starting ticks; waits up to `graceMs` for the ones in flight, then aborts them. */
@@ -217,17 +310,28 @@ export class Controller {
     if (abortInFlight) this.tickAbort?.abort();
   }
 
-  private async tick(k: string, signal: AbortSignal): Promise<number | undefined> {
-    if (!this.leading) return undefined;
+  private async tick(k: string, outer: AbortSignal): Promise<number | undefined> {
+    if (!this.mine(k)) return undefined;
+    // Held, but the last renewal is late: no write now; the renewal (or the loss of the shard) decides.
+    if (!this.acts(k)) return FENCED_RETRY_MS;
     const [namespace, name] = k.split('/') as [string, string];
     const canary = this.canaries.get(namespace, name);
     if (!canary || !this.inScope(namespace)) return undefined;
+    const shardAbort = this.shards ? this.shardAborts.get(this.shards.shardOf(k)) : undefined;
+    const signal = shardAbort ? AbortSignal.any([outer, shardAbort.signal]) : outer;
+    const run = this.reconciler.reconcile(canary, signal);
+    this.running.set(k, run);
     try {
-      return await this.reconciler.reconcile(canary, signal);
+      const next = await run;
+      // A shard drained meanwhile: its new owner schedules the canary from now on.
+      return this.mine(k) ? next : undefined;
     } catch (err) {
-      if (signal.aborted) return undefined;
+      if (signal.aborted || !this.mine(k)) return undefined;
+      if (err instanceof ShardNotHeldError) return FENCED_RETRY_MS;
       this.opts.logger.error({ namespace, name, err: errorMessage(err) }, 'reconcile failed; retrying');
       return 5_000;
+    } finally {
+      this.running.delete(k);
     }
   }
 
@@ -243,7 +347,7 @@ export class Controller {
       this.opts.metrics.forgetCanary(obj.metadata.namespace ?? '', obj.metadata.name, (obj.status?.lastAnalysis ?? []).map((r) => r.name));
       return;
     }
-    if (!this.leading) return;
+    if (!this.mine(k)) return;
     // Our own status writes come back as updates; only a spec or annotation change needs a tick now.
     // A new Canary or spec is paced with the others arriving at once; an operator's request (an
     // annotation) is acted on at once.
@@ -260,6 +364,7 @@ export class Controller {
       if (c.spec?.routeRef?.name !== route.metadata.name || refNs !== ns) continue;
       // A route change matters now only while we wait on it (a new status from the mesh, or a fix of a mismatch).
       const phase = c.status?.phase;
+      if (!this.mine(key(c))) continue;
       if (type === 'delete' || phase === 'Promoting' || phase === 'RollingBack' || phase === 'Invalid' || c.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'False')) {
         this.scheduler.schedule(key(c), 0);
       }

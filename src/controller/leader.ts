@@ -53,7 +53,7 @@ export class LeaseUnavailableError extends RouteshiftError {
   }
 }
 
-function unusable(err: unknown, namespace: string, lease: string): LeaseUnavailableError | undefined {
+export function unusable(err: unknown, namespace: string, lease: string): LeaseUnavailableError | undefined {
   if (err instanceof LeaseUnavailableError) return err;
   if (!(err instanceof KubeApiError) || (err.status !== 401 && err.status !== 403)) return undefined;
   const fix = err.status === 403 ? ` (grant create, and get/update on this Lease, in namespace "${namespace}": deploy/base/rbac.yaml)` : '';

@@ -27,6 +27,8 @@ export class ControllerMetrics {
   readonly loadRequests = new Counter({ name: 'routeshift_load_requests_total', help: 'Requests sent by the native load source, by result (2xx..5xx, error: no answer)', labelNames: ['namespace', 'name', 'result'], registers: [this.registry] });
   readonly loadRate = new Gauge({ name: 'routeshift_load_rate', help: 'Requests per second the native load source sends for a canary now (0: none)', labelNames: ['namespace', 'name'], registers: [this.registry] });
   readonly leader = new Gauge({ name: 'routeshift_leader', help: '1 while this replica holds the lease', registers: [this.registry] });
+  readonly shardsHeld = new Gauge({ name: 'routeshift_shards_held', help: 'Shard Leases this replica holds (sharding on)', registers: [this.registry] });
+  readonly canariesOwned = new Gauge({ name: 'routeshift_canaries_owned', help: 'Canaries in the shards this replica holds (sharding on)', registers: [this.registry] });
 
   constructor(withDefaults = true) {
     if (withDefaults) collectDefaultMetrics({ register: this.registry });

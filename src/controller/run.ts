@@ -45,10 +45,11 @@ function loadKubeConfig(o: RuntimeOptions): KubeConfig {
   return withKeepAlive(kc);
 }
 
-function leaderElection(config: ControllerConfig, identity: string): Pick<ControllerOptions, 'leaderElection'> {
+function leaderElection(config: ControllerConfig, identity: string): Pick<ControllerOptions, 'leaderElection' | 'sharding'> {
   const le = config.leaderElection;
   if (!le.enabled) return {};
   return {
+    ...(config.sharding.shards > 0 ? { sharding: { shards: config.sharding.shards } } : {}),
     leaderElection: {
       namespace: le.namespace,
       name: le.name,

@@ -52,6 +52,7 @@ const canaryStore = 'src/controller/canary-store.ts';
 const controller = 'src/controller/controller.ts';
 const routeClient = 'src/routing/kube-route-client.ts';
 const leader = 'src/controller/leader.ts';
+const shards = 'src/controller/shards.ts';
 const events = 'src/events/kube-sink.ts';
 const workloadReader = 'src/controller/workload-reader.ts';
 
@@ -81,10 +82,14 @@ const CALLS: ApiCall[] = [
   // namespace by its owner (docs/install.md), like a Canary's alert Secret.
   { group: 'apps', resource: 'deployments', verb: 'get', scope: 'cluster', where: { file: workloadReader, contains: 'readNamespacedDeployment' } },
   { group: '', resource: 'configmaps', verb: 'get', scope: 'cluster', where: { file: workloadReader, contains: 'readNamespacedConfigMap' } },
-  // Leader election: create cannot be limited by name; get/update only the configured Lease.
+  // Leader election and sharding, in the controller's own namespace: shard and member Leases are named
+  // at run time (shard count, pod names), so get/update cannot be limited by name; sharding lists its
+  // group's Leases and deletes member Leases of replicas gone for good.
   { group: 'coordination.k8s.io', resource: 'leases', verb: 'create', scope: 'own', where: { file: leader, contains: 'createNamespacedLease' } },
-  { group: 'coordination.k8s.io', resource: 'leases', verb: 'get', scope: 'own', names: ['routeshift-leader'], where: { file: leader, contains: 'readNamespacedLease' } },
-  { group: 'coordination.k8s.io', resource: 'leases', verb: 'update', scope: 'own', names: ['routeshift-leader'], where: { file: leader, contains: 'replaceNamespacedLease' } },
+  { group: 'coordination.k8s.io', resource: 'leases', verb: 'get', scope: 'own', where: { file: leader, contains: 'readNamespacedLease' } },
+  { group: 'coordination.k8s.io', resource: 'leases', verb: 'update', scope: 'own', where: { file: leader, contains: 'replaceNamespacedLease' } },
+  { group: 'coordination.k8s.io', resource: 'leases', verb: 'list', scope: 'own', where: { file: shards, contains: 'listNamespacedLease' } },
+  { group: 'coordination.k8s.io', resource: 'leases', verb: 'delete', scope: 'own', where: { file: shards, contains: 'deleteNamespacedLease' } },
   // Alert webhook URLs kept in a Secret (alerts[].secretRef, key `address`). Only the named Secret of the
   // controller-wide alerts, in the controller's namespace: a Canary's own alert Secret in its namespace is
   // granted by that namespace's owner (docs/install.md), never by a cluster-wide read of all Secrets.
@@ -108,6 +113,8 @@ const KNOWN_METHODS: Record<string, string[]> = {
   readNamespacedLease: ['leases get'],
   createNamespacedLease: ['leases create'],
   replaceNamespacedLease: ['leases update'],
+  listNamespacedLease: ['leases list'],
+  deleteNamespacedLease: ['leases delete'],
   readNamespacedSecret: ['secrets get'],
   readNamespacedDeployment: ['deployments get'],
   readNamespacedConfigMap: ['configmaps get'],
@@ -248,8 +255,9 @@ describe('the table of API calls', () => {
 
   it('names the Lease the config elects on, and every Secret the config names', () => {
     const config = loadRendered(root);
+    // Lease grants are not limited by name (sharding names its Leases at run time): none may name another Lease.
     const leaseNames = CALLS.filter((c) => c.resource === 'leases' && c.names).flatMap((c) => c.names ?? []);
-    expect(new Set(leaseNames)).toEqual(new Set([config.leaderElection.name]));
+    for (const name of leaseNames) expect(name).toBe(config.leaderElection.name);
     const secretNames = new Set(CALLS.filter((c) => c.resource === 'secrets').flatMap((c) => c.names ?? []));
     for (const alert of config.alerts) if (alert.secretRef) expect(secretNames.has(alert.secretRef.name) ? alert.secretRef.name : `ungranted ${alert.secretRef.name}`).toBe(alert.secretRef.name);
   });
