@@ -119,7 +119,7 @@ const q = (x: Quantiles): string => `${f(x.p50)} / ${f(x.p99)} / ${f(x.max)}`;
 
 export function formatScaleTable(results: ScaleResult[]): string {
   const lines = [
-    '| canaries | batching | API server | tick lateness p50 / p99 / max (s, scheduler) | analysis lateness p50 / p99 / max (ms) | decision → patch p50 / p99 / max (ms) | RSS end / max (MiB) | heap used (MiB) | CPU (cores) | API req / canary / interval | Prometheus queries / canary / interval | analyses / canary / interval | ready / all started (s) |',
+    '| canaries | batching | API server | tick lateness p50 / p99 / max (s, scheduler) | analysis lateness p50 / p99 / max (ms) | decision → patch p50 / p99 / max (ms) | RSS end / max (MiB) | heap used (MiB) | CPU (cores) | CPU-ms / tick | API req / canary / interval | API writes / advancing tick | Prometheus queries / canary / interval | analyses / canary / interval | ready / all started (s) |',
     '| ---: | --- | --- | --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- |',
   ];
   for (const r of results) {
@@ -128,7 +128,7 @@ export function formatScaleTable(results: ScaleResult[]): string {
     const open = (v: number | undefined, isOpen: boolean): string => (isOpen ? `> ${f(v, 0)}` : f(v, 3));
     const max = t.maxBound === undefined ? '–' : t.maxBound === Infinity ? '> 10' : `≤ ${f(t.maxBound, 3)}`;
     lines.push(
-      `| ${r.count} | ${r.batching} | ${r.kubernetes === 'real' ? 'kube-apiserver' : 'stand-in'} | ${open(t.p50, t.p50Open)} / ${open(t.p99, t.p99Open)} / ${max} | ${q(r.analysisLateness)} | ${q(r.decisionToPatch)} | ${f(r.rssMiB.end)} / ${f(r.rssMiB.max)} | ${f(r.heapUsedMiB)} | ${f(r.cpuCores, 2)} | ${f(r.apiPerCanaryInterval, 2)} | ${f(r.promPerCanaryInterval, 2)} | ${f(r.analysesPerCanaryInterval, 2)} | ${f(r.readyMs === undefined ? undefined : r.readyMs / 1000, 1)} / ${f(r.allStartedMs === undefined ? undefined : r.allStartedMs / 1000, 1)} |`,
+      `| ${r.count} | ${r.batching} | ${r.kubernetes === 'real' ? 'kube-apiserver' : 'stand-in'} | ${open(t.p50, t.p50Open)} / ${open(t.p99, t.p99Open)} / ${max} | ${q(r.analysisLateness)} | ${q(r.decisionToPatch)} | ${f(r.rssMiB.end)} / ${f(r.rssMiB.max)} | ${f(r.heapUsedMiB)} | ${f(r.cpuCores, 2)} | ${f(r.cpuMsPerTick, 2)} | ${f(r.apiPerCanaryInterval, 2)} | ${f(r.writesPerAdvance, 2)} | ${f(r.promPerCanaryInterval, 2)} | ${f(r.analysesPerCanaryInterval, 2)} | ${f(r.readyMs === undefined ? undefined : r.readyMs / 1000, 1)} / ${f(r.allStartedMs === undefined ? undefined : r.allStartedMs / 1000, 1)} |`,
     );
   }
   return lines.join('\n');
@@ -145,7 +145,7 @@ function breakdownLines(results: ScaleResult[]): string[] {
       `Prometheus request mean ${f(r.promLatencyMs.mean)} ms, p99 ${f(r.promLatencyMs.p99)} ms`,
       `V8 heap reserved ${f(r.heapTotalMiB)} MiB, external ${f(r.externalMiB)} MiB`,
       `setup ${(r.setupMs / 1000).toFixed(1)} s`,
-      `window ${r.windowSec.toFixed(0)} s, ${r.tickLateness.ticks} ticks`,
+      `window ${r.windowSec.toFixed(0)} s, ${r.tickLateness.ticks} ticks, ${r.advances} advancing`,
       `API errors ${r.apiErrors}`,
       `failed Prometheus requests ${f(r.promFailures)}`,
       `"reconcile failed" log lines ${r.reconcileErrors}`,
@@ -176,7 +176,8 @@ function section(args: ScaleArgs, command: string, results: ScaleResult[], detec
       '- tick lateness: `routeshift_tick_lateness_seconds` (when the scheduler started a tick against when it was due), interpolated in its buckets; max is the bucket bound.',
       '- analysis lateness: when an analysis ran (status.lastAnalysisTime) against when it was due (previous stepStartTime/lastAnalysisTime + interval). It includes the previous tick\'s own duration, because the next tick is scheduled when a tick ends.',
       '- decision → patch: the status write recording a decision, answered, to the route weight patch, answered (timestamps taken at the API server).',
-      '- API requests and Prometheus queries are the controller\'s, counted at the API server and from `routeshift_prometheus_request_duration_seconds_count`.',
+      '- API requests and Prometheus queries are the controller\'s, counted at the API server and from `routeshift_prometheus_request_duration_seconds_count` (HTTP requests: a batch of queries is one).',
+      '- CPU-ms / tick: the controller\'s CPU time in the window over the ticks started in it. API writes / advancing tick: every create, update, patch and delete of the controller in the window (status, Events, routes) over the ticks that moved a canary to its next weight (route patches).',
       '',
       formatScaleTable(results),
       '',
