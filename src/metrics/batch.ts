@@ -87,6 +87,7 @@ export class BatchingProvider implements MetricProvider {
   private readonly tickTime = new Map<number, number>();
   /** Queries that cannot run inside a combination; they go straight to the provider. */
   private readonly solo = new Set<string>();
+  private prunedAt = -Infinity;
 
   constructor(
     private readonly inner: MetricProvider,
@@ -154,9 +155,14 @@ export class BatchingProvider implements MetricProvider {
     return batch;
   }
 
-  /** Forgets tick times older than a minute: a tick's queries all arrive within its measuring. */
+  /**
+   * Forgets tick times older than a minute: a tick's queries all arrive within its measuring. At most once a
+   * second: a scan on every query, with thousands of tick times held, was the batcher's main cost at 1,000
+   * canaries (docs/benchmarks.md).
+   */
   private prune(now: number): void {
-    if (this.tickTime.size < 1024) return;
+    if (this.tickTime.size < 1024 || now - this.prunedAt < 1_000) return;
+    this.prunedAt = now;
     for (const [pinned] of this.tickTime) if (pinned < now - 60_000) this.tickTime.delete(pinned);
   }
 
