@@ -17,6 +17,7 @@ import { deployedNodeOptions } from './controller-process.js';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseDuration } from '../core/duration.js';
+import { DEFAULT_CONFIG } from '../controller/config.js';
 import { errorMessage } from '../core/errors.js';
 import { writeSection } from './doc-section.js';
 import { runDetection, formatDetection, type DetectionResult } from './detection.js';
@@ -167,7 +168,7 @@ function section(args: ScaleArgs, command: string, results: ScaleResult[], detec
       '### Scale',
       '',
       `N canaries progressing at once (interval ${args.intervalSec} s, two metrics each: Istio success rate and p99 over 30 s windows, 99 steps of 1%) ` +
-        `in one controller process (\`routeshift controller\`, concurrency ${args.concurrency ?? 16}, log level info, NODE_OPTIONS ${deployedNodeOptions() ?? 'none'} as deploy/base/deployment.yaml sets it), against the sandbox API server ` +
+        `in one controller process (\`routeshift controller\`, concurrency ${args.concurrency ?? DEFAULT_CONFIG.concurrency}, log level info, NODE_OPTIONS ${deployedNodeOptions() ?? 'none'} as deploy/base/deployment.yaml sets it), against the sandbox API server ` +
         'and a real Prometheus scraping one target with the Istio series of every canary Service (5 s scrape). A stand-in writes route status ' +
         '(Accepted/ResolvedRefs for each generation) in place of the mesh. Each point: fresh servers, warm-up until every canary is at its first step ' +
         `plus one interval, then a ${(args.durationMs / 1000).toFixed(0)} s window. Memory and CPU are the controller process's own (/proc VmRSS, utime+stime); ` +

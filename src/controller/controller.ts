@@ -27,6 +27,8 @@ export interface ControllerOptions {
   namespaces?: string[];
   labelSelector?: string;
   concurrency?: number;
+  /** Rounds the next tick a whole interval away up to this grid (ms), so batched queries find company (Scheduler.gridMs). */
+  tickGridMs?: number;
   /** MetricTemplate objects from the cluster are added to (and removed from) this set as they change. */
   templates?: TemplateSet;
   leaderElection?: { namespace: string; name: string; identity: string; leaseDurationMs: number; renewDeadlineMs: number; retryPeriodMs: number };
@@ -121,7 +123,8 @@ export class Controller {
     this.scheduler = new Scheduler({
       clock: opts.clock,
       logger: opts.logger,
-      concurrency: opts.concurrency ?? 16,
+      concurrency: opts.concurrency ?? 64,
+      ...(opts.tickGridMs ? { gridMs: opts.tickGridMs } : {}),
       onStart: (_k, late) => opts.metrics.tickLateness.observe(late / 1000),
       handler: (k, signal) => this.tick(k, signal),
     });
