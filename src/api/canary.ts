@@ -340,6 +340,8 @@ export interface CanaryStatus {
   /**
    * The Event announcing the last transition, written with it so a controller killed before the
    * Event reached the API server announces it after restart (under the same name, so never twice).
+   * Mid-rollout it stays after the Event is written, until the next status write drops it: a step is one
+   * status write (docs/benchmarks.md). Done means: absent, or the Event of this name exists.
    */
   pendingEvent?: { name: string; reason: string; message: string };
   /**

@@ -72,7 +72,7 @@ export async function startControllerChild(o: ControllerChildOptions): Promise<C
       leaderElection: { enabled: o.leaderArgs !== undefined },
       server: { host: '127.0.0.1', port: metricsPort },
       logLevel: o.logLevel ?? 'info',
-      concurrency: o.concurrency ?? 16,
+      ...(o.concurrency ? { concurrency: o.concurrency } : {}),
       ...(o.config ?? {}),
     }),
   );

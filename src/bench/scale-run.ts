@@ -17,6 +17,7 @@ import { histogramDelta, histogramOf, histogramQuantile, parseExposition, quanti
 import { startRouteStatusStub, type RouteStatusStub } from './route-status.js';
 
 export const BENCH_NS = 'bench';
+const WRITE_VERBS: ReadonlySet<string> = new Set(['create', 'update', 'patch', 'delete', 'deletecollection']);
 // A sandbox-style token: the front door of the real control plane names a minted token the same way.
 const CONTROLLER_TOKEN = 'sandbox-controller';
 const CONTROLLER_USER = `token:${CONTROLLER_TOKEN}`;
@@ -77,6 +78,12 @@ export interface ScaleResult {
   externalMiB: number | undefined;
   /** CPU seconds per wall second (1 = one full core). */
   cpuCores: number;
+  /** The controller's CPU time per tick started in the window (ms). */
+  cpuMsPerTick: number | undefined;
+  /** Ticks that moved a canary to its next weight (route patches answered) in the window. */
+  advances: number;
+  /** The controller's writes (create, update, patch, delete) per advancing tick, all of them counted. */
+  writesPerAdvance: number | undefined;
   /** The same for the bench process (API server, route-status stand-in, target) and for Prometheus. */
   harnessCores: number;
   prometheusCores: number;
@@ -308,6 +315,9 @@ export async function runScalePoint(count: number, o: ScaleOptions): Promise<Sca
       const promP99 = promHist ? histogramQuantile(0.99, promHist) : undefined;
       const heap = m1 ? sumOf(m1, 'nodejs_heap_size_used_bytes') : undefined;
       const analysisSamples = inWindow(analyses).map((a) => a.late);
+      const writes = reqs.filter((r) => WRITE_VERBS.has(r.e.verb)).length;
+      const advances = reqs.filter((r) => r.e.resource === 'httproutes' && r.e.verb === 'patch' && !r.e.subresource && r.e.code < 300).length;
+      const ticks = lat?.count ?? 0;
       const result: ScaleResult = {
         count,
         batching: o.batchWindow ?? 'off',
@@ -333,6 +343,9 @@ export async function runScalePoint(count: number, o: ScaleOptions): Promise<Sca
         heapTotalMiB: m1 ? mib(sumOf(m1, 'nodejs_heap_size_total_bytes')) : undefined,
         externalMiB: m1 ? mib(sumOf(m1, 'nodejs_external_memory_bytes')) : undefined,
         cpuCores: (p1.cpuSeconds - p0.cpuSeconds) / windowSec,
+        cpuMsPerTick: ticks > 0 ? ((p1.cpuSeconds - p0.cpuSeconds) * 1000) / ticks : undefined,
+        advances,
+        writesPerAdvance: advances > 0 ? writes / advances : undefined,
         harnessCores: (h1.user + h1.system) / 1e6 / windowSec,
         prometheusCores: (pp1.cpuSeconds - pp0.cpuSeconds) / windowSec,
         promLatencyMs: {

@@ -17,6 +17,7 @@ import { deployedNodeOptions } from './controller-process.js';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseDuration } from '../core/duration.js';
+import { DEFAULT_CONFIG } from '../controller/config.js';
 import { errorMessage } from '../core/errors.js';
 import { writeSection } from './doc-section.js';
 import { runDetection, formatDetection, type DetectionResult } from './detection.js';
@@ -119,7 +120,7 @@ const q = (x: Quantiles): string => `${f(x.p50)} / ${f(x.p99)} / ${f(x.max)}`;
 
 export function formatScaleTable(results: ScaleResult[]): string {
   const lines = [
-    '| canaries | batching | API server | tick lateness p50 / p99 / max (s, scheduler) | analysis lateness p50 / p99 / max (ms) | decision → patch p50 / p99 / max (ms) | RSS end / max (MiB) | heap used (MiB) | CPU (cores) | API req / canary / interval | Prometheus queries / canary / interval | analyses / canary / interval | ready / all started (s) |',
+    '| canaries | batching | API server | tick lateness p50 / p99 / max (s, scheduler) | analysis lateness p50 / p99 / max (ms) | decision → patch p50 / p99 / max (ms) | RSS end / max (MiB) | heap used (MiB) | CPU (cores) | CPU-ms / tick | API req / canary / interval | API writes / advancing tick | Prometheus queries / canary / interval | analyses / canary / interval | ready / all started (s) |',
     '| ---: | --- | --- | --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- |',
   ];
   for (const r of results) {
@@ -128,7 +129,7 @@ export function formatScaleTable(results: ScaleResult[]): string {
     const open = (v: number | undefined, isOpen: boolean): string => (isOpen ? `> ${f(v, 0)}` : f(v, 3));
     const max = t.maxBound === undefined ? '–' : t.maxBound === Infinity ? '> 10' : `≤ ${f(t.maxBound, 3)}`;
     lines.push(
-      `| ${r.count} | ${r.batching} | ${r.kubernetes === 'real' ? 'kube-apiserver' : 'stand-in'} | ${open(t.p50, t.p50Open)} / ${open(t.p99, t.p99Open)} / ${max} | ${q(r.analysisLateness)} | ${q(r.decisionToPatch)} | ${f(r.rssMiB.end)} / ${f(r.rssMiB.max)} | ${f(r.heapUsedMiB)} | ${f(r.cpuCores, 2)} | ${f(r.apiPerCanaryInterval, 2)} | ${f(r.promPerCanaryInterval, 2)} | ${f(r.analysesPerCanaryInterval, 2)} | ${f(r.readyMs === undefined ? undefined : r.readyMs / 1000, 1)} / ${f(r.allStartedMs === undefined ? undefined : r.allStartedMs / 1000, 1)} |`,
+      `| ${r.count} | ${r.batching} | ${r.kubernetes === 'real' ? 'kube-apiserver' : 'stand-in'} | ${open(t.p50, t.p50Open)} / ${open(t.p99, t.p99Open)} / ${max} | ${q(r.analysisLateness)} | ${q(r.decisionToPatch)} | ${f(r.rssMiB.end)} / ${f(r.rssMiB.max)} | ${f(r.heapUsedMiB)} | ${f(r.cpuCores, 2)} | ${f(r.cpuMsPerTick, 2)} | ${f(r.apiPerCanaryInterval, 2)} | ${f(r.writesPerAdvance, 2)} | ${f(r.promPerCanaryInterval, 2)} | ${f(r.analysesPerCanaryInterval, 2)} | ${f(r.readyMs === undefined ? undefined : r.readyMs / 1000, 1)} / ${f(r.allStartedMs === undefined ? undefined : r.allStartedMs / 1000, 1)} |`,
     );
   }
   return lines.join('\n');
@@ -145,7 +146,7 @@ function breakdownLines(results: ScaleResult[]): string[] {
       `Prometheus request mean ${f(r.promLatencyMs.mean)} ms, p99 ${f(r.promLatencyMs.p99)} ms`,
       `V8 heap reserved ${f(r.heapTotalMiB)} MiB, external ${f(r.externalMiB)} MiB`,
       `setup ${(r.setupMs / 1000).toFixed(1)} s`,
-      `window ${r.windowSec.toFixed(0)} s, ${r.tickLateness.ticks} ticks`,
+      `window ${r.windowSec.toFixed(0)} s, ${r.tickLateness.ticks} ticks, ${r.advances} advancing`,
       `API errors ${r.apiErrors}`,
       `failed Prometheus requests ${f(r.promFailures)}`,
       `"reconcile failed" log lines ${r.reconcileErrors}`,
@@ -167,7 +168,7 @@ function section(args: ScaleArgs, command: string, results: ScaleResult[], detec
       '### Scale',
       '',
       `N canaries progressing at once (interval ${args.intervalSec} s, two metrics each: Istio success rate and p99 over 30 s windows, 99 steps of 1%) ` +
-        `in one controller process (\`routeshift controller\`, concurrency ${args.concurrency ?? 16}, log level info, NODE_OPTIONS ${deployedNodeOptions() ?? 'none'} as deploy/base/deployment.yaml sets it), against the sandbox API server ` +
+        `in one controller process (\`routeshift controller\`, concurrency ${args.concurrency ?? DEFAULT_CONFIG.concurrency}, log level info, NODE_OPTIONS ${deployedNodeOptions() ?? 'none'} as deploy/base/deployment.yaml sets it), against the sandbox API server ` +
         'and a real Prometheus scraping one target with the Istio series of every canary Service (5 s scrape). A stand-in writes route status ' +
         '(Accepted/ResolvedRefs for each generation) in place of the mesh. Each point: fresh servers, warm-up until every canary is at its first step ' +
         `plus one interval, then a ${(args.durationMs / 1000).toFixed(0)} s window. Memory and CPU are the controller process's own (/proc VmRSS, utime+stime); ` +
@@ -176,7 +177,8 @@ function section(args: ScaleArgs, command: string, results: ScaleResult[], detec
       '- tick lateness: `routeshift_tick_lateness_seconds` (when the scheduler started a tick against when it was due), interpolated in its buckets; max is the bucket bound.',
       '- analysis lateness: when an analysis ran (status.lastAnalysisTime) against when it was due (previous stepStartTime/lastAnalysisTime + interval). It includes the previous tick\'s own duration, because the next tick is scheduled when a tick ends.',
       '- decision → patch: the status write recording a decision, answered, to the route weight patch, answered (timestamps taken at the API server).',
-      '- API requests and Prometheus queries are the controller\'s, counted at the API server and from `routeshift_prometheus_request_duration_seconds_count`.',
+      '- API requests and Prometheus queries are the controller\'s, counted at the API server and from `routeshift_prometheus_request_duration_seconds_count` (HTTP requests: a batch of queries is one).',
+      '- CPU-ms / tick: the controller\'s CPU time in the window over the ticks started in it. API writes / advancing tick: every create, update, patch and delete of the controller in the window (status, Events, routes) over the ticks that moved a canary to its next weight (route patches).',
       '',
       formatScaleTable(results),
       '',

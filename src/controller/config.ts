@@ -52,7 +52,7 @@ export const DEFAULT_CONFIG: ControllerConfig = {
   route: {},
   server: { port: 8080, host: '0.0.0.0' },
   logLevel: 'info',
-  concurrency: 16,
+  concurrency: 64,
   alerts: [],
   outbound: DEFAULT_OUTBOUND,
   references: { crossNamespace: 'grant' },

@@ -29,6 +29,8 @@ export interface ControllerOptions {
   namespaces?: string[];
   labelSelector?: string;
   concurrency?: number;
+  /** Rounds the next tick a whole interval away up to this grid (ms), so batched queries find company (Scheduler.gridMs). */
+  tickGridMs?: number;
   /** MetricTemplate objects from the cluster are added to (and removed from) this set as they change. */
   templates?: TemplateSet;
   leaderElection?: { namespace: string; name: string; identity: string; leaseDurationMs: number; renewDeadlineMs: number; retryPeriodMs: number };
@@ -49,6 +51,8 @@ const ADMIT_PER_SECOND = 50;
 const FENCED_RETRY_MS = 1_000;
 
 const key = (o: { metadata?: { namespace?: string; name?: string } }): string => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
+/** The HTTPRoute a Canary names, as namespace/name. */
+const routeOf = (c: Canary): string | undefined => (c.spec?.routeRef?.name ? `${c.spec.routeRef.namespace ?? c.metadata.namespace ?? ''}/${c.spec.routeRef.name}` : undefined);
 
 /** A Reflector's path and list call for one custom resource, in one namespace or cluster-wide. */
 function customSource<T>(custom: CustomObjectsApi, group: string, version: string, plural: string, ns: string | undefined, labelSelector?: string) {
@@ -73,6 +77,8 @@ export class Controller {
   private readonly store: CanaryStore;
   private readonly routeClient: CachedRouteClient;
   private leading = false;
+  private readonly byRoute = new Map<string, Set<string>>();
+  private readonly routeOfCanary = new Map<string, string>();
   private readonly admission: Admission;
   private schedulerAbort: AbortController | undefined;
   private schedulerDone: Promise<void> | undefined;
@@ -128,7 +134,8 @@ export class Controller {
     this.scheduler = new Scheduler({
       clock: opts.clock,
       logger: opts.logger,
-      concurrency: opts.concurrency ?? 16,
+      concurrency: opts.concurrency ?? 64,
+      ...(opts.tickGridMs ? { gridMs: opts.tickGridMs } : {}),
       onStart: (_k, late) => opts.metrics.tickLateness.observe(late / 1000),
       handler: (k, signal) => this.tick(k, signal),
     });
@@ -347,6 +354,7 @@ export class Controller {
   private onCanary(type: 'add' | 'update' | 'delete', obj: Canary, old?: Canary): void {
     if (!this.inScope(obj.metadata.namespace)) return;
     const k = key(obj);
+    this.indexRoute(k, type === 'delete' ? undefined : obj);
     if (type === 'delete') {
       this.scheduler.cancel(k);
       this.opts.metrics.forgetCanary(obj.metadata.namespace ?? '', obj.metadata.name, (obj.status?.lastAnalysis ?? []).map((r) => r.name));
@@ -361,13 +369,34 @@ export class Controller {
     else if (JSON.stringify(obj.metadata.annotations ?? {}) !== JSON.stringify(old?.metadata.annotations ?? {})) this.scheduler.schedule(k, 0);
   }
 
+  /** Keeps byRoute in step with the Canaries: route (namespace/name) -> the Canaries naming it. */
+  private indexRoute(k: string, now: Canary | undefined): void {
+    const was = this.routeOfCanary.get(k);
+    const is = now ? routeOf(now) : undefined;
+    if (was === is) return;
+    if (was !== undefined) {
+      const keys = this.byRoute.get(was);
+      keys?.delete(k);
+      if (keys?.size === 0) this.byRoute.delete(was);
+      this.routeOfCanary.delete(k);
+    }
+    if (is !== undefined) {
+      const keys = this.byRoute.get(is) ?? new Set<string>();
+      keys.add(k);
+      this.byRoute.set(is, keys);
+      this.routeOfCanary.set(k, is);
+    }
+  }
+
   private onRoute(type: 'add' | 'update' | 'delete', route: Route): void {
     this.routeClient.observe(route);
     if (!this.leading) return;
-    const ns = route.metadata.namespace;
-    for (const c of this.canaries.list()) {
-      const refNs = c.spec?.routeRef?.namespace ?? c.metadata.namespace;
-      if (c.spec?.routeRef?.name !== route.metadata.name || refNs !== ns) continue;
+    // Through the index: a scan of every Canary per route event was quadratic (each tick's patch comes back as one).
+    const named = this.byRoute.get(`${route.metadata.namespace ?? ''}/${route.metadata.name}`);
+    for (const ck of named ?? []) {
+      const [cns, cname] = ck.split('/') as [string, string];
+      const c = this.canaries.get(cns, cname);
+      if (!c) continue;
       // A route change matters now only while we wait on it (a new status from the mesh, or a fix of a mismatch).
       const phase = c.status?.phase;
       if (!this.mine(key(c))) continue;

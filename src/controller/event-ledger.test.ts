@@ -66,12 +66,43 @@ function setup() {
 }
 
 describe('EventLedger', () => {
-  it('a transition writes status with the Event it owes, then the Event, then drops the debt', async () => {
+  it('a step is one status write carrying the Event it owes, then the Event; the next status write drops the paid debt', async () => {
     const { store, sink, ledger, tick } = setup();
+    const name = transitionEventName('app', 'rev1', 1, 'Progressing', 'WeightAdvanced');
     await ledger.transition(tick(), Reason.WeightAdvanced, 'moved', (s) => ({ ...s, stepIndex: 1, canaryWeight: 20 }));
     expect(store.canary.status?.canaryWeight).toBe(20);
+    expect(store.rv).toBe(2); // one status write
+    expect(store.canary.status?.pendingEvent?.name).toBe(name);
+    expect(sink.events.map((e) => [e.metadata.name, e.message])).toEqual([[name, 'moved']]);
+    // The next tick knows it paid: it owes nothing, announces nothing, and its own write drops the debt.
+    const next = tick();
+    expect(ledger.owes(next)).toBe(false);
+    await ledger.announcePending(next);
+    expect(next.resuming).toBeUndefined();
+    expect(store.rv).toBe(2);
+    await ledger.commit(next, (s) => ({ ...s, message: 'analysed' }));
     expect(store.canary.status?.pendingEvent).toBeUndefined();
-    expect(sink.events.map((e) => [e.metadata.name, e.message])).toEqual([[transitionEventName('app', 'rev1', 1, 'Progressing', 'WeightAdvanced'), 'moved']]);
+    expect(sink.events).toHaveLength(1);
+  });
+
+  it('a controller restarted with a paid debt in status announces it under its name, which the API already has', async () => {
+    const { store, sink, ledger, tick } = setup();
+    await ledger.transition(tick(), Reason.WeightAdvanced, 'moved', (s) => ({ ...s, stepIndex: 1, canaryWeight: 20 }));
+    const restarted = new EventLedger({ store, recorder: new Recorder(sink, silentLogger(), new FakeClock(0)) });
+    const t = tick();
+    expect(restarted.owes(t)).toBe(true);
+    await restarted.announcePending(t);
+    expect(t.resuming).toBe(true);
+    expect(store.canary.status?.pendingEvent).toBeUndefined();
+    expect(sink.events).toHaveLength(1);
+  });
+
+  it('a final phase drops the paid debt in the same tick (no status write follows)', async () => {
+    const { store, sink, ledger, tick } = setup();
+    await ledger.transition(tick(), Reason.Promoted, 'promoted', (s) => ({ ...s, phase: 'Succeeded' }));
+    expect(store.canary.status?.phase).toBe('Succeeded');
+    expect(store.canary.status?.pendingEvent).toBeUndefined();
+    expect(sink.events.map((e) => e.reason)).toEqual(['Promoted']);
   });
 
   it('keeps the debt in status when the Event cannot be written, and announcePending pays it once', async () => {
@@ -94,7 +125,7 @@ describe('EventLedger', () => {
     await ledger.transition(tick(), Reason.WeightAdvanced, 'new', (s) => ({ ...s, stepIndex: 2 }));
     expect(sink.events.map((e) => e.message).sort()).toEqual(['new', 'old']);
     expect(store.canary.status?.owedEvents).toBeUndefined();
-    expect(store.canary.status?.pendingEvent).toBeUndefined();
+    expect(store.canary.status?.pendingEvent?.message).toBe('new'); // paid; the next status write drops it
   });
 
   it('tries each owed Event once per tick and bounds the list', async () => {

@@ -2,10 +2,22 @@ import type { Logger } from 'pino';
 import { API_VERSION, CANARY_KIND, canaryKey, type Canary, type CanaryStatus } from '../api/canary.js';
 import type { Reason } from '../events/reasons.js';
 import type { Recorder } from '../events/recorder.js';
+import { LruMap } from '../core/lru.js';
+import { parseDuration } from '../core/duration.js';
 import { writeStatus, type CanaryStore } from './canary-store.js';
 
 /** Older owed Events kept in status at most (status.owedEvents). */
 export const MAX_OWED_EVENTS = 20;
+/** Canaries whose last written transition Event the ledger remembers (one name each). */
+const MAX_REMEMBERED = 100_000;
+/**
+ * Phases that another status write follows for sure (the next analysis, or the end of the promotion or
+ * rollback): a transition into one leaves its paid debt in status for that write to drop, instead of a
+ * second status write of its own. A final phase drops it at once (no write follows).
+ */
+const WRITES_FOLLOW: ReadonlySet<string> = new Set(['Progressing', 'Promoting', 'RollingBack']);
+/** Longest analysis interval for which a paid debt waits for the next write. */
+const DEFER_WITHIN_MS = 10 * 60_000;
 
 /** What the ledger reads and updates of one tick: the Canary as last written, and the Events this tick has paid. */
 export interface LedgerTick {
@@ -27,7 +39,28 @@ export interface LedgerTick {
  * tick; Events that could not be written wait in status.owedEvents. This is bookkeeping, not policy.
  */
 export class EventLedger {
+  /** Canary -> the last transition Event this process wrote for it, so its debt in status is known paid. */
+  private readonly paid = new LruMap<string, string>(MAX_REMEMBERED);
+
   constructor(private readonly deps: { store: CanaryStore; recorder: Recorder }) {}
+
+  /**
+   * Whether this tick or this process has written the owed Event `name`. A restarted controller knows
+   * nothing and writes it again under its fixed name (AlreadyExists counts as written).
+   */
+  private paidFor(t: LedgerTick, name: string): boolean {
+    if (t.written?.has(name)) return true;
+    const ns = t.canary.metadata.namespace ?? 'default';
+    const known = this.paid.get(`${ns}/${t.canary.metadata.name}`) === name || this.deps.recorder.written(ns, name);
+    if (known) (t.written ??= new Set()).add(name);
+    return known;
+  }
+
+  /** True while status owes a transition Event not yet written (the tick then comes back soon to retry). */
+  owes(t: LedgerTick): boolean {
+    const p = t.status.pendingEvent;
+    return (p !== undefined && !this.paidFor(t, p.name)) || (t.status.owedEvents ?? []).some((e) => !this.paidFor(t, e.name));
+  }
 
   /**
    * Writes status. An owed transition Event is dropped only once this tick has written it: a tick that
@@ -43,8 +76,8 @@ export class EventLedger {
       (s) => {
         const { pendingEvent: owed, owedEvents: older, ...rest } = s;
         const next = mutate(rest);
-        let list = (older ?? []).filter((e) => !t.written?.has(e.name));
-        if (owed && !t.written?.has(owed.name)) {
+        let list = (older ?? []).filter((e) => !this.paidFor(t, e.name));
+        if (owed && !this.paidFor(t, owed.name)) {
           if (!next.pendingEvent) next.pendingEvent = owed;
           else if (next.pendingEvent.name !== owed.name && !list.some((e) => e.name === owed.name)) list = [...list, owed];
         }
@@ -63,7 +96,7 @@ export class EventLedger {
   async payOwed(t: LedgerTick): Promise<void> {
     let paid = false;
     for (const e of t.status.owedEvents ?? []) {
-      if (t.tried?.has(e.name)) continue;
+      if (t.tried?.has(e.name) || this.paidFor(t, e.name)) continue;
       (t.tried ??= new Set()).add(e.name);
       if (await this.event(t, e.reason as Reason, e.message, {}, e.name)) {
         (t.written ??= new Set()).add(e.name);
@@ -92,18 +125,21 @@ export class EventLedger {
       name = transitionEventName(t.canary.metadata.name, next.revision ?? '', next.stepIndex ?? -1, next.phase ?? '', reason);
       return { ...next, pendingEvent: { name, reason, message } };
     });
-    // Announced: drop the debt (commit strips it once announced). A failed Event write keeps it for the next tick.
+    // Announced: the debt is dropped by the next status write (commit strips paid debts), this tick's own
+    // when the phase is final. A failed Event write keeps it for the next tick.
     if (await this.event(t, reason, message, fields, name)) {
       (t.written ??= new Set()).add(name);
-      await this.commit(t, (s) => s);
+      this.paid.set(`${t.canary.metadata.namespace ?? 'default'}/${t.canary.metadata.name}`, name);
+      if (!WRITES_FOLLOW.has(t.status.phase ?? '') || !nextWriteSoon(t.canary)) await this.commit(t, (s) => s);
     }
   }
 
   /** Re-announces a transition whose Event may not have been written (see transition), and older owed Events. */
   async announcePending(t: LedgerTick): Promise<void> {
-    if ((t.status.owedEvents?.length ?? 0) > 0) await this.payOwed(t);
+    if ((t.status.owedEvents ?? []).some((e) => !this.paidFor(t, e.name))) await this.payOwed(t);
     const p = t.status.pendingEvent;
-    if (!p) return;
+    // Written by this process: the debt rides on this tick's status write, if it makes one.
+    if (!p || this.paidFor(t, p.name)) return;
     t.resuming = true;
     if (await this.event(t, p.reason as Reason, p.message, {}, p.name)) {
       (t.written ??= new Set()).add(p.name);
@@ -123,6 +159,18 @@ export class EventLedger {
       },
       t.signal,
     );
+  }
+}
+
+/**
+ * Whether the next status write comes well within the Events' time to live (kube-apiserver's --event-ttl,
+ * 1 h by default): a controller restarted after the Event expired would announce the step again.
+ */
+function nextWriteSoon(canary: Canary): boolean {
+  try {
+    return parseDuration(canary.spec.analysis.interval, 'spec.analysis.interval') <= DEFER_WITHIN_MS;
+  } catch {
+    return false;
   }
 }
 

@@ -23,6 +23,8 @@ export class ControllerMetrics {
   readonly hookCalls = new Counter({ name: 'routeshift_webhook_calls_total', help: 'Webhook/gate calls by type and result', labelNames: ['type', 'result'], registers: [this.registry] });
   readonly info = new Gauge({ name: 'routeshift_canary_info', help: 'Always 1: which Services and route a canary works on (join on namespace, name)', labelNames: ['namespace', 'name', 'stable', 'canary', 'route'], registers: [this.registry] });
   private readonly infoLabels = new Map<string, { stable: string; canary: string; route: string }>();
+  /** What setCanary last set per canary (namespace/name). */
+  private readonly lastCanary = new Map<string, string>();
   readonly liveWorkloadChanges = new Counter({ name: 'routeshift_live_workload_changes_total', help: 'Changes to the live slot\'s workload, which reach every client without analysis (spec.workloads)', labelNames: ['namespace', 'name'], registers: [this.registry] });
   readonly loadRequests = new Counter({ name: 'routeshift_load_requests_total', help: 'Requests sent by the native load source, by result (2xx..5xx, error: no answer)', labelNames: ['namespace', 'name', 'result'], registers: [this.registry] });
   readonly loadRate = new Gauge({ name: 'routeshift_load_rate', help: 'Requests per second the native load source sends for a canary now (0: none)', labelNames: ['namespace', 'name'], registers: [this.registry] });
@@ -35,6 +37,11 @@ export class ControllerMetrics {
   }
 
   setCanary(namespace: string, name: string, phase: Phase | undefined, weight: number | undefined, failed: number | undefined): void {
+    // Set on every tick; eleven labelled gauge writes are worth skipping when nothing moved.
+    const k = `${namespace}/${name}`;
+    const now = `${phase}|${weight}|${failed ?? 0}`;
+    if (this.lastCanary.get(k) === now) return;
+    this.lastCanary.set(k, now);
     for (const p of PHASES) this.phase.set({ namespace, name, phase: p }, p === phase ? 1 : 0);
     if (weight !== undefined) this.weight.set({ namespace, name }, weight);
     this.failedChecks.set({ namespace, name }, failed ?? 0);
@@ -44,7 +51,8 @@ export class ControllerMetrics {
   setInfo(namespace: string, name: string, stable: string, canary: string, route: string): void {
     const k = `${namespace}/${name}`;
     const prior = this.infoLabels.get(k);
-    if (prior && (prior.stable !== stable || prior.canary !== canary || prior.route !== route)) this.info.remove({ namespace, name, ...prior });
+    if (prior && prior.stable === stable && prior.canary === canary && prior.route === route) return;
+    if (prior) this.info.remove({ namespace, name, ...prior });
     this.infoLabels.set(k, { stable, canary, route });
     this.info.set({ namespace, name, stable, canary, route }, 1);
   }
@@ -53,6 +61,7 @@ export class ControllerMetrics {
     const prior = this.infoLabels.get(`${namespace}/${name}`);
     if (prior) this.info.remove({ namespace, name, ...prior });
     this.infoLabels.delete(`${namespace}/${name}`);
+    this.lastCanary.delete(`${namespace}/${name}`);
     for (const p of PHASES) this.phase.remove({ namespace, name, phase: p });
     this.weight.remove({ namespace, name });
     this.failedChecks.remove({ namespace, name });

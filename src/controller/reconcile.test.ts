@@ -245,6 +245,22 @@ describe('Reconciler phase machine', () => {
     expect(t.store.canary.status?.phase).toBe('Failed');
   });
 
+  it('an advancing tick writes status once (the step with the Event it owes), the Event once and the route once', async () => {
+    const t = setup();
+    await t.run(3, (s) => (s.stepIndex ?? -1) >= 1); // at 25
+    await t.clock.advance(60_000);
+    const writes = t.store.writes;
+    const events = t.sink.events.length;
+    const patches = t.routes.calls.filter((c) => c.verb === 'patch').length;
+    const next = await t.reconciler.reconcile(structuredClone(t.store.canary), t.signal);
+    expect(t.store.canary.status?.canaryWeight).toBe(50);
+    expect(t.store.writes - writes).toBe(1);
+    expect(t.sink.events.length - events).toBe(1);
+    expect(t.routes.calls.filter((c) => c.verb === 'patch').length - patches).toBe(1);
+    expect(next).toBe(60_000); // not back in 2 s for an Event it has written
+    expect(t.store.canary.status?.pendingEvent?.name).toBe(t.sink.events.at(-1)?.metadata.name);
+  });
+
   it('resumes after a crash between the status write and the route patch without repeating the step', async () => {
     const t = setup();
     await t.run(3, (s) => (s.stepIndex ?? -1) >= 1); // at 25
@@ -309,7 +325,8 @@ describe('Reconciler phase machine', () => {
       expect(names).toContain('backend.owed');
       expect(names.indexOf('backend.owed')).toBeLessThan(names.length - 1);
       expect(t.sink.events.at(-1)?.reason).toBe('WeightAdvanced');
-      expect(t.store.canary.status?.pendingEvent).toBeUndefined();
+      // The new step's own debt, paid, stays for the next status write to drop.
+      expect(t.store.canary.status?.pendingEvent?.name).toBe(t.sink.events.at(-1)?.metadata.name);
       expect(t.store.canary.status?.owedEvents).toBeUndefined();
     });
 

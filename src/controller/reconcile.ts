@@ -114,7 +114,7 @@ export class Reconciler {
       // A Canary at rest still looks at its workloads once per poll.
       const next = slots ? Math.min((await this.step(t)) ?? slots.pollMs, slots.pollMs) : await this.step(t);
       // An owed transition Event (its write failed) is retried soon, even by an idle Canary.
-      const owes = t.status.pendingEvent || (t.status.owedEvents?.length ?? 0) > 0;
+      const owes = this.ledger.owes(t);
       return owes ? Math.min(next ?? PENDING_EVENT_RETRY_MS, PENDING_EVENT_RETRY_MS) : next;
     } finally {
       const s = t.canary.status ?? {};

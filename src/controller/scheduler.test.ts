@@ -2,7 +2,7 @@ import { FakeClock, flushMicrotasks } from '../core/clock.js';
 import { silentLogger } from '../core/logger.js';
 import { Scheduler } from './scheduler.js';
 
-function setup(handler: (key: string) => number | undefined | Promise<number | undefined>, concurrency = 4) {
+function setup(handler: (key: string) => number | undefined | Promise<number | undefined>, concurrency = 4, gridMs?: number) {
   const clock = new FakeClock(0);
   const runs: Array<{ key: string; at: number; late: number }> = [];
   let late = 0;
@@ -10,6 +10,7 @@ function setup(handler: (key: string) => number | undefined | Promise<number | u
     clock,
     logger: silentLogger(),
     concurrency,
+    ...(gridMs ? { gridMs } : {}),
     onStart: (_k, l) => (late = l),
     handler: async (key) => {
       runs.push({ key, at: clock.now(), late });
@@ -31,6 +32,19 @@ describe('Scheduler', () => {
     expect(at('a')).toEqual([0, 1000, 2000, 3000, 4000, 5000]);
     expect(at('b')).toEqual([0, 2500, 5000]);
     expect(t.runs.every((r) => r.late === 0)).toBe(true);
+    await t.stop();
+  });
+
+  it('with a grid, rounds an interval up to it so keys fall due together; short retries keep their time', async () => {
+    const t = setup((key) => (key === 'retry' ? 300 : 1000), 4, 250);
+    t.s.schedule('a', 10);
+    t.s.schedule('b', 130);
+    t.s.schedule('retry', 70);
+    await t.clock.advance(2000);
+    const at = (k: string) => t.runs.filter((r) => r.key === k).map((r) => r.at);
+    expect(at('a')).toEqual([10, 1250]);
+    expect(at('b')).toEqual([130, 1250]);
+    expect(at('retry').slice(0, 3)).toEqual([70, 370, 670]);
     await t.stop();
   });
 

@@ -15,6 +15,12 @@ export interface SchedulerOptions {
   onStart?: (key: string, lateMs: number) => void;
   /** Delay after a handler throws. */
   errorBackoffMs?: number;
+  /**
+   * When set, a next tick a handler asks for at least four grid steps away is rounded up to the grid (ms),
+   * so canaries fall due together and the queries of their ticks share one batched Prometheus request
+   * (src/metrics/batch.ts). It delays an analysis by less than one step; short retries are not moved.
+   */
+  gridMs?: number;
 }
 
 interface Entry {
@@ -38,6 +44,8 @@ export class Scheduler {
   private readonly running = new Set<string>();
   private readonly rerun = new Map<string, number>();
   private wake: AbortController | undefined;
+  /** Resolves the loop's wait for a free worker. */
+  private freed: (() => void) | undefined;
   /** When the run loop's current sleep ends (-Infinity: it waits for a free worker, which wakes it). */
   private sleepUntil = 0;
   private readonly concurrency: number;
@@ -96,6 +104,7 @@ export class Scheduler {
     signal.addEventListener('abort', () => {
       this.stopped = true;
       this.wake?.abort();
+      this.freed?.();
     });
     while (!this.stopped) {
       const now = this.opts.clock.now();
@@ -106,10 +115,20 @@ export class Scheduler {
         this.start(top, now, tickSignal);
         continue;
       }
-      this.wake = new AbortController();
       const free = this.active < this.concurrency;
-      this.sleepUntil = top && free ? top.due : free ? now + 3_600_000 : -Infinity;
-      const waitMs = top && free ? top.due - now : 3_600_000;
+      if (!free) {
+        // Every worker busy: the next to finish wakes the loop. A plain promise, not an aborted sleep: an
+        // abort builds two error objects with stack traces, and at thousands of canaries every tick's end
+        // woke the loop (docs/benchmarks.md).
+        this.sleepUntil = -Infinity;
+        await new Promise<void>((resolve) => (this.freed = resolve));
+        this.freed = undefined;
+        this.sleepUntil = 0;
+        continue;
+      }
+      this.wake = new AbortController();
+      this.sleepUntil = top ? top.due : now + 3_600_000;
+      const waitMs = top ? top.due - now : 3_600_000;
       try {
         await this.opts.clock.sleep(waitMs, this.wake.signal);
       } catch {
@@ -138,13 +157,19 @@ export class Scheduler {
         const again = this.rerun.get(entry.key);
         this.rerun.delete(entry.key);
         if (!this.stopped) {
-          const nextAt = next === undefined ? undefined : this.opts.clock.now() + next;
+          const nextAt = next === undefined ? undefined : this.onGrid(this.opts.clock.now() + next, next);
           const at = again === undefined ? nextAt : nextAt === undefined ? again : Math.min(again, nextAt);
           if (at !== undefined) this.schedule(entry.key, at - this.opts.clock.now());
         }
-        if (wasFull || this.stopped) this.wake?.abort();
+        if (wasFull || this.stopped) this.freed?.();
+        if (this.stopped) this.wake?.abort();
         if (this.active === 0) this.idle.splice(0).forEach((r) => r());
       });
+  }
+
+  private onGrid(at: number, delay: number): number {
+    const g = this.opts.gridMs ?? 0;
+    return g > 0 && delay >= 4 * g ? Math.ceil(at / g) * g : at;
   }
 
   /** Top of the heap, discarding entries superseded by a reschedule or a cancel. */

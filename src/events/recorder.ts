@@ -85,6 +85,11 @@ export class Recorder {
     private readonly instance = process.env.HOSTNAME ?? 'routeshift',
   ) {}
 
+  /** True when this process has written the named Event (a restart forgets: the next record() finds it in the API). */
+  written(namespace: string, name: string): boolean {
+    return this.named.get(`${namespace}/${name}`) === 'written';
+  }
+
   onEvent(listener: EventListener): void {
     this.listeners.push(listener);
   }

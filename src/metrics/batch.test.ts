@@ -125,12 +125,29 @@ describe('BatchingProvider', () => {
     expect(answers).toEqual([1, 3, 2].map((value) => ({ kind: 'value', value })));
     // A later tick still batches at its own time: the old batch does not capture it.
     await p.query('c', { signal: signal(), time: new Date(5_000_002) });
-    expect(prom.requests.map((r) => [r.promql, r.time])).toEqual([
-      [combineQueries(['a', 'b']), tick.getTime()],
+    // The two batches go in either order (the tick's is held open a window longer as b joins it).
+    expect(prom.requests.map((r) => [r.promql, r.time]).sort((x, y) => Number(x[1]) - Number(y[1]))).toEqual([
       ['base', rolloutStart.getTime()],
+      [combineQueries(['a', 'b']), tick.getTime()],
       ['c', 5_000_002],
     ]);
     expect([...batches].sort()).toEqual([1, 1, 2]);
+  });
+
+  it('keeps a batch open while queries keep joining, up to maxWaitMs', async () => {
+    const prom = new FakeProm({ a: one(1), b: one(2), c: one(3), d: one(4) });
+    const batches: number[] = [];
+    const p = new BatchingProvider(prom, { windowMs: 200, maxWaitMs: 2000, onBatch: (e) => batches.push(e.queries) });
+    const t = new Date(7_000_000);
+    const answers: Array<Promise<unknown>> = [];
+    // Four queries 120 ms apart, 360 ms in all: each arrives within a window of the one before, so all share
+    // one request (a window counted from the first alone would have sent a and b without c and d).
+    for (const q of ['a', 'b', 'c', 'd']) {
+      answers.push(p.query(q, { signal: signal(), time: t }));
+      await new Promise((r) => setTimeout(r, 120));
+    }
+    await Promise.all(answers);
+    expect(batches).toEqual([4]);
   });
 
   it('sends a full batch at once', async () => {

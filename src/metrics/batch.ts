@@ -18,8 +18,14 @@ import type { MetricProvider, QueryOptions, QueryOutcome, Sample, VectorOutcome 
  * Evaluation time: every query of one tick carries the same pinned time (measure() pins it so a
  * scrape between two queries cannot make bad > total). A batch is evaluated at one time; the first
  * batch that takes a query of a tick fixes the time used for all that tick's queries, so they stay
- * consistent even if they land in different batches. That time is at most one window before the
- * tick's own.
+ * consistent even if they land in different batches. That time is at most maxWaitMs (200 ms at a 20 ms
+ * window) before the tick's own: a fraction of a scrape interval.
+ *
+ * Bursts: the scheduler puts ticks due a whole interval away on a grid (Scheduler.gridMs), so the
+ * canaries due in the same quarter second start together; reaching their queries takes each some CPU, so
+ * their queries arrive spread over tens of milliseconds. Each query that joins an open batch gives it
+ * another window (up to maxWaitMs), so one burst is one request: at 3,000 canaries 0.01 requests per
+ * canary per interval instead of 0.2 (docs/benchmarks.md).
  *
  * Failures: a transient error (Prometheus down or slow) is every member's outcome: it is down for all
  * of them, and retrying each alone would multiply the load on a struggling server. Any other error
@@ -31,9 +37,14 @@ import type { MetricProvider, QueryOptions, QueryOutcome, Sample, VectorOutcome 
 export const BATCH_LABEL = 'routeshift_batch';
 
 export interface BatchOptions {
-  /** How long a batch collects queries before it is sent. Default 50 ms. */
+  /**
+   * How long a batch collects queries before it is sent. Default 50 ms. Each query that joins gives it
+   * another window, up to maxWaitMs, so a burst of ticks (the scheduler's grid) goes as one request.
+   */
   windowMs?: number;
-  /** Most distinct queries in one request; a full batch is sent at once. Default 100. */
+  /** Longest a batch stays open, and most its evaluation time is before a member tick's own. Default 10 windows. */
+  maxWaitMs?: number;
+  /** Most distinct queries in one request; a full batch is sent at once. Default 500. */
   maxQueries?: number;
   logger?: Logger;
   /** Called once per batch sent, for tests and metrics. */
@@ -49,6 +60,8 @@ interface Waiter {
 
 interface Batch {
   evalTime: number;
+  /** When it opened (Date.now()): it is sent within maxWaitMs of that. */
+  openedAt: number;
   /** Distinct queries, each with everyone waiting for it. */
   queries: Map<string, Waiter[]>;
   timer: NodeJS.Timeout | undefined;
@@ -79,6 +92,7 @@ export function splitAnswer(samples: readonly Sample[], count: number): QueryOut
 
 export class BatchingProvider implements MetricProvider {
   private readonly windowMs: number;
+  private readonly maxWaitMs: number;
   private readonly maxQueries: number;
   private open: Batch | undefined;
   /** Batches not sent yet, by evaluation time (a tick's late queries may reopen an older time). */
@@ -87,13 +101,16 @@ export class BatchingProvider implements MetricProvider {
   private readonly tickTime = new Map<number, number>();
   /** Queries that cannot run inside a combination; they go straight to the provider. */
   private readonly solo = new Set<string>();
+  private prunedAt = -Infinity;
 
   constructor(
     private readonly inner: MetricProvider,
     private readonly opts: BatchOptions = {},
   ) {
     this.windowMs = Math.max(0, opts.windowMs ?? 50);
-    this.maxQueries = Math.max(1, opts.maxQueries ?? 100);
+    this.maxWaitMs = Math.max(this.windowMs, opts.maxWaitMs ?? 10 * this.windowMs);
+    // Ticks put on a grid arrive together (Scheduler.gridMs): 125 ticks of two queries each at 5,000 canaries.
+    this.maxQueries = Math.max(1, opts.maxQueries ?? 500);
   }
 
   queryVector(promql: string, opts: QueryOptions): Promise<VectorOutcome> {
@@ -128,6 +145,7 @@ export class BatchingProvider implements MetricProvider {
       if (list) list.push(waiter);
       else batch.queries.set(promql, [waiter]);
       if (batch.queries.size >= this.maxQueries) this.flush(batch);
+      else if (batch.timer && Date.now() - batch.openedAt + this.windowMs <= this.maxWaitMs) batch.timer.refresh();
     });
   }
 
@@ -140,23 +158,28 @@ export class BatchingProvider implements MetricProvider {
       const existing = this.byTime.get(chosen);
       return existing && !existing.sent ? existing : this.create(chosen, false);
     }
-    const open = this.open && !this.open.sent && Math.abs(pinned - this.open.evalTime) <= 2 * this.windowMs ? this.open : undefined;
+    const open = this.open && !this.open.sent && Math.abs(pinned - this.open.evalTime) <= this.maxWaitMs ? this.open : undefined;
     const batch = open ?? this.create(pinned, true);
     this.tickTime.set(pinned, batch.evalTime);
     return batch;
   }
 
   private create(evalTime: number, forNewTicks: boolean): Batch {
-    const batch: Batch = { evalTime, queries: new Map(), timer: undefined, sent: false };
+    const batch: Batch = { evalTime, openedAt: Date.now(), queries: new Map(), timer: undefined, sent: false };
     batch.timer = setTimeout(() => this.flush(batch), this.windowMs);
     this.byTime.set(evalTime, batch);
     if (forNewTicks) this.open = batch;
     return batch;
   }
 
-  /** Forgets tick times older than a minute: a tick's queries all arrive within its measuring. */
+  /**
+   * Forgets tick times older than a minute: a tick's queries all arrive within its measuring. At most once a
+   * second: a scan on every query, with thousands of tick times held, was the batcher's main cost at 1,000
+   * canaries (docs/benchmarks.md).
+   */
   private prune(now: number): void {
-    if (this.tickTime.size < 1024) return;
+    if (this.tickTime.size < 1024 || now - this.prunedAt < 1_000) return;
+    this.prunedAt = now;
     for (const [pinned] of this.tickTime) if (pinned < now - 60_000) this.tickTime.delete(pinned);
   }
 

@@ -56,8 +56,12 @@ function describeAt(query: string, offset: number): string {
   return `unexpected "${token}"`;
 }
 
-/** Distinct query texts remembered: a controller renders one per metric and canary (5,000 canaries, 2 metrics fit). */
-const PARSE_CACHE_SIZE = 16_384;
+/**
+ * Distinct query texts remembered. A controller renders more than one per metric and canary (validation and
+ * measuring each render theirs): at 5,000 canaries with 2 metrics 16,384 was too few, and the LRU, cycled
+ * in tick order, missed on every lookup (PromQL validation on the tick path was about a tenth of the profile, the lezer parser alone 3.6%; docs/benchmarks.md).
+ */
+const PARSE_CACHE_SIZE = 65_536;
 const parsed = new LruMap<string, PromQLValidation>(PARSE_CACHE_SIZE);
 
 /**

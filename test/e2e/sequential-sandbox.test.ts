@@ -1,11 +1,12 @@
 /**
- * Issue 8's sandbox acceptance: the sequential mode under 2 requests per second, with the controller as a
+ * Issue 8's sandbox acceptance: the sequential mode on 20 requests per Service an interval, with the controller as a
  * child process. Two releases roll out at once with the same Canary spec (request-success-rate, mode:
  * sequential, default tolerance 2 pp and bounds 1%/1%): one whose canary fails 3% of its requests
  * (`sandbox.routeshift.io/error-rate: "0.03"`) and a healthy one. Halfway the controller is SIGKILLed and
  * started again: the evidence in status goes on growing from where it was, and no rollout starts over.
  *
- * What 2 rps allows (20 requests per service per 10s interval):
+ * What 20 requests per Service an interval allow (issue 8 asked for 2 rps at 10s intervals; the test runs 4 rps at 5s
+ * intervals, the same evidence an interval in half the time, since the test counts requests per interval):
  * - the healthy canary needs about 300 clean canary requests before the upper bound on canary - stable is within
  *   2.2 pp, what the exposure-aware step from 75 to 90 asks (2 pp of all traffic at weight 90), and about 350 for
  *   the promotion; at weight 75 it sees 15 a interval, so it holds there some 20 intervals. Its holds can pass
@@ -26,8 +27,9 @@ import { release, type Release } from '../support/releases.js';
 import { runCli } from '../support/cli-process.js';
 
 /** Requests per second to each release's root Service; the sandbox spreads its total evenly over them. */
-const RPS_PER_SERVICE = 2;
-const INTERVAL = '10s';
+const RPS_PER_SERVICE = 4;
+const INTERVAL_MS = 5_000;
+const INTERVAL = `${INTERVAL_MS / 1000}s`;
 const STEPS = [75, 90];
 /** Intervals in a row without an answer before the time-out rollback (chosen: onInconclusiveLimit: rollback). */
 const INCONCLUSIVE_LIMIT = 22;
@@ -81,7 +83,7 @@ class EvidenceLog {
   }
 }
 
-describe('sequential analysis on the sandbox at 2 requests per second', () => {
+describe('sequential analysis on the sandbox at 20 requests per Service an interval', () => {
   it('rejects a sequential metric whose window differs from the analysis interval, naming the field', async () => {
     // No route: validation comes before anything touches one, and no route means no extra load target.
     const c = sequentialCanary(release('seqwindow'));
@@ -91,7 +93,7 @@ describe('sequential analysis on the sandbox at 2 requests per second', () => {
     const ready = invalid.status?.conditions?.find((k) => k.type === 'Ready');
     expect(ready?.status).toBe('False');
     expect(ready?.message).toContain('spec.analysis.metrics[0].interval');
-    expect(ready?.message).toContain('must be the analysis interval (10s), not 1m');
+    expect(ready?.message).toContain(`must be the analysis interval (${INTERVAL}), not 1m`);
     expect(invalid.status?.evidence ?? []).toEqual([]);
   }, 60_000);
 
@@ -200,7 +202,7 @@ describe('sequential analysis on the sandbox at 2 requests per second', () => {
     expect(first.status?.lastAnalysis?.find((m) => m.name === METRIC)?.message).toContain(`(${baseline.total} of them in the 15s before the rollout)`);
 
     // An analysis later: the same baseline, counted once (twice would exceed what the stable has served).
-    const later = await waitForCanary(sb, r.name, (x) => Date.parse(x.status?.lastAnalysisTime ?? '') >= Date.parse(first.status?.lastAnalysisTime ?? '') + 10_000, 60_000);
+    const later = await waitForCanary(sb, r.name, (x) => Date.parse(x.status?.lastAnalysisTime ?? '') >= Date.parse(first.status?.lastAnalysisTime ?? '') + INTERVAL_MS, 60_000);
     const after = evidenceOf(later.status) as SequentialEvidence;
     expect(after.baseline).toEqual(baseline);
     // The canary's counts grew (the stable's may not: at weight 90 it gets about one request an interval).

@@ -157,13 +157,23 @@ export async function getCanary(sb: Sandbox, name: string, namespace = NS): Prom
   return (await api.getNamespacedCustomObject({ group: 'routeshift.io', version: 'v1alpha1', namespace, plural: 'canaries', name })) as Canary;
 }
 
+async function eventExists(sb: Sandbox, name: string, namespace: string): Promise<boolean> {
+  try {
+    await sb.kubeConfig.makeApiClient(CoreV1Api).readNamespacedEvent({ name, namespace });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export async function waitForCanary(sb: Sandbox, name: string, pred: (c: Canary) => boolean, timeoutMs = 90_000, namespace = NS): Promise<Canary> {
   const end = Date.now() + timeoutMs;
   let last: Canary | undefined;
   while (Date.now() < end) {
     last = await getCanary(sb, name, namespace);
-    // A transition is complete once its Event is written (status.pendingEvent cleared).
-    if (pred(last) && !last.status?.pendingEvent) return last;
+    // A transition is complete once its Event is written: status.pendingEvent cleared, or (a step leaves its
+    // paid debt for the next status write to drop) the Event it names is in the API.
+    if (pred(last) && (!last.status?.pendingEvent || (await eventExists(sb, last.status.pendingEvent.name, namespace)))) return last;
     await sleep(300);
   }
   throw new Error(`timed out waiting on Canary ${namespace}/${name}; last status: ${JSON.stringify(last?.status)}`);
