@@ -1,5 +1,5 @@
 import type { CanarySpec, CanaryStatus } from '../api/canary.js';
-import { planTick } from './plan.js';
+import { analysisDueAt, planTick } from './plan.js';
 
 const T0 = Date.parse('2026-03-01T12:00:00Z');
 const spec = (top: Partial<CanarySpec> = {}): CanarySpec => ({
@@ -30,5 +30,27 @@ describe('planTick', () => {
   });
   it('a promote request asks only the confirm-promotion gate', () => {
     expect(planTick(spec(), at(0), { promote: true }, T0)).toEqual({ dueInMs: 0, measure: false, gates: [['confirm-promotion']] });
+  });
+});
+
+describe('analysisDueAt', () => {
+  it('at a step: a full interval after the step started or the last analysis, in the past when overdue', () => {
+    expect(analysisDueAt(spec(), at(0, { phase: 'Progressing' }))).toBe(T0 + 40_000);
+    const last = new Date(T0 - 70_000).toISOString();
+    expect(analysisDueAt(spec(), at(1, { phase: 'Waiting', stepStartTime: new Date(T0 - 120_000).toISOString(), lastAnalysisTime: last }))).toBe(T0 - 10_000);
+  });
+  it('agrees with planTick on when the analysis is due', () => {
+    const s = at(0, { phase: 'Progressing', lastAnalysisTime: new Date(T0 - 5_000).toISOString() });
+    expect(analysisDueAt(spec(), s)).toBe(T0 + planTick(spec(), s, {}, T0).dueInMs);
+  });
+  it('nothing to wait for: before the first step, finishing, idle, suspended, skipping analysis, an unreadable interval', () => {
+    expect(analysisDueAt(spec(), at(-1, { phase: 'Initializing' }))).toBeUndefined();
+    expect(analysisDueAt(spec(), at(1, { phase: 'Promoting' }))).toBeUndefined();
+    expect(analysisDueAt(spec(), at(1, { phase: 'Succeeded' }))).toBeUndefined();
+    expect(analysisDueAt(spec({ suspend: true }), at(0, { phase: 'Progressing' }))).toBeUndefined();
+    expect(analysisDueAt(spec({ skipAnalysis: true }), at(0, { phase: 'Progressing' }))).toBeUndefined();
+    expect(analysisDueAt(spec({ analysis: { interval: 'soon', threshold: 2, stepWeights: [10] } }), at(0, { phase: 'Progressing' }))).toBeUndefined();
+    expect(analysisDueAt(spec(), { phase: 'Progressing', stepIndex: 0 })).toBeUndefined();
+    expect(analysisDueAt(spec(), undefined)).toBeUndefined();
   });
 });

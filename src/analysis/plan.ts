@@ -39,3 +39,21 @@ export function planTick(spec: CanarySpec, status: CanaryStatus, requests: Opera
   const confirm: HookType[] = last_ ? ['confirm-promotion'] : (steps[stepIndex + 1] as number) > (steps[stepIndex] as number) ? ['confirm-traffic-increase'] : [];
   return { dueInMs: Math.max(0, last + interval - now), measure: true, gates: [['rollout', ...confirm]] };
 }
+
+/**
+ * When a rollout at a step is next due for analysis (epoch ms; may be in the past), from status alone; undefined
+ * when it is not at a step being analysed, or the interval cannot be read (its tick reports that). A replica that
+ * takes a canary over (a shard moved, the lease changed hands) queues it by this, so a canary already due keeps its
+ * place instead of waiting behind the new owner's own backlog.
+ */
+export function analysisDueAt(spec: CanarySpec | undefined, status: CanaryStatus | undefined): number | undefined {
+  if (!spec?.analysis || spec.suspend || spec.skipAnalysis || (status?.stepIndex ?? -1) < 0) return undefined;
+  if (status?.phase !== 'Progressing' && status?.phase !== 'Waiting') return undefined;
+  const stepStart = Date.parse(status.stepStartTime ?? '');
+  if (!Number.isFinite(stepStart)) return undefined;
+  try {
+    return Math.max(stepStart, Date.parse(status.lastAnalysisTime ?? '') || 0) + parseDuration(spec.analysis.interval, 'spec.analysis.interval');
+  } catch {
+    return undefined;
+  }
+}

@@ -5,8 +5,9 @@
  *
  *   node dist/bench/shards.js                                       # 300 canaries, 1 then 3 replicas, 32 shards, both API servers
  *   node dist/bench/shards.js --count 1000 --replicas 1,4 --kubernetes real --duration 60s --no-write
+ *   node dist/bench/shards.js --failover --kubernetes real,embedded    # 3 replicas, one SIGKILLed mid-rollout
  *
- * Results go between the bench:shards markers of docs/benchmarks.md.
+ * Results go between the bench:shards markers of docs/benchmarks.md (--failover: the bench:shard-failover markers).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,13 +25,18 @@ import { writeSection } from './doc-section.js';
 import { startIstioTarget, type IstioTarget } from './istio-target.js';
 import { forEachLimit, KubeHttp } from './kube-http.js';
 import { loadAverage, machineDescription, sampleProc } from './proc.js';
-import { histogramDelta, histogramOf, histogramQuantile, parseExposition, sumOf, type TextSample } from './prom-text.js';
+import { histogramDelta, histogramOf, histogramQuantile, parseExposition, quantile, sumOf, type TextSample } from './prom-text.js';
+import { shardOf } from '../controller/shard-hash.js';
 import { startRouteStatusStub, type RouteStatusStub } from './route-status.js';
 import { benchCanary, benchRoute, BENCH_NS } from './scale-run.js';
 
 export const SHARDS_START = '<!-- bench:shards:start -->';
 export const SHARDS_END = '<!-- bench:shards:end -->';
+export const FAILOVER_START = '<!-- bench:shard-failover:start -->';
+export const FAILOVER_END = '<!-- bench:shard-failover:end -->';
 const LEASE_NS = 'routeshift-system';
+const GROUP = 'routeshift-leader';
+const LEASE = { leaseDuration: '15s', renewDeadline: '10s', retryPeriod: '2s', leaseSec: 15, retrySec: 2 };
 const TOKEN = 'sandbox-controller';
 
 export interface ShardBenchArgs {
@@ -43,6 +49,29 @@ export interface ShardBenchArgs {
   kubernetes: SandboxKubernetes[];
   write: boolean;
   out: string;
+  /** Instead of the throughput window: 3 replicas, one SIGKILLed mid-rollout, and how soon its canaries step again. */
+  failover: boolean;
+}
+
+export interface Quantiles {
+  p50: number | undefined;
+  p99: number | undefined;
+  max: number | undefined;
+  n: number;
+}
+
+export interface FailoverResult {
+  /** Shards and canaries the killed replica held. */
+  shards: number;
+  canaries: number;
+  /** Kill -> every one of its shard Leases held by another replica (s). */
+  shardsMovedSec: number | undefined;
+  /** Kill -> each rolling canary's next step (s): those of the killed replica, and the others. */
+  moved: Quantiles;
+  stayed: Quantiles;
+  /** Rolling canaries that did not step within the timeout. */
+  missing: number;
+  boundSec: number;
 }
 
 export interface ReplicaRow {
@@ -67,10 +96,11 @@ export interface ShardBenchResult {
   allStartedMs: number | undefined;
   windowSec: number;
   rows: ReplicaRow[];
+  failover?: FailoverResult;
 }
 
 export function parseShardArgs(argv: string[]): ShardBenchArgs {
-  const a: ShardBenchArgs = { count: 300, replicas: [1, 3], shards: 32, durationMs: 60_000, intervalSec: 10, kubernetes: ['embedded', 'real'], write: true, out: 'docs/benchmarks.md' };
+  const a: ShardBenchArgs = { count: 300, replicas: [1, 3], shards: 32, durationMs: 60_000, intervalSec: 10, kubernetes: ['embedded', 'real'], write: true, out: 'docs/benchmarks.md', failover: false };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const need = (): string => {
@@ -86,9 +116,11 @@ export function parseShardArgs(argv: string[]): ShardBenchArgs {
     else if (flag === '--kubernetes') a.kubernetes = need().split(',').map((x) => x.trim()) as SandboxKubernetes[];
     else if (flag === '--out') a.out = need();
     else if (flag === '--no-write') a.write = false;
+    else if (flag === '--failover') a.failover = true;
     else throw new Error(`unknown flag ${flag}`);
   }
   for (const n of [a.count, ...a.replicas, a.shards]) if (!Number.isInteger(n) || n < 1) throw new Error('--count, --replicas and --shards need positive whole numbers');
+  if (a.failover) a.replicas = [3];
   return a;
 }
 
@@ -143,7 +175,7 @@ export async function runShardPoint(a: ShardBenchArgs, kubernetes: SandboxKubern
         prometheusUrl: prom.url,
         workDir,
         namespace: BENCH_NS,
-        config: { leaderElection: { enabled: true, namespace: LEASE_NS, name: 'routeshift-leader', leaseDuration: '15s', renewDeadline: '10s', retryPeriod: '2s' }, sharding: { shards: a.shards } },
+        config: { leaderElection: { enabled: true, namespace: LEASE_NS, name: GROUP, leaseDuration: LEASE.leaseDuration, renewDeadline: LEASE.renewDeadline, retryPeriod: LEASE.retryPeriod }, sharding: { shards: a.shards } },
         leaderArgs: ['--identity', id, '--shards', String(a.shards)],
         env: { HOSTNAME: `replica-${id}`, POD_NAMESPACE: LEASE_NS },
       });
@@ -162,6 +194,10 @@ export async function runShardPoint(a: ShardBenchArgs, kubernetes: SandboxKubern
     const allStartedMs = started >= a.count ? Date.now() - t0 : undefined;
     log(`  ${kubernetes}: ${started}/${a.count} canaries at their first step after ${((Date.now() - t0) / 1000).toFixed(1)} s; warming up one interval`);
     await sleep(a.intervalSec * 1000 + 1000);
+    if (a.failover) {
+      const failover = await killOne(client, replicas[1] as { id: string; c: ControllerChild }, a, log);
+      return { kubernetes, count: a.count, replicas: replicaCount, shards: a.shards, loadAverage: la, allStartedMs, windowSec: 0, rows: [], failover };
+    }
 
     const m0 = await Promise.all(replicas.map((r) => scrape(r.c)));
     const p0 = replicas.map((r) => sampleProc(r.c.pid));
@@ -196,6 +232,69 @@ export async function runShardPoint(a: ShardBenchArgs, kubernetes: SandboxKubern
   }
 }
 
+type CanaryList = { items: Array<{ metadata: { name: string }; status?: { canaryWeight?: number; phase?: string } }> };
+
+/** shard -> holder ('' when released), from the shard Leases. */
+async function shardHolders(client: KubeHttp): Promise<Map<number, string>> {
+  const sel = encodeURIComponent(`routeshift.io/shard-group=${GROUP},routeshift.io/shard-lease=shard`);
+  const res = await client.request<{ items: Array<{ metadata?: { name?: string }; spec?: { holderIdentity?: string } }> }>('GET', `/apis/coordination.k8s.io/v1/namespaces/${LEASE_NS}/leases?labelSelector=${sel}`);
+  return new Map((res.body?.items ?? []).map((l) => [Number(/-(\d+)$/.exec(l.metadata?.name ?? '')?.[1]), l.spec?.holderIdentity ?? '']));
+}
+
+function quantiles(values: number[]): Quantiles {
+  return { p50: quantile(values, 0.5), p99: quantile(values, 0.99), max: values.length ? Math.max(...values) : undefined, n: values.length };
+}
+
+/**
+ * SIGKILLs `victim` mid-rollout, then polls (every 250 ms) until its shard Leases are held by the others and
+ * every rolling canary has taken its next step (a higher weight, or its rollout ended). A canary's next step
+ * is timed from the kill: the bound for the victim's is leaseDuration plus one interval (issue 19 goal 3).
+ */
+async function killOne(client: KubeHttp, victim: { id: string; c: ControllerChild }, a: ShardBenchArgs, log: (s: string) => void): Promise<FailoverResult> {
+  const held = [...(await shardHolders(client))].filter(([, h]) => h === victim.id).map(([s]) => s);
+  victim.c.child.kill('SIGKILL');
+  const killed = Date.now();
+  const list = async (): Promise<CanaryList['items']> => (await client.request<CanaryList>('GET', `/apis/routeshift.io/v1alpha1/namespaces/${BENCH_NS}/canaries`)).body?.items ?? [];
+  // Read after the kill: the victim writes nothing more, so a higher weight is another replica's step.
+  const atKill = new Map((await list()).map((c) => [c.metadata.name, c.status?.canaryWeight ?? 0]));
+  const rolling = [...atKill].filter(([, w]) => w < 100).map(([n]) => n);
+  const ofVictim = new Set(rolling.filter((n) => held.includes(shardOf(`${BENCH_NS}/${n}`, a.shards))));
+  const stepped = new Map<string, number>();
+  let shardsMovedSec: number | undefined;
+  const boundSec = LEASE.leaseSec + a.intervalSec;
+  const deadline = killed + 4 * boundSec * 1000 + 60_000;
+  while (Date.now() < deadline && (stepped.size < rolling.length || shardsMovedSec === undefined)) {
+    const [holders, items] = await Promise.all([shardHolders(client), list()]);
+    const now = (Date.now() - killed) / 1000;
+    if (shardsMovedSec === undefined && held.every((s) => ['a', 'b', 'c'].includes(holders.get(s) ?? '') && holders.get(s) !== victim.id)) shardsMovedSec = now;
+    for (const c of items) {
+      const n = c.metadata.name;
+      if (stepped.has(n) || !atKill.has(n) || (atKill.get(n) as number) >= 100) continue;
+      if ((c.status?.canaryWeight ?? 0) > (atKill.get(n) as number) || (c.status?.phase !== 'Progressing' && c.status?.phase !== 'Waiting')) stepped.set(n, now);
+    }
+    await sleep(250);
+  }
+  const times = (moved: boolean): number[] => [...stepped].filter(([n]) => ofVictim.has(n) === moved).map(([, t]) => t);
+  log(`  killed ${victim.id} (${held.length} shards, ${ofVictim.size} rolling canaries); shards moved after ${f(shardsMovedSec)} s; ${stepped.size}/${rolling.length} stepped again`);
+  return { shards: held.length, canaries: ofVictim.size, shardsMovedSec, moved: quantiles(times(true)), stayed: quantiles(times(false)), missing: rolling.length - stepped.size, boundSec };
+}
+
+export function formatFailover(results: ShardBenchResult[], a: ShardBenchArgs): string {
+  const q = (x: Quantiles): string => `${f(x.p50)} / ${f(x.p99)} / ${f(x.max)} (${x.n})`;
+  const lines = [
+    `Failover (\`node dist/bench/shards.js --failover\`): ${a.count} canaries (interval ${a.intervalSec} s, two metrics each, one step per interval) shared by 3 replicas over ${a.shards} shard Leases (lease ${LEASE.leaseSec} s, renew 10 s, retry ${LEASE.retrySec} s), each replica a child process; one interval after every canary reached its first step, replica b is SIGKILLed. Times are seconds from the kill; a canary's next step is its next higher weight (status polled every 250 ms). Bound for b's canaries: leaseDuration + one interval. ${machineDescription()}.`,
+    '',
+    "| API server | load average at start | b's shards / rolling canaries | b's shards held by others (s) | b's canaries: next step p50 / p99 / max (s) (n) | bound (s) | the others' canaries: next step p50 / p99 / max (s) (n) | no step before the timeout |",
+    '|---|---|---:|---:|---|---:|---|---:|',
+  ];
+  for (const r of results) {
+    const x = r.failover;
+    if (!x) continue;
+    lines.push(`| ${r.kubernetes === 'real' ? 'kube-apiserver' : 'stand-in'} | ${r.loadAverage} | ${x.shards} / ${x.canaries} | ${f(x.shardsMovedSec)} | ${q(x.moved)} | ${x.boundSec} | ${q(x.stayed)} | ${x.missing} |`);
+  }
+  return lines.join('\n');
+}
+
 const f = (n: number | undefined, d = 1): string => (n === undefined || !Number.isFinite(n) ? '–' : n.toFixed(d));
 
 export function formatShards(results: ShardBenchResult[], a: ShardBenchArgs): string {
@@ -225,9 +324,9 @@ async function main(): Promise<void> {
       results.push(await runShardPoint(a, k, n, (s) => process.stderr.write(`${s}\n`)));
     }
   }
-  const text = formatShards(results, a);
+  const text = a.failover ? formatFailover(results, a) : formatShards(results, a);
   process.stdout.write(`${text}\n`);
-  if (a.write) writeSection(resolve(a.out), SHARDS_START, SHARDS_END, text);
+  if (a.write) writeSection(resolve(a.out), a.failover ? FAILOVER_START : SHARDS_START, a.failover ? FAILOVER_END : SHARDS_END, text);
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

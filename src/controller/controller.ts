@@ -15,7 +15,7 @@ import type { ControllerMetrics } from './metrics.js';
 import { Reconciler, type ReconcilerDeps } from './reconcile.js';
 import { orientedStore } from './workload-slots.js';
 import { Reflector } from './reflector.js';
-import { Pacer } from './pacer.js';
+import { Admission } from './admission.js';
 import { Scheduler } from './scheduler.js';
 
 export interface ControllerOptions {
@@ -79,7 +79,7 @@ export class Controller {
   private leading = false;
   private readonly byRoute = new Map<string, Set<string>>();
   private readonly routeOfCanary = new Map<string, string>();
-  private readonly admission: Pacer;
+  private readonly admission: Admission;
   private schedulerAbort: AbortController | undefined;
   private schedulerDone: Promise<void> | undefined;
   private tickAbort: AbortController | undefined;
@@ -92,7 +92,7 @@ export class Controller {
   constructor(private readonly opts: ControllerOptions) {
     const kc = opts.kubeConfig;
     this.store = opts.store ?? kubeCanaryStore(kc);
-    this.admission = new Pacer(opts.clock, ADMIT_PER_SECOND);
+    this.admission = new Admission(opts.clock, ADMIT_PER_SECOND);
     const custom = kc.makeApiClient(CustomObjectsApi);
     // One namespace is watched directly; several are watched cluster-wide and filtered here.
     const ns = opts.namespaces?.length === 1 ? opts.namespaces[0] : undefined;
@@ -235,7 +235,12 @@ export class Controller {
     this.schedulerAbort = new AbortController();
     this.tickAbort = new AbortController();
     this.schedulerDone = this.scheduler.run(this.schedulerAbort.signal, this.tickAbort.signal);
-    for (const c of this.canaries.list()) if (this.inScope(c.metadata.namespace) && this.mine(key(c))) this.scheduler.schedule(key(c), this.admission.delay());
+    for (const c of this.canaries.list()) if (this.inScope(c.metadata.namespace) && this.mine(key(c))) this.admit(c);
+  }
+
+  /** Schedules a canary this replica has just taken on (admission.ts says when). */
+  private admit(c: Canary): void {
+    this.scheduler.scheduleAt(key(c), this.admission.at(c));
   }
 
   /** The fence: whether this replica may write for the canary now (it leads; sharded: holds the canary's shard, renewed in time). */
@@ -271,8 +276,8 @@ export class Controller {
     });
   }
 
-  private canariesOfShard(s: number): string[] {
-    return this.canaries.list().flatMap((c) => (this.inScope(c.metadata.namespace) && this.shards?.shardOf(key(c)) === s ? [key(c)] : []));
+  private canariesOfShard(s: number): Canary[] {
+    return this.canaries.list().filter((c) => this.inScope(c.metadata.namespace) && this.shards?.shardOf(key(c)) === s);
   }
 
   private shardAcquired(s: number): void {
@@ -281,12 +286,12 @@ export class Controller {
     // Every tick of the shard's canaries listens on it.
     setMaxListeners(0, abort.signal);
     this.shardAborts.set(s, abort);
-    for (const k of this.canariesOfShard(s)) this.scheduler.schedule(k, this.admission.delay());
+    for (const c of this.canariesOfShard(s)) this.admit(c);
   }
 
   /** Stops a shard's canaries: no new tick, the running ones get `graceMs` to finish their writes, then are aborted. */
   private async shardDrain(s: number, graceMs: number): Promise<void> {
-    const keys = this.canariesOfShard(s);
+    const keys = this.canariesOfShard(s).map(key);
     for (const k of keys) this.scheduler.cancel(k);
     const inFlight = keys.flatMap((k) => this.running.get(k) ?? []);
     if (inFlight.length && graceMs > 0) {
@@ -357,9 +362,10 @@ export class Controller {
     }
     if (!this.mine(k)) return;
     // Our own status writes come back as updates; only a spec or annotation change needs a tick now.
-    // A new Canary or spec is paced with the others arriving at once; an operator's request (an
-    // annotation) is acted on at once.
-    if (type === 'add' || obj.metadata.generation !== old?.metadata.generation) this.scheduler.schedule(k, this.admission.delay());
+    // A Canary seen for the first time is admitted (paced, or at its due time mid-rollout); a new spec is paced
+    // with the others arriving at once; an operator's request (an annotation) is acted on at once.
+    if (type === 'add') this.admit(obj);
+    else if (obj.metadata.generation !== old?.metadata.generation) this.scheduler.schedule(k, this.admission.delay());
     else if (JSON.stringify(obj.metadata.annotations ?? {}) !== JSON.stringify(old?.metadata.annotations ?? {})) this.scheduler.schedule(k, 0);
   }
 

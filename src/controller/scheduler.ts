@@ -60,7 +60,15 @@ export class Scheduler {
 
   /** Run `key` after `delayMs`. An earlier request wins over a later one. */
   schedule(key: string, delayMs = 0): void {
-    const at = this.opts.clock.now() + Math.max(0, delayMs);
+    this.scheduleAt(key, this.opts.clock.now() + Math.max(0, delayMs));
+  }
+
+  /**
+   * Run `key` at the clock time `at`. A time already past is kept, not moved to now: the key queues by when
+   * it fell due among the others waiting (a canary taken over from another replica does not go behind
+   * every tick that fell due after it), and its start reports that lateness.
+   */
+  scheduleAt(key: string, at: number): void {
     if (this.running.has(key)) {
       const prior = this.rerun.get(key);
       if (prior === undefined || at < prior) this.rerun.set(key, at);

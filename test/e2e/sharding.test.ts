@@ -29,7 +29,9 @@ const LEASE_MS = 6_000;
 const RENEW_MS = 5_000;
 const RETRY_MS = 1_000;
 const INTERVAL_MS = 5_000;
-const STEPS = [10, 20, 30, 40, 50, 60, 70, 80, 90];
+// Five steps: enough to kill b mid-rollout and leave work for d, each step a status write, an Event and a route
+// patch per canary (nine steps took 196-251 s on the shared machine).
+const STEPS = [10, 30, 50, 70, 90];
 
 let sb: Sandbox;
 let k: KubeHttp;
@@ -44,11 +46,11 @@ function startReplica(id: string): void {
   replicas.set(id, startController(sb, ['--leader-elect', '--shards', String(SHARDS), '--identity', id, '--config', configFile, '--namespace', NS], { POD_NAMESPACE: LEASE_NS, HOSTNAME: `replica-${id}` }));
 }
 
-/** shard -> holder, from the shard Leases (holder '' when released). */
-async function holders(): Promise<Map<number, { holder: string; renew: number }>> {
+/** shard -> holder, from the shard Leases (holder '' when released); `acquire`: when the holder took it, by its clock. */
+async function holders(): Promise<Map<number, { holder: string; renew: number; acquire: number }>> {
   const list = await sb.kubeConfig.makeApiClient(CoordinationV1Api).listNamespacedLease({ namespace: LEASE_NS, labelSelector: `routeshift.io/shard-group=${GROUP},routeshift.io/shard-lease=shard` });
-  const out = new Map<number, { holder: string; renew: number }>();
-  for (const l of list.items as V1Lease[]) out.set(Number(/-(\d+)$/.exec(l.metadata?.name ?? '')?.[1]), { holder: l.spec?.holderIdentity ?? '', renew: Date.parse(String(l.spec?.renewTime)) });
+  const out = new Map<number, { holder: string; renew: number; acquire: number }>();
+  for (const l of list.items as V1Lease[]) out.set(Number(/-(\d+)$/.exec(l.metadata?.name ?? '')?.[1]), { holder: l.spec?.holderIdentity ?? '', renew: Date.parse(String(l.spec?.renewTime)), acquire: Date.parse(String(l.spec?.acquireTime)) });
   return out;
 }
 
@@ -122,14 +124,14 @@ describe('three replicas sharing 300 canaries through shard Leases', () => {
       return Object.keys(h).length === 3 && Object.values(h).reduce((x, y) => x + y, 0) === SHARDS;
     }, 60_000, 250);
 
-    await forEachLimit(names, 8, async (n) => {
+    await forEachLimit(names, 16, async (n) => {
       auditor.track(n, `${n}-canary`);
       await createWithRetry(k, [route(n)]);
     });
     await stub.ready(COUNT);
-    await forEachLimit(names, 8, (n) => createWithRetry(k, [canaryFor(n, { stepWeights: STEPS, interval: `${INTERVAL_MS / 1000}s`, metrics: [] })]));
+    await forEachLimit(names, 16, (n) => createWithRetry(k, [canaryFor(n, { stepWeights: STEPS, interval: `${INTERVAL_MS / 1000}s`, metrics: [] })]));
     const created = Date.now();
-    await until('every canary at 20 or more', async () => [...(await canaries()).values()].filter((c) => (c.status?.canaryWeight ?? 0) >= 20).length === COUNT, 120_000, 500);
+    await until('every canary at its first step or later', async () => [...(await canaries()).values()].filter((c) => (c.status?.canaryWeight ?? 0) >= (STEPS[0] as number)).length === COUNT, 120_000, 500);
     const progressing = Date.now();
 
     // --- SIGKILL b ---
@@ -143,9 +145,12 @@ describe('three replicas sharing 300 canaries through shard Leases', () => {
     const weightAtKill = new Map([...(await canaries())].map(([n, c]) => [n, c.status?.canaryWeight ?? 0]));
     const lastRenew = Math.max(...bShards.map((s) => before.get(s)?.renew ?? 0));
     let movedAt = 0;
+    let seenAt = 0;
     await until('b\'s shards held by the others', async () => {
       const h = await holders();
-      movedAt = Date.now();
+      seenAt = Date.now();
+      // When the last of them was taken, as the Leases record it (this poll runs late on a loaded machine).
+      movedAt = Math.max(...bShards.map((s) => h.get(s)?.acquire ?? Infinity));
       return bShards.every((s) => ['a', 'c'].includes(h.get(s)?.holder ?? ''));
     }, 4 * LEASE_MS, 100);
     // Continued: every canary still rolling out moved past the weight it had when b died. The others'
@@ -158,7 +163,11 @@ describe('three replicas sharing 300 canaries through shard Leases', () => {
       for (const [n, c] of await canaries()) if (rolling.includes(n) && !continuedAt.has(n) && ((c.status?.canaryWeight ?? 0) > (weightAtKill.get(n) ?? 0) || c.status?.phase === 'Succeeded')) continuedAt.set(n, now);
       return continuedAt.size === rolling.length;
     }, 180_000, 250);
-    const worst = (ns: string[]): number => Math.max(0, ...ns.flatMap((n) => (continuedAt.has(n) ? [(continuedAt.get(n) as number) - killed] : [])));
+    const after = (ns: string[]): number[] => ns.flatMap((n) => (continuedAt.has(n) ? [(continuedAt.get(n) as number) - killed] : [])).sort((x, y) => x - y);
+    const worst = (ns: string[]): number => Math.max(0, ...after(ns));
+    const median = (ns: string[]): number => after(ns)[Math.floor((after(ns).length - 1) / 2)] ?? 0;
+    const medianMoved = median(rolling.filter((n) => bCanaries.includes(n)));
+    const medianStayed = median(rolling.filter((n) => !bCanaries.includes(n)));
     const worstMoved = worst(rolling.filter((n) => bCanaries.includes(n)));
     const worstStayed = worst(rolling.filter((n) => !bCanaries.includes(n)));
 
@@ -201,10 +210,10 @@ describe('three replicas sharing 300 canaries through shard Leases', () => {
     }
     const counts = Object.fromEntries(Object.entries(by).map(([r, s]) => [r, s.size]));
     process.stdout.write(
-      `sharding: ${COUNT} canaries, ${SHARDS} shards; 3 replicas spread in ${((created - t0) / 1000).toFixed(1)} s (with route setup); all at 20 after ${((progressing - created) / 1000).toFixed(1)} s; ` +
-        `b held ${bShards.length} shards / ${bCanaries.length} canaries; its shards moved ${((movedAt - lastRenew) / 1000).toFixed(1)} s after its last renewal (${((movedAt - killed) / 1000).toFixed(1)} s after the kill); ` +
-        `after the kill every one of its canaries stepped again within ${(worstMoved / 1000).toFixed(1)} s, the others' within ${(worstStayed / 1000).toFixed(1)} s; d joined and shards spread in ${((spreadAt - joined) / 1000).toFixed(1)} s (${JSON.stringify(spread)}); ` +
-        `all succeeded ${((done - created) / 1000).toFixed(1)} s after creation; canaries stepped or promoted by replica: ${JSON.stringify(counts)}; ` +
+      `sharding: ${COUNT} canaries, ${SHARDS} shards; 3 replicas spread in ${((created - t0) / 1000).toFixed(1)} s (with route setup); all at the first step after ${((progressing - created) / 1000).toFixed(1)} s; ` +
+        `b held ${bShards.length} shards / ${bCanaries.length} canaries; its shards moved ${((movedAt - lastRenew) / 1000).toFixed(1)} s after its last renewal (${((movedAt - killed) / 1000).toFixed(1)} s after the kill, seen by the test after ${((seenAt - killed) / 1000).toFixed(1)} s); ` +
+        `after the kill every one of its canaries stepped again within ${(worstMoved / 1000).toFixed(1)} s (median ${(medianMoved / 1000).toFixed(1)} s), the others' within ${(worstStayed / 1000).toFixed(1)} s (median ${(medianStayed / 1000).toFixed(1)} s); d joined and shards spread in ${((spreadAt - joined) / 1000).toFixed(1)} s (${JSON.stringify(spread)}); ` +
+        `all succeeded ${((done - created) / 1000).toFixed(1)} s after creation, test ${((Date.now() - t0) / 1000).toFixed(1)} s; canaries stepped or promoted by replica: ${JSON.stringify(counts)}; ` +
         `log lines by replica: ${JSON.stringify(Object.fromEntries([...replicas].map(([id, r]) => [id, logCounts(r)])))}\n`,
     );
     expect(problems.slice(0, 20)).toEqual([]);
@@ -213,8 +222,9 @@ describe('three replicas sharing 300 canaries through shard Leases', () => {
     expect(movedAt - lastRenew).toBeGreaterThanOrEqual(LEASE_MS - RETRY_MS);
     expect(movedAt - lastRenew).toBeLessThanOrEqual(LEASE_MS + RETRY_MS + RENEW_MS);
     // Every one of b's canaries continued (awaited above). How much later than the others is reported, not
-    // asserted: beyond the failover it is the herd's admission and queueing on a busy machine, and a step
-    // b had written to status but not yet to the route is restored and held for a full interval.
+    // asserted (bound: leaseDuration plus one interval, measured by `node dist/bench/shards.js --failover`):
+    // the new owner queues them by when they fell due (admission.ts), so beyond the failover they wait only
+    // on the machine's load, as the others do.
     expect(worstMoved).toBeGreaterThan(0);
     expect(bCanaries.length).toBeGreaterThan(0);
     expect(counts['replica-d'] ?? 0).toBeGreaterThan(0);
