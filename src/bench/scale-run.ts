@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -15,6 +15,7 @@ import { forEachLimit, KubeHttp, type WatchLine } from './kube-http.js';
 import { loadAverage, sampleProc, type ProcSample } from './proc.js';
 import { histogramDelta, histogramOf, histogramQuantile, parseExposition, quantile, sumOf, type TextSample } from './prom-text.js';
 import { startRouteStatusStub, type RouteStatusStub } from './route-status.js';
+import { stopRig } from './rig.js';
 
 export const BENCH_NS = 'bench';
 const WRITE_VERBS: ReadonlySet<string> = new Set(['create', 'update', 'patch', 'delete', 'deletecollection']);
@@ -371,12 +372,7 @@ export async function runScalePoint(count: number, o: ScaleOptions): Promise<Sca
   } finally {
     watchAbort.abort();
     await controller?.stop();
-    stub?.stop();
-    client?.close();
-    await prom?.stop();
-    await target?.stop();
-    await api?.stop();
-    rmSync(workDir, { recursive: true, force: true });
+    await stopRig({ workDir, api, target, prom, stub, client });
   }
 }
 

@@ -9,7 +9,7 @@
  *
  * Results go between the bench:shards markers of docs/benchmarks.md (--failover: the bench:shard-failover markers).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +23,7 @@ import { sandboxCrdFiles, type SandboxKubernetes } from '../sandbox/sandbox.js';
 import { startControllerChild, waitReady, type ControllerChild } from './controller-process.js';
 import { writeSection } from './doc-section.js';
 import { startIstioTarget, type IstioTarget } from './istio-target.js';
+import { stopRig } from './rig.js';
 import { forEachLimit, KubeHttp } from './kube-http.js';
 import { loadAverage, machineDescription, sampleProc } from './proc.js';
 import { histogramDelta, histogramOf, histogramQuantile, parseExposition, quantile, sumOf, type TextSample } from './prom-text.js';
@@ -223,12 +224,7 @@ export async function runShardPoint(a: ShardBenchArgs, kubernetes: SandboxKubern
     return { kubernetes, count: a.count, replicas: replicaCount, shards: a.shards, loadAverage: la, allStartedMs, windowSec, rows };
   } finally {
     for (const r of replicas) await r.c.stop();
-    stub?.stop();
-    client?.close();
-    await prom?.stop();
-    await target?.stop();
-    await api?.stop();
-    rmSync(workDir, { recursive: true, force: true });
+    await stopRig({ workDir, api, target, prom, stub, client });
   }
 }
 
