@@ -5,6 +5,7 @@ import { CANARY_PLURAL, GROUP, METRIC_TEMPLATE_PLURAL, VERSION, type Canary, typ
 import type { TemplateSet } from '../metrics/templates.js';
 import type { Clock } from '../core/clock.js';
 import { errorMessage } from '../core/errors.js';
+import { isNotFound } from '../kube/errors.js';
 import { listCustomObjects, type ListResult } from '../kube/list.js';
 import { CachedRouteClient, GATEWAY_GROUP, GATEWAY_VERSION, type Route } from '../routing/index.js';
 import { kubeCanaryStore, type CanaryStore } from './canary-store.js';
@@ -88,6 +89,8 @@ export class Controller {
   private readonly shardAborts = new Map<number, AbortController>();
   /** Ticks running now, by canary key, so a shard's can be awaited before its Lease is released. */
   private readonly running = new Map<string, Promise<unknown>>();
+  /** Canaries taken over whose next tick reads them from the API server (takeOver). */
+  private readonly readLive = new Set<string>();
 
   constructor(private readonly opts: ControllerOptions) {
     const kc = opts.kubeConfig;
@@ -235,12 +238,22 @@ export class Controller {
     this.schedulerAbort = new AbortController();
     this.tickAbort = new AbortController();
     this.schedulerDone = this.scheduler.run(this.schedulerAbort.signal, this.tickAbort.signal);
-    for (const c of this.canaries.list()) if (this.inScope(c.metadata.namespace) && this.mine(key(c))) this.admit(c);
+    for (const c of this.canaries.list()) if (this.inScope(c.metadata.namespace) && this.mine(key(c))) this.takeOver(c);
   }
 
   /** Schedules a canary this replica has just taken on (admission.ts says when). */
   private admit(c: Canary): void {
     this.scheduler.scheduleAt(key(c), this.admission.at(c));
+  }
+
+  /**
+   * Admits canaries taken over from another replica (a shard, or the lead). Their first tick reads the Canary
+   * from the API server: the informer may not have seen the previous owner's last status write yet, and a tick
+   * on that older status would take the route's newer weights for a half-done step and set them back.
+   */
+  private takeOver(c: Canary): void {
+    this.readLive.add(key(c));
+    this.admit(c);
   }
 
   /** The fence: whether this replica may write for the canary now (it leads; sharded: holds the canary's shard, renewed in time). */
@@ -286,7 +299,7 @@ export class Controller {
     // Every tick of the shard's canaries listens on it.
     setMaxListeners(0, abort.signal);
     this.shardAborts.set(s, abort);
-    for (const c of this.canariesOfShard(s)) this.admit(c);
+    for (const c of this.canariesOfShard(s)) this.takeOver(c);
   }
 
   /** Stops a shard's canaries: no new tick, the running ones get `graceMs` to finish their writes, then are aborted. */
@@ -327,10 +340,21 @@ export class Controller {
     // Held, but the last renewal is late: no write now; the renewal (or the loss of the shard) decides.
     if (!this.acts(k)) return FENCED_RETRY_MS;
     const [namespace, name] = k.split('/') as [string, string];
-    const canary = this.canaries.get(namespace, name);
-    if (!canary || !this.inScope(namespace)) return undefined;
     const shardAbort = this.shards ? this.shardAborts.get(this.shards.shardOf(k)) : undefined;
     const signal = shardAbort ? AbortSignal.any([outer, shardAbort.signal]) : outer;
+    let canary = this.canaries.get(namespace, name);
+    if (!canary || !this.inScope(namespace)) return undefined;
+    if (this.readLive.has(k)) {
+      try {
+        canary = await this.store.get(namespace, name, signal);
+        this.readLive.delete(k);
+      } catch (err) {
+        if (isNotFound(err)) return undefined;
+        if (signal.aborted || !this.mine(k)) return undefined;
+        this.opts.logger.warn({ namespace, name, err: errorMessage(err) }, 'reading a canary taken over failed; retrying');
+        return FENCED_RETRY_MS;
+      }
+    }
     const run = this.reconciler.reconcile(canary, signal);
     this.running.set(k, run);
     try {
@@ -357,6 +381,7 @@ export class Controller {
     this.indexRoute(k, type === 'delete' ? undefined : obj);
     if (type === 'delete') {
       this.scheduler.cancel(k);
+      this.readLive.delete(k);
       this.opts.metrics.forgetCanary(obj.metadata.namespace ?? '', obj.metadata.name, (obj.status?.lastAnalysis ?? []).map((r) => r.name));
       return;
     }
