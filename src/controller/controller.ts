@@ -91,6 +91,8 @@ export class Controller {
   private readonly running = new Map<string, Promise<unknown>>();
   /** Canaries taken over whose next tick reads them from the API server (takeOver). */
   private readonly readLive = new Set<string>();
+  /** resourceVersion of each Canary as our last write left it. */
+  private readonly written = new Map<string, string>();
 
   constructor(private readonly opts: ControllerOptions) {
     const kc = opts.kubeConfig;
@@ -145,7 +147,7 @@ export class Controller {
     // Ticks read routes from the informer; patches still go to the API with their `test` ops.
     this.routeClient = new CachedRouteClient(opts.deps.routes, (ref) => (ref.kind === 'HTTPRoute' ? this.routes.get(ref.namespace, ref.name) : undefined));
     // The fence: a status write or patch for a canary this replica does not own now is refused before it is sent.
-    const fenced = fencedStore(this.store, (k) => this.acts(k));
+    const fenced = fencedStore(this.recordingWrites(this.store), (k) => this.acts(k));
     this.reconciler = new Reconciler({ ...opts.deps, routes: this.routeClient, store: orientedStore(fenced), clock: opts.clock, logger: opts.logger, metrics: opts.metrics });
   }
 
@@ -246,6 +248,20 @@ export class Controller {
     this.scheduler.scheduleAt(key(c), this.admission.at(c));
   }
 
+  /** The store, noting the resourceVersion each write of ours left on a Canary (see tick). */
+  private recordingWrites(store: CanaryStore): CanaryStore {
+    const note = (c: Canary): Canary => {
+      if (c.metadata.resourceVersion) this.written.set(key(c), c.metadata.resourceVersion);
+      return c;
+    };
+    return {
+      get: (ns, name, signal) => store.get(ns, name, signal),
+      list: (signal, ns) => store.list(signal, ns),
+      replaceStatus: async (c, signal) => note(await store.replaceStatus(c, signal)),
+      patch: async (ns, name, body, signal) => note(await store.patch(ns, name, body, signal)),
+    };
+  }
+
   /**
    * Admits canaries taken over from another replica (a shard, or the lead). Their first tick reads the Canary
    * from the API server: the informer may not have seen the previous owner's last status write yet, and a tick
@@ -344,14 +360,19 @@ export class Controller {
     const signal = shardAbort ? AbortSignal.any([outer, shardAbort.signal]) : outer;
     let canary = this.canaries.get(namespace, name);
     if (!canary || !this.inScope(namespace)) return undefined;
-    if (this.readLive.has(k)) {
+    // Our last write is not what the informer holds: it has not seen that write yet (or something came after
+    // it). A tick on the older status would take the route's newer weights for drift and set them back.
+    const wrote = this.written.get(k);
+    if (this.readLive.has(k) || (wrote !== undefined && wrote !== canary.metadata.resourceVersion)) {
       try {
         canary = await this.store.get(namespace, name, signal);
         this.readLive.delete(k);
+        // Read again only when the informer lags behind this copy too.
+        if (canary.metadata.resourceVersion) this.written.set(k, canary.metadata.resourceVersion);
       } catch (err) {
         if (isNotFound(err)) return undefined;
         if (signal.aborted || !this.mine(k)) return undefined;
-        this.opts.logger.warn({ namespace, name, err: errorMessage(err) }, 'reading a canary taken over failed; retrying');
+        this.opts.logger.warn({ namespace, name, err: errorMessage(err) }, 'reading the current Canary failed; retrying');
         return FENCED_RETRY_MS;
       }
     }
@@ -382,6 +403,7 @@ export class Controller {
     if (type === 'delete') {
       this.scheduler.cancel(k);
       this.readLive.delete(k);
+      this.written.delete(k);
       this.opts.metrics.forgetCanary(obj.metadata.namespace ?? '', obj.metadata.name, (obj.status?.lastAnalysis ?? []).map((r) => r.name));
       return;
     }
