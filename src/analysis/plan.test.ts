@@ -24,6 +24,12 @@ describe('planTick', () => {
     const last = new Date(T0 - 70_000).toISOString();
     expect(planTick(spec(), at(1, { stepStartTime: new Date(T0 - 120_000).toISOString(), lastAnalysisTime: last }), {}, T0)).toEqual({ dueInMs: 0, measure: true, gates: [['rollout', 'confirm-promotion']] });
   });
+  it('with earlyMs, due that much before the interval is up (the tick grid rounds next ticks down)', () => {
+    const s = at(0, { lastAnalysisTime: new Date(T0 - 9_900).toISOString() });
+    expect(planTick(spec({ analysis: { interval: '10s', threshold: 2, stepWeights: [10, 50] } }), s, {}, T0).dueInMs).toBe(100);
+    expect(planTick(spec({ analysis: { interval: '10s', threshold: 2, stepWeights: [10, 50] } }), s, {}, T0, 250).dueInMs).toBe(0);
+    expect(planTick(spec(), s, {}, T0, 250).dueInMs).toBe(60_000 - 9_900 - 250);
+  });
   it('abort and suspension gather nothing and wait for nothing', () => {
     expect(planTick(spec(), at(0), { abort: true }, T0)).toEqual({ dueInMs: 0, measure: false, gates: [] });
     expect(planTick(spec({ suspend: true }), at(0), { promote: true }, T0)).toEqual({ dueInMs: 0, measure: false, gates: [] });

@@ -52,6 +52,8 @@ export interface ReconcilerDeps {
   controllerName?: string;
   /** Releases from the workload (spec.workloads): orients the slots and holds a revision until it has rolled out. */
   workloads?: { prepare(canary: Canary, signal: AbortSignal): Promise<Prepared> };
+  /** How long before its interval an analysis may run: the scheduler's tick grid rounds next ticks down by up to this. */
+  analysisSlackMs?: number;
   /** Refuses references to other namespaces without a ReferenceGrant (reference-grants.ts); unset: no check. */
   references?: (canary: Canary, signal: AbortSignal) => Promise<RefNotPermittedError | undefined>;
 }
@@ -235,7 +237,7 @@ export class Reconciler {
       const readiness = routeProgrammed(applied.result.route, this.deps.controllerName ? { controllerName: this.deps.controllerName } : {});
       route = { programmed: readiness.ready, message: readiness.message };
     }
-    const plan = planTick(spec, t.status, requests, t.now);
+    const plan = planTick(spec, t.status, requests, t.now, this.deps.analysisSlackMs);
     if (plan.dueInMs > 0) return plan.dueInMs;
     const gates = await this.runGates(t, plan.gates, weight, req.approve !== undefined);
     let measurements: Measurement[] = [];

@@ -98,7 +98,7 @@ export async function startControllerRuntime(o: RuntimeOptions): Promise<{ port:
     namespaces: config.watch.namespaces,
     ...(config.watch.labelSelector ? { labelSelector: config.watch.labelSelector } : {}),
     concurrency: config.concurrency,
-    // With query batching, ticks are put on a grid so those due together share a request (at most 250 ms later).
+    // With query batching, ticks are put on a grid so those due together share a request (rounded down, at most 250 ms early).
     ...(config.prometheus.batchWindow ? { tickGridMs: TICK_GRID_MS } : {}),
     templates: analysis.templates,
     store,

@@ -35,17 +35,41 @@ describe('Scheduler', () => {
     await t.stop();
   });
 
-  it('with a grid, rounds an interval up to it so keys fall due together; short retries keep their time', async () => {
+  it('with a grid, rounds an interval down to it so keys fall due together; short retries keep their time', async () => {
     const t = setup((key) => (key === 'retry' ? 300 : 1000), 4, 250);
     t.s.schedule('a', 10);
     t.s.schedule('b', 130);
     t.s.schedule('retry', 70);
     await t.clock.advance(2000);
     const at = (k: string) => t.runs.filter((r) => r.key === k).map((r) => r.at);
-    expect(at('a')).toEqual([10, 1250]);
-    expect(at('b')).toEqual([130, 1250]);
+    expect(at('a')).toEqual([10, 1000, 2000]);
+    expect(at('b')).toEqual([130, 1000, 2000]);
     expect(at('retry').slice(0, 3)).toEqual([70, 370, 670]);
     await t.stop();
+  });
+
+  it('with a grid, a tick that takes time does not push the next one later: no drift over many intervals', async () => {
+    const clock = new FakeClock(0);
+    const runs: number[] = [];
+    const s = new Scheduler({
+      clock,
+      logger: silentLogger(),
+      concurrency: 1,
+      gridMs: 250,
+      handler: async () => {
+        runs.push(clock.now());
+        await clock.sleep(60, new AbortController().signal);
+        return 10_000;
+      },
+    });
+    const ac = new AbortController();
+    const done = s.run(ac.signal);
+    s.schedule('a', 0);
+    // Past the last tick's own 60 ms, so stopping finds no tick in flight.
+    await clock.advance(100_100);
+    expect(runs).toEqual([0, 10_000, 20_000, 30_000, 40_000, 50_000, 60_000, 70_000, 80_000, 90_000, 100_000]);
+    ac.abort();
+    await done;
   });
 
   it('forgets a cancelled key, so a deleted canary leaves nothing behind', async () => {

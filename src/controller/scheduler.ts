@@ -16,9 +16,11 @@ export interface SchedulerOptions {
   /** Delay after a handler throws. */
   errorBackoffMs?: number;
   /**
-   * When set, a next tick a handler asks for at least four grid steps away is rounded up to the grid (ms),
+   * When set, a next tick a handler asks for at least four grid steps away is rounded down to the grid (ms),
    * so canaries fall due together and the queries of their ticks share one batched Prometheus request
-   * (src/metrics/batch.ts). It delays an analysis by less than one step; short retries are not moved.
+   * (src/metrics/batch.ts). Down, not up: rounding up added the tick's own lateness to every interval, and a
+   * rollout lost a step every forty intervals. The handler allows for it (planTick's earlyMs); short retries
+   * are not moved.
    */
   gridMs?: number;
 }
@@ -169,7 +171,7 @@ export class Scheduler {
 
   private onGrid(at: number, delay: number): number {
     const g = this.opts.gridMs ?? 0;
-    return g > 0 && delay >= 4 * g ? Math.ceil(at / g) * g : at;
+    return g > 0 && delay >= 4 * g ? Math.floor(at / g) * g : at;
   }
 
   /** Top of the heap, discarding entries superseded by a reschedule or a cancel. */
