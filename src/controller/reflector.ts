@@ -6,7 +6,25 @@ import { KubeApiError } from '../kube/errors.js';
 import { watchOnce } from '../kube/watch.js';
 
 export interface KubeObject {
-  metadata?: { name?: string; namespace?: string; resourceVersion?: string; uid?: string };
+  metadata?: { name?: string; namespace?: string; resourceVersion?: string; uid?: string; managedFields?: unknown; annotations?: Record<string, string> };
+}
+
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+
+/**
+ * What the cache keeps of an object: all but managedFields and kubectl's last-applied copy, which nothing here
+ * reads and which are often most of an object's size on a real API server (client-go's informers offer the same
+ * trim). Writes never send a cached object's metadata back (status PUTs ignore it, route patches name their paths).
+ */
+export function trimForCache<T extends KubeObject>(obj: T): T {
+  const m = obj.metadata;
+  if (!m || (m.managedFields === undefined && m.annotations?.[LAST_APPLIED] === undefined)) return obj;
+  const { managedFields: _dropped, ...meta } = m;
+  if (meta.annotations?.[LAST_APPLIED] !== undefined) {
+    const { [LAST_APPLIED]: _applied, ...rest } = meta.annotations;
+    meta.annotations = rest;
+  }
+  return { ...obj, metadata: meta };
 }
 
 import type { ListResult } from '../kube/list.js';
@@ -90,7 +108,7 @@ export class Reflector<T extends KubeObject> {
     const list = await this.opts.list(signal);
     this.stats.lists++;
     const fresh = new Map<string, T>();
-    for (const item of list.items) fresh.set(keyOf(item), item);
+    for (const item of list.items) fresh.set(keyOf(item), trimForCache(item));
     for (const [key, old] of this.cache) {
       if (!fresh.has(key)) {
         this.cache.delete(key);
@@ -137,8 +155,9 @@ export class Reflector<T extends KubeObject> {
       this.cache.delete(key);
       this.opts.onEvent('delete', obj);
     } else {
-      this.cache.set(key, obj);
-      this.opts.onEvent(old ? 'update' : 'add', obj, old);
+      const kept = trimForCache(obj);
+      this.cache.set(key, kept);
+      this.opts.onEvent(old ? 'update' : 'add', kept, old);
     }
     if (rv) this.resourceVersion = rv;
   }
