@@ -249,17 +249,9 @@ export interface WorkloadsStatus {
   waiting?: { revision: string; since: string };
 }
 
-export type Phase =
-  | 'Initializing'
-  | 'Progressing'
-  | 'Waiting'
-  | 'Paused'
-  | 'Promoting'
-  | 'Succeeded'
-  | 'RollingBack'
-  | 'Failed'
-  | 'TimedOut' // rolled back without evidence of harm: the analysis had no answer in time (onInconclusiveLimit: rollback, progressDeadline)
-  | 'Invalid';
+// TimedOut: rolled back without evidence of harm, the analysis had no answer in time (onInconclusiveLimit: rollback, progressDeadline).
+export const PHASES = ['Initializing', 'Progressing', 'Waiting', 'Paused', 'Promoting', 'Succeeded', 'RollingBack', 'Failed', 'TimedOut', 'Invalid'] as const;
+export type Phase = (typeof PHASES)[number];
 
 export type ConditionStatus = 'True' | 'False' | 'Unknown';
 

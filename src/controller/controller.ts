@@ -148,7 +148,7 @@ export class Controller {
     this.routeClient = new CachedRouteClient(opts.deps.routes, (ref) => (ref.kind === 'HTTPRoute' ? this.routes.get(ref.namespace, ref.name) : undefined));
     // The fence: a status write or patch for a canary this replica does not own now is refused before it is sent.
     const fenced = fencedStore(this.recordingWrites(this.store), (k) => this.acts(k));
-    this.reconciler = new Reconciler({ ...opts.deps, ...(opts.tickGridMs ? { analysisSlackMs: opts.tickGridMs } : {}), routes: this.routeClient, store: orientedStore(fenced), clock: opts.clock, logger: opts.logger, metrics: opts.metrics });
+    this.reconciler = new Reconciler({ ...opts.deps, ...(opts.tickGridMs ? { analysisSlackMs: 2 * opts.tickGridMs } : {}), routes: this.routeClient, store: orientedStore(fenced), clock: opts.clock, logger: opts.logger, metrics: opts.metrics });
   }
 
   /** The cached Canary (as last seen by the informer), for notification routing. */

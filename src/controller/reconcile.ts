@@ -52,7 +52,10 @@ export interface ReconcilerDeps {
   controllerName?: string;
   /** Releases from the workload (spec.workloads): orients the slots and holds a revision until it has rolled out. */
   workloads?: { prepare(canary: Canary, signal: AbortSignal): Promise<Prepared> };
-  /** How long before its interval an analysis may run: the scheduler's tick grid rounds next ticks down by up to this. */
+  /**
+   * How long before its interval an analysis may run: the scheduler's tick grid rounds a next tick down by up to
+   * a grid step, from the tick's start (this tick read the clock a little later); twice the grid covers both.
+   */
   analysisSlackMs?: number;
   /** Refuses references to other namespaces without a ReferenceGrant (reference-grants.ts); unset: no check. */
   references?: (canary: Canary, signal: AbortSignal) => Promise<RefNotPermittedError | undefined>;

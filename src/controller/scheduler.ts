@@ -16,11 +16,9 @@ export interface SchedulerOptions {
   /** Delay after a handler throws. */
   errorBackoffMs?: number;
   /**
-   * When set, a next tick a handler asks for at least four grid steps away is rounded down to the grid (ms),
-   * so canaries fall due together and the queries of their ticks share one batched Prometheus request
-   * (src/metrics/batch.ts). Down, not up: rounding up added the tick's own lateness to every interval, and a
-   * rollout lost a step every forty intervals. The handler allows for it (planTick's earlyMs); short retries
-   * are not moved.
+   * When set, a next tick a handler asks for at least four grid steps away counts from the tick's start and is
+   * rounded down to the grid (ms), so canaries fall due together and the queries of their ticks share one
+   * batched Prometheus request (src/metrics/batch.ts). Short retries are not moved (see nextAt).
    */
   gridMs?: number;
 }
@@ -159,7 +157,7 @@ export class Scheduler {
         const again = this.rerun.get(entry.key);
         this.rerun.delete(entry.key);
         if (!this.stopped) {
-          const nextAt = next === undefined ? undefined : this.onGrid(this.opts.clock.now() + next, next);
+          const nextAt = next === undefined ? undefined : this.nextAt(now, next);
           const at = again === undefined ? nextAt : nextAt === undefined ? again : Math.min(again, nextAt);
           if (at !== undefined) this.schedule(entry.key, at - this.opts.clock.now());
         }
@@ -169,9 +167,16 @@ export class Scheduler {
       });
   }
 
-  private onGrid(at: number, delay: number): number {
+  /**
+   * A delay of a whole interval or more, with a grid, counts from the tick's start and is rounded down: counted
+   * from its end and rounded up, every interval grew by the tick's own time (the batch window, Prometheus, three
+   * writes) plus the rounding, and a rollout drifted a quarter second per step. The handler allows for the
+   * rounding (planTick's earlyMs). Shorter delays (retries, confirmations) count from the end, as asked.
+   */
+  private nextAt(startedAt: number, delay: number): number {
     const g = this.opts.gridMs ?? 0;
-    return g > 0 && delay >= 4 * g ? Math.floor(at / g) * g : at;
+    if (g <= 0 || delay < 4 * g) return this.opts.clock.now() + delay;
+    return Math.max(Math.floor((startedAt + delay) / g) * g, this.opts.clock.now());
   }
 
   /** Top of the heap, discarding entries superseded by a reschedule or a cancel. */

@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments, stringify } from 'yaml';
-import type { Canary } from '../../src/api/canary.js';
+import { PHASES, type Canary } from '../../src/api/canary.js';
 import { ControllerMetrics } from '../../src/controller/metrics.js';
 import { Reason } from '../../src/events/reasons.js';
 import { validatePromQL } from '../../src/metrics/promql.js';
@@ -95,12 +95,8 @@ describe('docs/migrating-from-flagger.md', () => {
     expect(named.filter((r) => !known.has(r))).toEqual([]);
   });
 
-  it('maps Flagger phases onto phases routeshift has', async () => {
-    const m = new ControllerMetrics(false);
-    m.setCanary('ns', 'c', 'Progressing', 0, 0);
-    const phaseMetric = (await m.registry.getMetricsAsJSON()).find((x) => x.name === 'routeshift_canary_phase');
-    const phases = new Set((phaseMetric?.values ?? []).map((v) => String(v.labels['phase'])));
-    expect(phases.size).toBeGreaterThan(5);
+  it('maps Flagger phases onto phases routeshift has', () => {
+    const phases = new Set<string>(PHASES);
     const used = tableAfter('Phases (').flatMap((r) => ticked((r[1] ?? '').replace(/\([^)]*\)/g, '')));
     expect(used.length).toBeGreaterThan(5);
     expect(used.filter((p) => !phases.has(p))).toEqual([]);
