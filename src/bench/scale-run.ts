@@ -85,6 +85,8 @@ export interface ScaleResult {
   advances: number;
   /** The controller's writes (create, update, patch, delete) per advancing tick, all of them counted. */
   writesPerAdvance: number | undefined;
+  /** Of those, Event writes (creates and count updates): what folding step Events saves. */
+  eventWritesPerAdvance: number | undefined;
   /** The same for the bench process (API server, route-status stand-in, target) and for Prometheus. */
   harnessCores: number;
   prometheusCores: number;
@@ -317,6 +319,7 @@ export async function runScalePoint(count: number, o: ScaleOptions): Promise<Sca
       const heap = m1 ? sumOf(m1, 'nodejs_heap_size_used_bytes') : undefined;
       const analysisSamples = inWindow(analyses).map((a) => a.late);
       const writes = reqs.filter((r) => WRITE_VERBS.has(r.e.verb)).length;
+      const eventWrites = reqs.filter((r) => WRITE_VERBS.has(r.e.verb) && r.e.resource === 'events').length;
       const advances = reqs.filter((r) => r.e.resource === 'httproutes' && r.e.verb === 'patch' && !r.e.subresource && r.e.code < 300).length;
       const ticks = lat?.count ?? 0;
       const result: ScaleResult = {
@@ -347,6 +350,7 @@ export async function runScalePoint(count: number, o: ScaleOptions): Promise<Sca
         cpuMsPerTick: ticks > 0 ? ((p1.cpuSeconds - p0.cpuSeconds) * 1000) / ticks : undefined,
         advances,
         writesPerAdvance: advances > 0 ? writes / advances : undefined,
+        eventWritesPerAdvance: advances > 0 ? eventWrites / advances : undefined,
         harnessCores: (h1.user + h1.system) / 1e6 / windowSec,
         prometheusCores: (pp1.cpuSeconds - pp0.cpuSeconds) / windowSec,
         promLatencyMs: {

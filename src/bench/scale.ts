@@ -120,8 +120,8 @@ const q = (x: Quantiles): string => `${f(x.p50)} / ${f(x.p99)} / ${f(x.max)}`;
 
 export function formatScaleTable(results: ScaleResult[]): string {
   const lines = [
-    '| canaries | batching | API server | tick lateness p50 / p99 / max (s, scheduler) | analysis lateness p50 / p99 / max (ms) | decision → patch p50 / p99 / max (ms) | RSS end / max (MiB) | heap used (MiB) | CPU (cores) | CPU-ms / tick | API req / canary / interval | API writes / advancing tick | Prometheus queries / canary / interval | analyses / canary / interval | ready / all started (s) |',
-    '| ---: | --- | --- | --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- |',
+    '| canaries | batching | API server | tick lateness p50 / p99 / max (s, scheduler) | analysis lateness p50 / p99 / max (ms) | decision → patch p50 / p99 / max (ms) | RSS end / max (MiB) | heap used (MiB) | CPU (cores) | CPU-ms / tick | API req / canary / interval | API writes / advancing tick (of them Events) | Prometheus queries / canary / interval | analyses / canary / interval | ready / all started (s) |',
+    '| ---: | --- | --- | --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
   ];
   for (const r of results) {
     const t = r.tickLateness;
@@ -129,7 +129,7 @@ export function formatScaleTable(results: ScaleResult[]): string {
     const open = (v: number | undefined, isOpen: boolean): string => (isOpen ? `> ${f(v, 0)}` : f(v, 3));
     const max = t.maxBound === undefined ? '–' : t.maxBound === Infinity ? '> 10' : `≤ ${f(t.maxBound, 3)}`;
     lines.push(
-      `| ${r.count} | ${r.batching} | ${r.kubernetes === 'real' ? 'kube-apiserver' : 'stand-in'} | ${open(t.p50, t.p50Open)} / ${open(t.p99, t.p99Open)} / ${max} | ${q(r.analysisLateness)} | ${q(r.decisionToPatch)} | ${f(r.rssMiB.end)} / ${f(r.rssMiB.max)} | ${f(r.heapUsedMiB)} | ${f(r.cpuCores, 2)} | ${f(r.cpuMsPerTick, 2)} | ${f(r.apiPerCanaryInterval, 2)} | ${f(r.writesPerAdvance, 2)} | ${f(r.promPerCanaryInterval, 2)} | ${f(r.analysesPerCanaryInterval, 2)} | ${f(r.readyMs === undefined ? undefined : r.readyMs / 1000, 1)} / ${f(r.allStartedMs === undefined ? undefined : r.allStartedMs / 1000, 1)} |`,
+      `| ${r.count} | ${r.batching} | ${r.kubernetes === 'real' ? 'kube-apiserver' : 'stand-in'} | ${open(t.p50, t.p50Open)} / ${open(t.p99, t.p99Open)} / ${max} | ${q(r.analysisLateness)} | ${q(r.decisionToPatch)} | ${f(r.rssMiB.end)} / ${f(r.rssMiB.max)} | ${f(r.heapUsedMiB)} | ${f(r.cpuCores, 2)} | ${f(r.cpuMsPerTick, 2)} | ${f(r.apiPerCanaryInterval, 2)} | ${f(r.writesPerAdvance, 2)} (${f(r.eventWritesPerAdvance, 2)}) | ${f(r.promPerCanaryInterval, 2)} | ${f(r.analysesPerCanaryInterval, 2)} | ${f(r.readyMs === undefined ? undefined : r.readyMs / 1000, 1)} / ${f(r.allStartedMs === undefined ? undefined : r.allStartedMs / 1000, 1)} |`,
     );
   }
   return lines.join('\n');
