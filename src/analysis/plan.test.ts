@@ -29,6 +29,8 @@ describe('planTick', () => {
     expect(planTick(spec({ analysis: { interval: '10s', threshold: 2, stepWeights: [10, 50] } }), s, {}, T0).dueInMs).toBe(100);
     expect(planTick(spec({ analysis: { interval: '10s', threshold: 2, stepWeights: [10, 50] } }), s, {}, T0, 250).dueInMs).toBe(0);
     expect(planTick(spec(), s, {}, T0, 250).dueInMs).toBe(60_000 - 9_900 - 250);
+    const short = at(0, { lastAnalysisTime: new Date(T0 - 500).toISOString() });
+    expect(planTick(spec({ analysis: { interval: '1s', threshold: 2, stepWeights: [10, 50] } }), short, {}, T0, 500).dueInMs).toBe(250);
   });
   it('abort and suspension gather nothing and wait for nothing', () => {
     expect(planTick(spec(), at(0), { abort: true }, T0)).toEqual({ dueInMs: 0, measure: false, gates: [] });

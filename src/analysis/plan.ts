@@ -43,7 +43,9 @@ export function planTick(spec: CanarySpec, status: CanaryStatus, requests: Opera
   // A mirror or A/B iteration that leads to another at the same weight sends no more traffic: no confirm gate.
   const last_ = isLastStep(steps, stepIndex);
   const confirm: HookType[] = last_ ? ['confirm-promotion'] : (steps[stepIndex + 1] as number) > (steps[stepIndex] as number) ? ['confirm-traffic-increase'] : [];
-  return { dueInMs: Math.max(0, last + interval - now - earlyMs), measure: true, gates: [['rollout', ...confirm]] };
+  // The slack never takes more than a quarter of an interval (a 1 s interval on a 250 ms grid).
+  const early = Math.min(earlyMs, interval / 4);
+  return { dueInMs: Math.max(0, last + interval - now - early), measure: true, gates: [['rollout', ...confirm]] };
 }
 
 /**
