@@ -55,7 +55,7 @@ function setup() {
   };
   const store = new Store(canary);
   const sink = new Sink();
-  const ledger = new EventLedger({ store, recorder: new Recorder(sink, silentLogger(), new FakeClock(0)) });
+  const ledger = new EventLedger({ store, recorder: new Recorder(sink, silentLogger(), new FakeClock(0)), clock: new FakeClock(0) });
   const tick = (): LedgerTick => ({
     canary: structuredClone(store.canary),
     status: structuredClone(store.canary.status ?? {}),
@@ -88,7 +88,7 @@ describe('EventLedger', () => {
   it('a controller restarted with a paid debt in status announces it under its name, which the API already has', async () => {
     const { store, sink, ledger, tick } = setup();
     await ledger.transition(tick(), Reason.WeightAdvanced, 'moved', (s) => ({ ...s, stepIndex: 1, canaryWeight: 20 }));
-    const restarted = new EventLedger({ store, recorder: new Recorder(sink, silentLogger(), new FakeClock(0)) });
+    const restarted = new EventLedger({ store, recorder: new Recorder(sink, silentLogger(), new FakeClock(0)), clock: new FakeClock(0) });
     const t = tick();
     expect(restarted.owes(t)).toBe(true);
     await restarted.announcePending(t);
