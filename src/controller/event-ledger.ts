@@ -159,7 +159,7 @@ export class EventLedger {
   /**
    * A rollout transition: status (with the Event it owes) first, then the Event under a name fixed by
    * revision, step and reason. If the process dies in between, the next tick announces it. A weight
-   * `step` of a canary that folds (advance-fold.ts) extends the fold this process deferred, or starts one,
+   * `step` (not a mirror or A/B iteration) of a canary that folds (advance-fold.ts) extends the fold this process deferred, or starts one,
    * and its Event waits until the fold is due.
    */
   async transition(
@@ -170,7 +170,7 @@ export class EventLedger {
     fields: Record<string, unknown> = {},
     step?: { from: number; to: number },
   ): Promise<void> {
-    const k = reason === Reason.WeightAdvanced && step && step.from !== step.to ? this.foldSize(t) : 1;
+    const k = reason === Reason.WeightAdvanced && step ? this.foldSize(t) : 1;
     let debt: OwedEvent = { name: '', reason, message };
     await this.commit(t, (s, owed) => {
       const next = mutate(s);

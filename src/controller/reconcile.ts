@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { ANNOTATIONS, type Canary, type CanaryStatus, type HookType, type Phase } from '../api/canary.js';
 import { planTick } from '../analysis/plan.js';
 import { handedOver } from '../analysis/policy.js';
-import { describePlan, describeTarget, trafficFor } from '../analysis/shapes.js';
+import { describePlan, describeTarget, stagesOf, trafficFor } from '../analysis/shapes.js';
 import { weightStepsOf } from '../analysis/steps.js';
 import type { DecisionInput, DecisionResult, GateResult, HoldReason, Measurement } from '../analysis/types.js';
 import type { Clock } from '../core/clock.js';
@@ -375,13 +375,15 @@ export class Reconciler {
     extra: (s: CanaryStatus) => CanaryStatus = (s) => s,
   ): Promise<number | undefined> {
     const from = t.status.canaryWeight ?? 0;
+    // Only weight steps fold into one Event (advance-fold.ts); a mirror or A/B iteration keeps its own.
+    const stage = stagesOf(t.canary.spec.analysis, weightStepsOf(t.canary.spec.analysis))[stepIndex];
     await this.ledger.transition(
       t,
       Reason.WeightAdvanced,
       message,
       (s) => ({ ...extra(s), phase: 'Progressing', stepIndex, canaryWeight: weight, stepStartTime: t.nowIso, lastTransitionTime: t.nowIso, message }),
       { from, to: weight, stepIndex },
-      { from, to: weight },
+      stage?.kind === 'weight' ? { from, to: weight } : undefined,
     );
     const applied = await this.ensureRoute(t, weight, true);
     return applied.ok ? this.interval(t) : applied.retryInMs;
