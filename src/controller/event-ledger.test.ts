@@ -280,4 +280,17 @@ describe('EventLedger folding WeightAdvanced Events', () => {
     expect(store.canary.status?.owedEvents).toBeUndefined();
     expect(store.canary.status?.pendingEvent?.name).toBe(stepName(1)); // still deferred: not due
   });
+
+  it('forgets its deferred fold when the canary comes back from another owner, who may have written it', async () => {
+    const { store, sink, ledger, step, clock } = folding('10s');
+    await step(ledger, 0, 0, 20);
+    // Another owner wrote the fold's Event meanwhile and lost the canary before dropping the debt.
+    await sink.create('ns', { metadata: { name: stepName(0), namespace: 'ns' }, count: 1 } as CoreEvent);
+    ledger.forget(store.canary);
+    await clock.advance(10_000);
+    await step(ledger, 1, 20, 40);
+    expect(store.canary.status?.pendingEvent).toMatchObject({ name: stepName(1), steps: [40] }); // a new fold
+    expect(store.canary.status?.owedEvents).toBeUndefined(); // the old one written first (AlreadyExists: paid)
+    expect(sink.events.map((e) => e.metadata.name)).toEqual([stepName(0)]);
+  });
 });

@@ -54,8 +54,16 @@ export class EventLedger {
 
   constructor(private readonly deps: { store: CanaryStore; recorder: Recorder; clock: Clock; advanceWindowMs?: number }) {}
 
-  private key(t: LedgerTick): string {
+  private key(t: Pick<LedgerTick, 'canary'>): string {
     return `${t.canary.metadata.namespace ?? 'default'}/${t.canary.metadata.name}`;
+  }
+
+  /**
+   * Forgets the fold deferred for a canary that comes back from another owner: that owner may have written its
+   * Event (without dropping the debt), so it is written again as status holds it, never extended.
+   */
+  forget(canary: Canary): void {
+    this.deferred.delete(this.key({ canary }));
   }
 
   private now(t: LedgerTick): number {

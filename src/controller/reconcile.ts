@@ -97,6 +97,11 @@ export class Reconciler {
     this.ledger = new EventLedger({ store: deps.store, recorder: deps.recorder, clock: deps.clock, advanceWindowMs: deps.advanceWindowMs ?? 0 });
   }
 
+  /** The canary comes from another owner: what this process deferred for it before is not to be trusted. */
+  takenOver(canary: Canary): void {
+    this.ledger.forget(canary);
+  }
+
   /** One tick for one Canary; returns ms until the next, or undefined to wait for a change. */
   async reconcile(canary: Canary, signal: AbortSignal): Promise<number | undefined> {
     const now = this.deps.clock.now();
