@@ -305,6 +305,23 @@ export interface SequentialEvidence {
   verdict: 'worse' | 'not-worse' | 'unknown';
 }
 
+/**
+ * A transition Event status owes. WeightAdvanced steps of a canary whose interval is shorter than the
+ * controller's events.advanceWindow are folded: one Event, named after the first step it covers, counts
+ * them (docs/events.md#weightadvanced); each step extends it in its own status write.
+ */
+export interface OwedEvent {
+  name: string;
+  reason: string;
+  message: string;
+  /** Folded steps: how many, the weight before the first, the weights in order, and when the first and last were taken. */
+  count?: number;
+  from?: number;
+  steps?: number[];
+  firstTime?: string;
+  lastTime?: string;
+}
+
 export interface CanaryStatus {
   phase?: Phase;
   /** Weight the canary backendRef holds (0..100, our share of the owned pair). */
@@ -335,12 +352,12 @@ export interface CanaryStatus {
    * Mid-rollout it stays after the Event is written, until the next status write drops it: a step is one
    * status write (docs/benchmarks.md). Done means: absent, or the Event of this name exists.
    */
-  pendingEvent?: { name: string; reason: string; message: string };
+  pendingEvent?: OwedEvent;
   /**
    * Older transition Events still owed: a pendingEvent not yet written when a newer transition took its place.
    * Kept until written, so no transition goes unannounced however many Event writes fail.
    */
-  owedEvents?: Array<{ name: string; reason: string; message: string }>;
+  owedEvents?: OwedEvent[];
   /** How the rollback under way ends: Failed on evidence of harm (or an abort), TimedOut without it. */
   rollbackEnd?: 'Failed' | 'TimedOut';
   /** Values of the steering annotations already acted on, so each request is handled once. */

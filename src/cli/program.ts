@@ -46,9 +46,10 @@ export function buildProgram(): Command {
     .option('--allow-outbound <list>', 'hosts, addresses or CIDRs (comma-separated) webhooks and alerts may reach despite the deny list; adds to outbound.allow')
     .option('--load-max-rps <rps>', 'requests per second the native load source may send in all (load.maxRps, default 200)', (v) => Number(v))
     .option('--load-max-rps-per-canary <rps>', 'requests per second the load hooks of one Canary may send together (load.maxRpsPerCanary, default 50)', (v) => Number(v))
+    .option('--event-advance-window <duration>', 'one WeightAdvanced Event covers the steps a faster canary takes within it (events.advanceWindow, default 60s; 0s: one Event per step)')
     .addOption(new Option('--log-level <level>').choices(['trace', 'debug', 'info', 'warn', 'error', 'silent']))
-    .action(async (o: { config?: string; kubeconfig?: string; prometheus?: string; metricsPort?: number; namespace?: string[]; leaderElect: boolean; identity?: string; shards?: number; logLevel?: string; allowOutbound?: string; loadMaxRps?: number; loadMaxRpsPerCanary?: number }) => {
-      const { loadConfig, loadProblems, splitList } = await import('../controller/config.js');
+    .action(async (o: { config?: string; kubeconfig?: string; prometheus?: string; metricsPort?: number; namespace?: string[]; leaderElect: boolean; identity?: string; shards?: number; logLevel?: string; allowOutbound?: string; loadMaxRps?: number; loadMaxRpsPerCanary?: number; eventAdvanceWindow?: string }) => {
+      const { advanceWindowMs, loadConfig, loadProblems, splitList } = await import('../controller/config.js');
       const { runController } = await import('../controller/run.js');
       let config;
       try {
@@ -59,6 +60,7 @@ export function buildProgram(): Command {
           const problems = loadProblems(config.load);
           if (problems.length) throw new InvalidSpecError(problems);
         }
+        if (o.eventAdvanceWindow !== undefined) config.events = { advanceWindow: checkedWindow(o.eventAdvanceWindow, advanceWindowMs) };
       } catch (err) {
         if (err instanceof InvalidSpecError) {
           process.stderr.write(`error: invalid controller configuration:\n${err.problems.map((p) => `  ${p.path}: ${p.message}`).join('\n')}\n`);
@@ -136,5 +138,15 @@ export async function runProgram(program: Command, argv: string[]): Promise<void
   } catch (err) {
     process.stderr.write(`error: ${errorMessage(err)}\n`);
     process.exit(1);
+  }
+}
+
+/** The --event-advance-window value, checked as events.advanceWindow is (an InvalidSpecError naming the flag). */
+function checkedWindow(value: string, parse: (v: string) => number): string {
+  try {
+    parse(value);
+    return value;
+  } catch (err) {
+    throw new InvalidSpecError([{ path: '--event-advance-window', message: (err as Error).message }]);
   }
 }

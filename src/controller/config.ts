@@ -40,6 +40,11 @@ export interface ControllerConfig {
   references: { crossNamespace: CrossNamespacePolicy };
   /** The native load source (docs/webhooks.md#traffic-for-quiet-services): requests per second it may send. */
   load: { maxRpsPerCanary: number; maxRps: number };
+  /**
+   * advanceWindow: one WeightAdvanced Event covers the steps a canary takes within it, when its analysis
+   * interval is shorter (docs/events.md#weightadvanced); `0s`: every step its own Event at once.
+   */
+  events: { advanceWindow: string };
 }
 
 export const DEFAULT_CONFIG: ControllerConfig = {
@@ -57,6 +62,7 @@ export const DEFAULT_CONFIG: ControllerConfig = {
   outbound: DEFAULT_OUTBOUND,
   references: { crossNamespace: 'grant' },
   load: { maxRpsPerCanary: 50, maxRps: 200 },
+  events: { advanceWindow: '60s' },
 };
 
 const ENV: Array<[string, (c: ControllerConfig, v: string) => void]> = [
@@ -156,7 +162,29 @@ export function validateConfig(c: ControllerConfig): Array<{ path: string; messa
   if (!Number.isInteger(shards) || shards < 0 || shards > 1024) problems.push({ path: 'sharding.shards', message: 'must be a whole number, 0..1024 (0: no sharding)' });
   if (!['grant', 'forbid'].includes(c.references.crossNamespace)) problems.push({ path: 'references.crossNamespace', message: 'must be grant or forbid' });
   problems.push(...loadProblems(c.load));
+  try {
+    advanceWindowMs(c.events.advanceWindow);
+  } catch (err) {
+    problems.push({ path: 'events.advanceWindow', message: (err as Error).message });
+  }
   return problems;
+}
+
+/** Longest events.advanceWindow: a step announced later than this is news no one can act on. */
+const MAX_ADVANCE_WINDOW_MS = 10 * 60_000;
+
+/** events.advanceWindow in ms; `0s` (or `0`): no folding. Throws a clear error for anything but a duration up to 10m. */
+export function advanceWindowMs(value: string): number {
+  const text = String(value).trim();
+  if (/^0+(?:\.0+)?(?:ms|s|m|h)?$/.test(text)) return 0;
+  let ms: number;
+  try {
+    ms = parseDuration(text, 'events.advanceWindow');
+  } catch {
+    throw new Error(`"${String(value)}" is not a duration (use e.g. 60s, 2m, or 0s to write every step's Event at once)`);
+  }
+  if (ms > MAX_ADVANCE_WINDOW_MS) throw new Error(`"${text}" is longer than 10m`);
+  return ms;
 }
 
 /** The load source's caps: positive rates, the per-canary one within the controller-wide one. */

@@ -269,6 +269,8 @@ export class Controller {
    */
   private takeOver(c: Canary): void {
     this.readLive.add(key(c));
+    // A WeightAdvanced fold deferred while we last held it may since have been written by the other owner.
+    this.reconciler.takenOver(c);
     this.admit(c);
   }
 

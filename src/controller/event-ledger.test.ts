@@ -10,6 +10,7 @@ import { Recorder, type CoreEvent, type EventSink } from '../events/recorder.js'
 import { KubeApiError } from '../kube/errors.js';
 import type { CanaryStore } from './canary-store.js';
 import { EventLedger, MAX_OWED_EVENTS, transitionEventName, type LedgerTick } from './event-ledger.js';
+import { STEPS_ANNOTATION } from './advance-fold.js';
 
 class Store implements CanaryStore {
   rv = 1;
@@ -55,7 +56,7 @@ function setup() {
   };
   const store = new Store(canary);
   const sink = new Sink();
-  const ledger = new EventLedger({ store, recorder: new Recorder(sink, silentLogger(), new FakeClock(0)) });
+  const ledger = new EventLedger({ store, recorder: new Recorder(sink, silentLogger(), new FakeClock(0)), clock: new FakeClock(0) });
   const tick = (): LedgerTick => ({
     canary: structuredClone(store.canary),
     status: structuredClone(store.canary.status ?? {}),
@@ -88,7 +89,7 @@ describe('EventLedger', () => {
   it('a controller restarted with a paid debt in status announces it under its name, which the API already has', async () => {
     const { store, sink, ledger, tick } = setup();
     await ledger.transition(tick(), Reason.WeightAdvanced, 'moved', (s) => ({ ...s, stepIndex: 1, canaryWeight: 20 }));
-    const restarted = new EventLedger({ store, recorder: new Recorder(sink, silentLogger(), new FakeClock(0)) });
+    const restarted = new EventLedger({ store, recorder: new Recorder(sink, silentLogger(), new FakeClock(0)), clock: new FakeClock(0) });
     const t = tick();
     expect(restarted.owes(t)).toBe(true);
     await restarted.announcePending(t);
@@ -141,5 +142,155 @@ describe('EventLedger', () => {
     await ledger.announcePending(tick());
     expect(sink.events).toHaveLength(MAX_OWED_EVENTS);
     expect(store.canary.status?.owedEvents).toBeUndefined();
+  });
+});
+
+/** A ledger folding WeightAdvanced Events: `interval` against a 60 s window (10s: 6 steps an Event). */
+function folding(interval = '10s', windowMs = 60_000) {
+  const base = setup();
+  base.store.canary.spec.analysis.interval = interval;
+  const clock = new FakeClock(Date.UTC(2026, 11, 7));
+  const notified: string[] = [];
+  const fresh = (): EventLedger => {
+    const recorder = new Recorder(base.sink, silentLogger(), clock);
+    recorder.onEvent((e) => notified.push(e.message));
+    return new EventLedger({ store: base.store, recorder, clock, advanceWindowMs: windowMs });
+  };
+  const tick = (): LedgerTick => ({ ...base.tick(), now: clock.now() });
+  /** One advancing tick as moveTo makes it: status (step i, weight `to`), then the Event or its deferral. */
+  const step = async (ledger: EventLedger, i: number, from: number, to: number): Promise<LedgerTick> => {
+    const t = tick();
+    const message = `Advanced canary weight ${from} -> ${to}: success-rate 99.9% >= 99`;
+    const mutate = (s: Canary['status'] & object) => ({ ...s, phase: 'Progressing' as const, stepIndex: i, canaryWeight: to });
+    await ledger.transition(t, Reason.WeightAdvanced, message, mutate, { from, to, stepIndex: i }, { from, to });
+    return t;
+  };
+  return { ...base, clock, notified, fresh, tick, step, ledger: fresh() };
+}
+
+describe('EventLedger folding WeightAdvanced Events', () => {
+  const stepName = (i: number) => transitionEventName('app', 'rev1', i, 'Progressing', 'WeightAdvanced');
+
+  it('folds k = ceil(window / interval) steps into one Event written at the k-th: one status write per step, one Event write', async () => {
+    const { store, sink, clock, notified, ledger, step } = folding('10s');
+    const first = clock.now();
+    for (let i = 0; i < 6; i++) {
+      if (i > 0) await clock.advance(10_000);
+      await step(ledger, i, i * 10, (i + 1) * 10);
+      expect(sink.events).toHaveLength(i < 5 ? 0 : 1);
+    }
+    expect(store.rv).toBe(1 + 6);
+    const [e] = sink.events;
+    expect(e?.metadata.name).toBe(stepName(0));
+    expect(e?.count).toBe(6);
+    expect(e?.metadata.annotations).toEqual({ [STEPS_ANNOTATION]: '10,20,30,40,50,60' });
+    expect([e?.firstTimestamp, e?.lastTimestamp]).toEqual([new Date(first).toISOString(), new Date(first + 50_000).toISOString()]);
+    expect(e?.message).toBe('Advanced canary weight 0 -> 60 in 6 steps (10, 20, 30, 40, 50, 60); last step: success-rate 99.9% >= 99');
+    expect(notified).toEqual([e?.message]); // listeners hear the Event, not each step
+    // The seventh step starts the next fold, under its own name; the paid one is dropped from status.
+    await clock.advance(10_000);
+    await step(ledger, 6, 60, 70);
+    expect(store.canary.status?.pendingEvent).toMatchObject({ name: stepName(6), count: 1, steps: [70] });
+    expect(sink.events).toHaveLength(1);
+  });
+
+  it('writes the fold before the Event of a different transition, so Events stay in order', async () => {
+    const { store, sink, clock, ledger, step, tick } = folding('10s');
+    await step(ledger, 0, 0, 20);
+    await clock.advance(10_000);
+    await step(ledger, 1, 20, 40);
+    await ledger.transition(tick(), Reason.PromotionStarted, 'promoting', (s) => ({ ...s, phase: 'Promoting', canaryWeight: 100 }));
+    expect(sink.events.map((e) => [e.reason, e.count, e.metadata.annotations?.[STEPS_ANNOTATION]])).toEqual([
+      ['WeightAdvanced', 2, '20,40'],
+      ['PromotionStarted', 1, undefined],
+    ]);
+    expect(store.canary.status?.owedEvents).toBeUndefined();
+  });
+
+  it('writes a fold a window old while the rollout holds, without a status write of its own; not before', async () => {
+    const { store, sink, clock, ledger, step, tick } = folding('10s');
+    await step(ledger, 0, 0, 20);
+    await clock.advance(30_000);
+    let t = tick();
+    expect(ledger.owes(t)).toBe(false); // deferred by this process: no retry soon
+    expect(ledger.foldDueIn(t)).toBe(30_000); // but the tick comes back when it falls due
+    await ledger.announcePending(t);
+    expect(sink.events).toHaveLength(0);
+    await clock.advance(30_000);
+    t = tick();
+    const rv = store.rv;
+    await ledger.announcePending(t);
+    expect(sink.events.map((e) => [e.metadata.name, e.count, e.message, e.metadata.annotations?.[STEPS_ANNOTATION]])).toEqual([
+      [stepName(0), 1, 'Advanced canary weight 0 -> 20: success-rate 99.9% >= 99', '20'],
+    ]);
+    expect(store.rv).toBe(rv);
+    expect(ledger.owes(tick())).toBe(false);
+    // The hold's own status write drops the paid debt.
+    await ledger.commit(tick(), (s) => ({ ...s, message: 'held' }));
+    expect(store.canary.status?.pendingEvent).toBeUndefined();
+  });
+
+  it('writes every step at once, as without folding, for a canary whose interval is not shorter than the window', async () => {
+    const { store, sink, clock, ledger, step } = folding('1m');
+    await step(ledger, 0, 0, 20);
+    await clock.advance(60_000);
+    await step(ledger, 1, 20, 40);
+    expect(sink.events.map((e) => [e.metadata.name, e.count, e.metadata.annotations])).toEqual([
+      [stepName(0), 1, undefined],
+      [stepName(1), 1, undefined],
+    ]);
+    expect(store.canary.status?.pendingEvent).toEqual({ name: stepName(1), reason: 'WeightAdvanced', message: 'Advanced canary weight 20 -> 40: success-rate 99.9% >= 99' });
+  });
+
+  it('a restarted controller writes a fold it finds in status at once, under its name and as status has it; AlreadyExists counts as written', async () => {
+    const { store, sink, clock, ledger, step, tick, fresh } = folding('10s');
+    for (let i = 0; i < 3; i++) {
+      await step(ledger, i, i * 20, (i + 1) * 20);
+      await clock.advance(10_000);
+    }
+    const debt = store.canary.status?.pendingEvent;
+    const restarted = fresh();
+    const t = tick();
+    expect(restarted.owes(t)).toBe(true);
+    await restarted.announcePending(t);
+    expect(sink.events.map((e) => [e.metadata.name, e.count, e.metadata.annotations?.[STEPS_ANNOTATION]])).toEqual([[stepName(0), 3, '20,40,60']]);
+    expect(store.canary.status?.pendingEvent).toBeUndefined();
+    // Killed after the Event, before the status write: a second restart finds the Event there and writes no other.
+    store.canary.status = { ...store.canary.status, pendingEvent: debt };
+    const again = tick();
+    await fresh().announcePending(again);
+    expect(sink.events).toHaveLength(1);
+    expect(store.canary.status?.pendingEvent).toBeUndefined();
+    // And a later step starts a new fold rather than extending one already in the API.
+    await step(restarted, 3, 60, 80);
+    expect(store.canary.status?.pendingEvent).toMatchObject({ name: stepName(3), steps: [80] });
+  });
+
+  it('does not extend a fold it finds in status but did not defer itself (its Event may be in the API): it is written first', async () => {
+    const { store, sink, ledger, step, fresh, tick } = folding('10s');
+    await step(ledger, 0, 0, 20);
+    sink.failing.add(stepName(0)); // the restarted controller cannot write it yet
+    const restarted = fresh();
+    await step(restarted, 1, 20, 40);
+    expect(store.canary.status?.pendingEvent).toMatchObject({ name: stepName(1), steps: [40] });
+    expect(store.canary.status?.owedEvents).toEqual([expect.objectContaining({ name: stepName(0), steps: [20], count: 1 })]);
+    sink.failing.clear();
+    await restarted.announcePending(tick());
+    expect(sink.events.map((e) => [e.metadata.name, e.count])).toEqual([[stepName(0), 1]]);
+    expect(store.canary.status?.owedEvents).toBeUndefined();
+    expect(store.canary.status?.pendingEvent?.name).toBe(stepName(1)); // still deferred: not due
+  });
+
+  it('forgets its deferred fold when the canary comes back from another owner, who may have written it', async () => {
+    const { store, sink, ledger, step, clock } = folding('10s');
+    await step(ledger, 0, 0, 20);
+    // Another owner wrote the fold's Event meanwhile and lost the canary before dropping the debt.
+    await sink.create('ns', { metadata: { name: stepName(0), namespace: 'ns' }, count: 1 } as CoreEvent);
+    ledger.forget(store.canary);
+    await clock.advance(10_000);
+    await step(ledger, 1, 20, 40);
+    expect(store.canary.status?.pendingEvent).toMatchObject({ name: stepName(1), steps: [40] }); // a new fold
+    expect(store.canary.status?.owedEvents).toBeUndefined(); // the old one written first (AlreadyExists: paid)
+    expect(sink.events.map((e) => e.metadata.name)).toEqual([stepName(0)]);
   });
 });

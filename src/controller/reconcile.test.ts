@@ -119,7 +119,7 @@ function canary(over: Partial<Canary['spec']['analysis']> = {}): Canary {
 
 const value = (v: number): QueryOutcome => ({ kind: 'value', value: v });
 
-function setup(c: Canary = canary()) {
+function setup(c: Canary = canary(), advanceWindowMs = 0) {
   const clock = new FakeClock(Date.UTC(2026, 0, 1));
   const store = new MemoryStore(c);
   const routes = new MeshRoutes([seedRoute()]);
@@ -139,6 +139,7 @@ function setup(c: Canary = canary()) {
     decide,
     stepsOf: (cv) => stepsOf(cv.spec.analysis),
     gates: async (_c, type) => gateResults.filter((g) => g.type === type),
+    advanceWindowMs,
   });
   const signal = new AbortController().signal;
   /** Runs ticks as the scheduler would: each at the delay the previous one asked for. */
@@ -684,5 +685,43 @@ describe('Reconciler on a stale informer copy', () => {
     await t.reconciler.reconcile(structuredClone(before), t.signal);
     expect(announced.filter((r) => r === 'RolloutStarted')).toEqual(['RolloutStarted']);
     expect(t.reasons().filter((r) => r === 'RolloutStarted')).toHaveLength(1);
+  });
+});
+
+describe('Reconciler folding WeightAdvanced Events (events.advanceWindow)', () => {
+  it('folds the steps of a canary faster than the window into one Event: an advancing tick is one status write and one route patch', async () => {
+    const t = setup(canary({ interval: '10s' }), 60_000);
+    await t.run(3, (s) => (s.stepIndex ?? -1) >= 0); // at 10
+    await t.clock.advance(10_000);
+    const [writes, events, patches] = [t.store.writes, t.sink.events.length, t.routes.calls.filter((c) => c.verb === 'patch').length];
+    const next = await t.reconciler.reconcile(structuredClone(t.store.canary), t.signal);
+    expect(t.store.canary.status?.canaryWeight).toBe(25);
+    expect(t.store.canary.status?.pendingEvent).toMatchObject({ count: 2, steps: [10, 25] });
+    expect([t.store.writes - writes, t.sink.events.length - events, t.routes.calls.filter((c) => c.verb === 'patch').length - patches]).toEqual([1, 0, 1]);
+    expect(next).toBe(10_000); // the next analysis; the fold is not due before it
+    await t.run();
+    expect(t.store.canary.status?.phase).toBe('Succeeded');
+    // k = 6 > 4 steps: one Event for all four, written before PromotionStarted.
+    expect(t.reasons()).toEqual(['RolloutStarted', 'WeightAdvanced', 'PromotionStarted', 'Promoted']);
+    const fold = t.sink.events[1];
+    expect([fold?.count, fold?.metadata.annotations?.['routeshift.io/steps']]).toEqual([4, '10,25,50,75']);
+    expect(fold?.message).toMatch(/^Advanced canary weight 10 -> 75 in 4 steps \(10, 25, 50, 75\); last step: request-success-rate 99\.9% >= 99/);
+    expect(fold?.metadata.name).toBe(transitionEventName('backend', t.store.canary.status?.revision ?? '', 0, 'Progressing', 'WeightAdvanced'));
+  });
+
+  it('comes back for a deferred fold of a suspended canary and writes it a window after its first step', async () => {
+    const t = setup(canary({ interval: '10s' }), 60_000);
+    await t.run(3, (s) => (s.stepIndex ?? -1) >= 0); // at 10, its Event deferred
+    const first = t.clock.now();
+    t.store.canary.spec.suspend = true;
+    await t.clock.advance(10_000);
+    const next = await t.reconciler.reconcile(structuredClone(t.store.canary), t.signal);
+    expect(t.store.canary.status?.phase).toBe('Paused');
+    expect(next).toBe(50_000); // without the fold it would wait for the spec edit (undefined)
+    expect(t.reasons()).not.toContain('WeightAdvanced');
+    await t.clock.advance(next ?? 0);
+    expect(await t.reconciler.reconcile(structuredClone(t.store.canary), t.signal)).toBeUndefined();
+    const fold = t.sink.events.filter((e) => e.reason === 'WeightAdvanced');
+    expect(fold.map((e) => [e.count, e.metadata.annotations?.['routeshift.io/steps'], e.firstTimestamp])).toEqual([[1, '10', new Date(first).toISOString()]]);
   });
 });

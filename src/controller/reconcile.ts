@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { ANNOTATIONS, type Canary, type CanaryStatus, type HookType, type Phase } from '../api/canary.js';
 import { planTick } from '../analysis/plan.js';
 import { handedOver } from '../analysis/policy.js';
-import { describePlan, describeTarget, trafficFor } from '../analysis/shapes.js';
+import { describePlan, describeTarget, stagesOf, trafficFor } from '../analysis/shapes.js';
 import { weightStepsOf } from '../analysis/steps.js';
 import type { DecisionInput, DecisionResult, GateResult, HoldReason, Measurement } from '../analysis/types.js';
 import type { Clock } from '../core/clock.js';
@@ -59,6 +59,8 @@ export interface ReconcilerDeps {
   analysisSlackMs?: number;
   /** Refuses references to other namespaces without a ReferenceGrant (reference-grants.ts); unset: no check. */
   references?: (canary: Canary, signal: AbortSignal) => Promise<RefNotPermittedError | undefined>;
+  /** events.advanceWindow in ms: WeightAdvanced Events of faster canaries are folded (advance-fold.ts); 0 or unset: none. */
+  advanceWindowMs?: number;
 }
 
 const ACTIVE: ReadonlySet<Phase> = new Set<Phase>(['Initializing', 'Progressing', 'Waiting', 'Paused', 'Promoting', 'RollingBack']);
@@ -97,7 +99,12 @@ export class Reconciler {
   private readonly ledger: EventLedger;
 
   constructor(private readonly deps: ReconcilerDeps) {
-    this.ledger = new EventLedger({ store: deps.store, recorder: deps.recorder });
+    this.ledger = new EventLedger({ store: deps.store, recorder: deps.recorder, clock: deps.clock, advanceWindowMs: deps.advanceWindowMs ?? 0 });
+  }
+
+  /** The canary comes from another owner: what this process deferred for it before is not to be trusted. */
+  takenOver(canary: Canary): void {
+    this.ledger.forget(canary);
   }
 
   /** One tick for one Canary; returns ms until the next, or undefined to wait for a change. */
@@ -119,8 +126,9 @@ export class Reconciler {
       // A Canary at rest still looks at its workloads once per poll.
       const next = slots ? Math.min((await this.step(t)) ?? slots.pollMs, slots.pollMs) : await this.step(t);
       // An owed transition Event (its write failed) is retried soon, even by an idle Canary.
-      const owes = this.ledger.owes(t);
-      return owes ? Math.min(next ?? PENDING_EVENT_RETRY_MS, PENDING_EVENT_RETRY_MS) : next;
+      // A deferred WeightAdvanced fold is written by the tick at which it falls due, even a Canary's at rest.
+      const again = this.ledger.owes(t) ? PENDING_EVENT_RETRY_MS : this.ledger.foldDueIn(t);
+      return again === undefined ? next : Math.min(next ?? again, again);
     } finally {
       const s = t.canary.status ?? {};
       const ns = canary.metadata.namespace ?? 'default';
@@ -133,7 +141,11 @@ export class Reconciler {
 
   private async step(t: Tick): Promise<number | undefined> {
     const problems = this.deps.validate(t.canary);
-    if (problems.length > 0) return this.invalid(t, new InvalidSpecError(problems));
+    if (problems.length > 0) {
+      // A deferred WeightAdvanced fold falls due while the spec is broken too: announced here, as owed Events are.
+      await this.ledger.announcePending(t);
+      return this.invalid(t, new InvalidSpecError(problems));
+    }
 
     const revision = t.revision ?? revisionOf(t.canary);
     // A Canary whose revision is done reads and patches nothing, so it needs no grant until its spec changes.
@@ -373,12 +385,15 @@ export class Reconciler {
     extra: (s: CanaryStatus) => CanaryStatus = (s) => s,
   ): Promise<number | undefined> {
     const from = t.status.canaryWeight ?? 0;
+    // Only weight steps fold into one Event (advance-fold.ts); a mirror or A/B iteration keeps its own.
+    const stage = stagesOf(t.canary.spec.analysis, weightStepsOf(t.canary.spec.analysis))[stepIndex];
     await this.ledger.transition(
       t,
       Reason.WeightAdvanced,
       message,
       (s) => ({ ...extra(s), phase: 'Progressing', stepIndex, canaryWeight: weight, stepStartTime: t.nowIso, lastTransitionTime: t.nowIso, message }),
       { from, to: weight, stepIndex },
+      stage?.kind === 'weight' ? { from, to: weight } : undefined,
     );
     const applied = await this.ensureRoute(t, weight, true);
     return applied.ok ? this.interval(t) : applied.retryInMs;

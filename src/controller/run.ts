@@ -14,7 +14,7 @@ import { createHookRunner, createOutboundPolicy } from '../hooks/index.js';
 import { withKeepAlive } from '../kube/keep-alive.js';
 import { buildLoadSource } from './load-source.js';
 import { KubeRouteClient } from '../routing/index.js';
-import type { ControllerConfig } from './config.js';
+import { advanceWindowMs, type ControllerConfig } from './config.js';
 import { Controller, type ControllerOptions } from './controller.js';
 import { kubeCanaryStore } from './canary-store.js';
 import { buildGates } from './gates.js';
@@ -115,6 +115,7 @@ export async function startControllerRuntime(o: RuntimeOptions): Promise<{ port:
       workloads,
       references: referenceCheck(kubeGrantLister(kc), config.references.crossNamespace),
       ...(config.route.controllerName ? { controllerName: config.route.controllerName } : {}),
+      advanceWindowMs: advanceWindowMs(config.events.advanceWindow),
     },
   });
   built.controller = controller;

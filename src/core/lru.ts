@@ -22,6 +22,10 @@ export class LruMap<K, V> {
     this.entries.set(key, value);
   }
 
+  delete(key: K): void {
+    this.entries.delete(key);
+  }
+
   /** The value for `key`, computed and remembered on a miss. */
   getOrSet(key: K, compute: () => V): V {
     const known = this.get(key);

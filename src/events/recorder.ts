@@ -17,7 +17,7 @@ export interface EventSink {
 export interface CoreEvent {
   apiVersion: 'v1';
   kind: 'Event';
-  metadata: { name: string; namespace: string };
+  metadata: { name: string; namespace: string; annotations?: Record<string, string> };
   involvedObject: { apiVersion: string; kind: string; name: string; namespace: string; uid?: string; resourceVersion?: string };
   reason: string;
   message: string;
@@ -47,6 +47,13 @@ export interface RecordedEvent {
    * Used for rollout transitions, which may be re-announced after a crash.
    */
   name?: string;
+  /** Several occurrences in one Event (a fold of rollout steps): count and the first and last time (ISO). */
+  count?: number;
+  firstTime?: string;
+  lastTime?: string;
+  annotations?: Record<string, string>;
+  /** Each occurrence was logged when it happened (note()): tell listeners, log only at debug. */
+  logged?: boolean;
 }
 
 /** Called for every recorded event, e.g. to send notifications; must not throw or block. */
@@ -115,8 +122,15 @@ export class Recorder {
     }
   }
 
+  /** Logs an occurrence whose Event is written later, folded with others (record() with `logged`). */
+  note(e: RecordedEvent): void {
+    const ns = e.object.metadata.namespace ?? 'default';
+    const log = this.logger.child({ namespace: ns, name: e.object.metadata.name, kind: e.object.kind });
+    log[eventTypeOf(e.reason) === 'Warning' ? 'warn' : 'info']({ reason: e.reason, ...e.fields }, e.message);
+  }
+
   private announce(e: RecordedEvent, type: 'Normal' | 'Warning', severity: 'info' | 'warn' | 'error', log: Logger): void {
-    log[type === 'Warning' ? 'warn' : 'info']({ reason: e.reason, ...e.fields }, e.message);
+    log[e.logged ? 'debug' : type === 'Warning' ? 'warn' : 'info']({ reason: e.reason, ...e.fields }, e.message);
     for (const l of this.listeners) {
       try {
         l({ ...e, type, severity });
@@ -161,7 +175,7 @@ export class Recorder {
     return {
         apiVersion: 'v1',
         kind: 'Event',
-        metadata: { name, namespace: ns },
+        metadata: { name, namespace: ns, ...(e.annotations ? { annotations: e.annotations } : {}) },
         involvedObject: {
           apiVersion: e.object.apiVersion,
           kind: e.object.kind,
@@ -172,9 +186,9 @@ export class Recorder {
         reason: e.reason,
         message: e.message.length > 1024 ? `${e.message.slice(0, 1021)}...` : e.message,
         type,
-        count: 1,
-        firstTimestamp: ts,
-        lastTimestamp: ts,
+        count: e.count ?? 1,
+        firstTimestamp: e.firstTime ?? ts,
+        lastTimestamp: e.lastTime ?? ts,
         source: { component: this.component },
         reportingComponent: this.component,
         reportingInstance: this.instance,

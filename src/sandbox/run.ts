@@ -57,7 +57,9 @@ export async function runSandbox(o: RunSandboxOptions): Promise<number> {
   let dashboard;
   try {
     if (o.controller) {
-      controller = await startInProcessController({ kubeConfig: sandbox.kubeConfig, prometheusUrl: sandbox.prometheus.url, logger: o.logger, signal: o.signal });
+      // Each step its own Event: the sandbox is for watching a rollout step by step (kubectl describe after a step).
+      const config = { events: { advanceWindow: '0s' } };
+      controller = await startInProcessController({ kubeConfig: sandbox.kubeConfig, prometheusUrl: sandbox.prometheus.url, logger: o.logger, signal: o.signal, config });
       await sandbox.scrapeController(`127.0.0.1:${controller.metricsPort}`);
     }
     dashboard = await startDashboard({ kubeConfig: sandbox.kubeConfig, prometheusUrl: sandbox.prometheus.url, logger: o.logger, signal: o.signal });

@@ -2,7 +2,10 @@
  * Fault injection: the controller SIGKILLed at 50 seeded-random moments while rollouts run side by
  * side (each round one healthy and one broken canary, a new round as soon as one ends). Every rollout
  * must end in the right phase, announce each weight step once, visit every step on the route, and
- * the route must stay valid in every version the API server held. Needs `npm run build`.
+ * the route must stay valid in every version the API server held. The controller folds WeightAdvanced
+ * Events (a window of 2.5 intervals: up to 3 steps an Event), so kills also land between a step's status
+ * write and its folded Event; the Events, expanded by their routeshift.io/steps annotation, must still
+ * name every step once. Needs `npm run build`.
  */
 import type { Sandbox } from '../../src/sandbox/sandbox.js';
 import { NS } from '../../src/sandbox/seed.js';
@@ -28,6 +31,8 @@ import { canaryEvents, sleep, startController, type ControllerProcess } from '..
 const KILLS = 50;
 const SEED = 20251128;
 const STEPS = [20, 40, 60, 80];
+/** canaryFor's interval is 2s: ceil(5 / 2) = 3 steps an Event at most. */
+const FOLD = ['--event-advance-window', '5s'];
 
 let sb: Sandbox;
 let k: KubeHttp;
@@ -72,11 +77,14 @@ describe('controller killed with SIGKILL at random moments', () => {
     await newRound();
 
     const problems: string[] = [];
+    /** WeightAdvanced Events that covered more than one step: folding must have happened. */
+    let folded = 0;
     /** Checks a finished rollout, then removes its objects so later rounds keep the load generator's traffic. */
     const evaluate = async (r: Rollout): Promise<void> => {
       const want = r.broken ? 'Failed' : 'Succeeded';
       const events = await canaryEvents(sb, r.name);
       const steps = weightSteps(events);
+      folded += events.filter((e) => e.reason === 'WeightAdvanced' && (e.steps?.length ?? 0) > 1).length;
       const reasons = transitionReasons(events);
       const expectedSteps = r.broken ? [STEPS[0]] : STEPS;
       const expectedReasons = r.broken
@@ -114,14 +122,17 @@ describe('controller killed with SIGKILL at random moments', () => {
     };
 
     for (let kill = 1; kill <= KILLS; kill++) {
-      controller = startController(sb);
+      controller = startController(sb, FOLD);
       await started(controller);
       await sleep(Math.floor(random() * 2500));
       await controller.stop('SIGKILL');
       controller = undefined;
       await refresh();
     }
-    controller = startController(sb);
+    // One more round under a controller left alone: a whole rollout whose steps fold (a fold of 3, then the
+    // rest written before PromotionStarted), besides the short folds between kills.
+    await newRound();
+    controller = startController(sb, FOLD);
     const end = Date.now() + 90_000;
     while (rollouts.some((r) => !r.ended) && Date.now() < end) {
       await sleep(500);
@@ -142,8 +153,9 @@ describe('controller killed with SIGKILL at random moments', () => {
       tally.record(r.broken ? 'broken rollout under kills' : 'healthy rollout under kills', false, `${r.name}: did not end`);
     }
     for (let i = 0; i < KILLS; i++) tally.record('SIGKILL', problems.length === 0, 'see rollout problems');
-    process.stdout.write(`faults-kill: ${KILLS} kills over ${round} rounds (${rollouts.length} rollouts)\n${problems.join('\n')}\n`);
+    process.stdout.write(`faults-kill: ${KILLS} kills over ${round} rounds (${rollouts.length} rollouts), ${folded} folded WeightAdvanced Events\n${problems.join('\n')}\n`);
     expect(problems).toEqual([]);
+    expect(folded).toBeGreaterThan(0);
     expect(rollouts.filter((r) => r.ended).length).toBeGreaterThanOrEqual(4);
   }, 330_000);
 });

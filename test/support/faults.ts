@@ -231,19 +231,24 @@ export class RouteAuditor {
 
 // --- events ------------------------------------------------------------------------------------
 
-/** The weight each WeightAdvanced Event moved to, in order, with the Event's count. */
+/**
+ * The weight each WeightAdvanced Event moved to, in order, with the Event's count. A folded Event (annotation
+ * routeshift.io/steps) stands for each weight it lists, once when its count matches the list (else `count`
+ * times each, which shows up as a repeat).
+ */
 export function weightSteps(events: readonly SeenEvent[]): Array<{ to: number; count: number; message: string }> {
   return events
     .filter((e) => e.reason === 'WeightAdvanced')
-    .map((e) => {
+    .flatMap((e) => {
+      if (e.steps) return e.steps.map((to) => ({ to, count: e.count === e.steps?.length ? 1 : e.count, message: e.message }));
       const m = /-> (\d+)/.exec(e.message) ?? /first step, (\d+)/.exec(e.message);
-      return { to: m ? Number(m[1]) : NaN, count: e.count, message: e.message };
+      return [{ to: m ? Number(m[1]) : NaN, count: e.count, message: e.message }];
     });
 }
 
 const TRANSITIONS = ['RolloutStarted', 'WeightAdvanced', 'PromotionStarted', 'Promoted', 'RollbackStarted', 'RolledBack'];
 
-/** Transition reasons in order, each repeated by its count (so a repeated Event shows up twice). */
+/** Transition reasons in order, each repeated by its count (so a repeated Event, or a fold of n steps, shows up n times). */
 export function transitionReasons(events: readonly SeenEvent[]): string[] {
   return events.filter((e) => TRANSITIONS.includes(e.reason)).flatMap((e) => Array.from({ length: e.count }, () => e.reason));
 }

@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import type { Canary } from '../../src/api/canary.js';
+import { STEPS_ANNOTATION } from '../../src/controller/advance-fold.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { fromRoot } from '../../src/core/paths.js';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -128,6 +129,8 @@ export function startController(sb: Sandbox, extraArgs: string[] = [], env: Node
   if (!extraArgs.includes('--metrics-port')) args.push('--metrics-port', '0');
   // Webhook receivers in tests listen on loopback, which the outbound policy refuses by default.
   if (!extraArgs.includes('--allow-outbound')) args.push('--allow-outbound', '127.0.0.0/8,::1');
+  // Tests count WeightAdvanced Events per step (intervals of a few seconds would fold them); faults-kill folds.
+  if (!extraArgs.includes('--event-advance-window')) args.push('--event-advance-window', '0s');
   const child = spawn(process.execPath, [...args, ...extraArgs.filter((a) => a !== '--leader-elect')], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, ...env },
@@ -184,6 +187,8 @@ export interface SeenEvent {
   message: string;
   count: number;
   type: string;
+  /** A WeightAdvanced Event's weights in order (annotation routeshift.io/steps), when it has them. */
+  steps?: number[];
 }
 
 /** Event timestamps have one-second resolution (as in Kubernetes); resourceVersion orders within a second. */
@@ -197,7 +202,10 @@ export async function canaryEvents(sb: Sandbox, name: string, namespace = NS): P
   const list = await core.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.kind=Canary,involvedObject.name=${name}` });
   return list.items
     .sort((a, b) => eventTime(a) - eventTime(b) || Number(a.metadata?.resourceVersion ?? 0) - Number(b.metadata?.resourceVersion ?? 0))
-    .map((e) => ({ reason: e.reason ?? '', message: e.message ?? '', count: e.count ?? 1, type: e.type ?? '' }));
+    .map((e) => {
+      const steps = e.metadata?.annotations?.[STEPS_ANNOTATION];
+      return { reason: e.reason ?? '', message: e.message ?? '', count: e.count ?? 1, type: e.type ?? '', ...(steps ? { steps: steps.split(',').map(Number) } : {}) };
+    });
 }
 
 /** backendRef name -> weight of rule 0 of an HTTPRoute. */

@@ -156,7 +156,8 @@ function startController(dir: string, cp: ControlPlane, prometheusUrl: string): 
   const kubeconfig = join(dir, 'controller.kubeconfig');
   writeFileSync(kubeconfig, cp.kubeconfig(), { mode: 0o600 });
   const config = join(dir, 'controller.yaml');
-  writeFileSync(config, `defaults:\n  provider: traefik\nroute:\n  controllerName: ${TRAEFIK_CONTROLLER_NAME}\n`);
+  // events.advanceWindow 0s: the walk reports each step's WeightAdvanced Event (a 6 s interval would fold them).
+  writeFileSync(config, `defaults:\n  provider: traefik\nroute:\n  controllerName: ${TRAEFIK_CONTROLLER_NAME}\nevents:\n  advanceWindow: 0s\n`);
   mkdirSync(cp.logDir, { recursive: true });
   const out = createWriteStream(join(cp.logDir, 'routeshift-controller.log'));
   const child: ChildProcess = spawn(
