@@ -207,6 +207,26 @@ describe('EventLedger folding WeightAdvanced Events', () => {
     expect(store.canary.status?.owedEvents).toBeUndefined();
   });
 
+  it('writes a deferred fold before any other Event about the canary (a failed check), except a decision forecast', async () => {
+    const { sink, clock, ledger, step, tick } = folding('10s');
+    await step(ledger, 0, 0, 20);
+    await ledger.event(tick(), Reason.DecisionForecast, 'the test may answer at weight 20');
+    expect(sink.events.map((e) => e.reason)).toEqual(['DecisionForecast']);
+    await clock.advance(10_000);
+    const t = tick();
+    await ledger.event(t, Reason.CheckFailed, 'Holding at weight 20: success-rate 90% < 99 (1/2 failed checks)');
+    expect(sink.events.map((e) => [e.reason, e.metadata.annotations?.[STEPS_ANNOTATION]])).toEqual([
+      ['DecisionForecast', undefined],
+      ['WeightAdvanced', '20'],
+      ['CheckFailed', undefined],
+    ]);
+    expect(ledger.owes(t)).toBe(false);
+    // Written once: the next step starts a fold of its own.
+    await clock.advance(10_000);
+    await step(ledger, 1, 20, 40);
+    expect(sink.events.filter((e) => e.reason === 'WeightAdvanced')).toHaveLength(1);
+  });
+
   it('writes a fold a window old while the rollout holds, without a status write of its own; not before', async () => {
     const { store, sink, clock, ledger, step, tick } = folding('10s');
     await step(ledger, 0, 0, 20);

@@ -217,15 +217,7 @@ export class EventLedger {
     const p = t.status.pendingEvent;
     // Written by this process: the debt rides on this tick's status write, if it makes one.
     if (!p || this.paidFor(t, p.name) || this.waiting(t, p)) return;
-    const mine = this.deferredAs(t, p);
-    if (mine) {
-      this.deferred.delete(this.key(t));
-      if (await this.writeDebt(t, mine)) {
-        (t.written ??= new Set()).add(p.name);
-        this.paid.set(this.key(t), p.name);
-      }
-      return;
-    }
+    if (this.deferredAs(t, p)) return this.flushDeferred(t);
     t.resuming = true;
     if (await this.writeDebt(t, p)) {
       (t.written ??= new Set()).add(p.name);
@@ -239,9 +231,26 @@ export class EventLedger {
     return this.deps.recorder.record({ ...this.recorded(t, d.reason as Reason, d.message, { ...fields, ...folded }), ...fold, name: d.name }, t.signal);
   }
 
-  /** True once the Event is in the API. */
+  /**
+   * True once the Event is in the API. A fold this process deferred is written first: a hold, a failed check or a
+   * gate after a step must not reach the Event stream before the step itself (found in the demo: "Holding at
+   * weight 10" came before "Shifted canary weight 0 -> 10"). A DecisionForecast, which each step of a sequential
+   * rollout has, describes the step just taken and does not: flushing on it would undo folding there.
+   */
   async event(t: LedgerTick, reason: Reason, message: string, fields: Record<string, unknown> = {}, name?: string): Promise<boolean> {
+    if (reason !== Reason.DecisionForecast) await this.flushDeferred(t);
     return this.deps.recorder.record({ ...this.recorded(t, reason, message, fields), ...(name ? { name } : {}) }, t.signal);
+  }
+
+  /** Writes the fold this process deferred for the canary, if any (its debt in status rides on the next write). */
+  private async flushDeferred(t: LedgerTick): Promise<void> {
+    const mine = this.deferredAs(t, t.status.pendingEvent);
+    if (!mine) return;
+    this.deferred.delete(this.key(t));
+    if (await this.writeDebt(t, mine)) {
+      (t.written ??= new Set()).add(mine.name);
+      this.paid.set(this.key(t), mine.name);
+    }
   }
 
   private recorded(t: LedgerTick, reason: Reason, message: string, fields: Record<string, unknown>): RecordedEvent {
