@@ -194,8 +194,7 @@ export class EventLedger {
     // Announced: the debt is dropped by the next status write (commit strips paid debts), this tick's own
     // when the phase is final. A failed Event write keeps it for the next tick.
     if (await this.writeDebt(t, debt, fields)) {
-      (t.written ??= new Set()).add(debt.name);
-      this.paid.set(this.key(t), debt.name);
+      this.paidNow(t, debt.name);
       if (!WRITES_FOLLOW.has(t.status.phase ?? '') || !nextWriteSoon(t.canary)) await this.commit(t, (s) => s);
     }
   }
@@ -242,14 +241,19 @@ export class EventLedger {
     return this.deps.recorder.record({ ...this.recorded(t, reason, message, fields), ...(name ? { name } : {}) }, t.signal);
   }
 
+  /** The transition Event `name` is in the API: this tick may drop its debt, and later ticks know it is paid. */
+  private paidNow(t: LedgerTick, name: string): void {
+    (t.written ??= new Set()).add(name);
+    this.paid.set(this.key(t), name);
+  }
+
   /** Writes the fold this process deferred for the canary, if any (its debt in status rides on the next write). */
   private async flushDeferred(t: LedgerTick): Promise<void> {
     const mine = this.deferredAs(t, t.status.pendingEvent);
     if (!mine) return;
     this.deferred.delete(this.key(t));
     if (await this.writeDebt(t, mine)) {
-      (t.written ??= new Set()).add(mine.name);
-      this.paid.set(this.key(t), mine.name);
+      this.paidNow(t, mine.name);
     }
   }
 

@@ -106,7 +106,7 @@ export class Recorder {
     const type = eventTypeOf(e.reason);
     const severity = severityOf(e.reason);
     const ns = e.object.metadata.namespace ?? 'default';
-    const log = this.logger.child({ namespace: ns, name: e.object.metadata.name, kind: e.object.kind });
+    const log = this.loggerFor(e);
     const id = e.name ? `${ns}/${e.name}` : undefined;
     const before = id ? this.named.get(id) : undefined;
     if (before === 'written') return true;
@@ -124,13 +124,20 @@ export class Recorder {
 
   /** Logs an occurrence whose Event is written later, folded with others (record() with `logged`). */
   note(e: RecordedEvent): void {
-    const ns = e.object.metadata.namespace ?? 'default';
-    const log = this.logger.child({ namespace: ns, name: e.object.metadata.name, kind: e.object.kind });
-    log[eventTypeOf(e.reason) === 'Warning' ? 'warn' : 'info']({ reason: e.reason, ...e.fields }, e.message);
+    this.logLine(this.loggerFor(e), { ...e, logged: false }, eventTypeOf(e.reason));
+  }
+
+  private loggerFor(e: RecordedEvent): Logger {
+    return this.logger.child({ namespace: e.object.metadata.namespace ?? 'default', name: e.object.metadata.name, kind: e.object.kind });
+  }
+
+  /** The log line of an occurrence; one already logged by note() goes to debug only. */
+  private logLine(log: Logger, e: RecordedEvent, type: 'Normal' | 'Warning'): void {
+    log[e.logged ? 'debug' : type === 'Warning' ? 'warn' : 'info']({ reason: e.reason, ...e.fields }, e.message);
   }
 
   private announce(e: RecordedEvent, type: 'Normal' | 'Warning', severity: 'info' | 'warn' | 'error', log: Logger): void {
-    log[e.logged ? 'debug' : type === 'Warning' ? 'warn' : 'info']({ reason: e.reason, ...e.fields }, e.message);
+    this.logLine(log, e, type);
     for (const l of this.listeners) {
       try {
         l({ ...e, type, severity });
