@@ -5,6 +5,7 @@
  */
 import { CustomObjectsApi } from '@kubernetes/client-node';
 import type { Sandbox } from '../../src/sandbox/sandbox.js';
+import { waitUntil } from '../support/wait.js';
 import { demoCanary, echoDeployment, NS, seedObjects, service } from '../../src/sandbox/seed.js';
 import {
   canaryEvents,
@@ -117,6 +118,9 @@ describe('rollout on the sandbox', () => {
     const cond = bad.status?.conditions?.find((k) => k.type === 'Ready');
     expect(cond?.status).toBe('False');
     expect(cond?.message).toContain('backend-v9');
+    // The Event follows the status write that set the condition: wait for it rather than race it (a fresh-clone run
+    // read the Events in between).
+    await waitUntil('the RouteMismatch Event of bad-ref', async () => (await reasons('bad-ref')).some((e) => e.reason === 'RouteMismatch'), 15_000);
     expect((await reasons('bad-ref')).map((e) => e.reason)).toContain('RouteMismatch');
     expect(await routeWeights()).toEqual(before);
   }, 60_000);
